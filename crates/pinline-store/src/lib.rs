@@ -1,1 +1,15 @@
-//! placeholder
+//! pinline's data-access layer. One [`Store`] over either SQLite (the embedded default: a file in
+//! the data dir, WAL mode) or PostgreSQL (for several replicas sharing one database), chosen by
+//! the database URL's scheme. Only this crate knows SQL; each backend has its own migrations under
+//! `migrations/<backend>/`, kept in step so that both pass the same test suite.
+
+mod error;
+mod location;
+mod meta;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::StoreError;
+pub use location::DatabaseLocation;
+pub use store::{Backend, Store};

@@ -1,0 +1,181 @@
+//! The [`Store`] handle: a connection pool for one of the two backends, migrations, and the
+//! transaction discipline each backend needs.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::{DatabaseLocation, StoreError};
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend's short name, as shown in logs and benchmark tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A handle to pinline's database. Cheap to clone; all clones share one pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pools: Pools,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pools {
+    Sqlite {
+        pool: SqlitePool,
+        /// SQLite allows one writer at a time. Writers in this process queue here instead of
+        /// spinning on SQLITE_BUSY; other processes on the same file wait in `busy_timeout`.
+        writer: Arc<Mutex<()>>,
+    },
+    Postgres(PgPool),
+}
+
+/// A write transaction on SQLite: holds this process's writer slot for as long as it lives.
+#[derive(Debug)]
+pub struct SqliteWrite<'a> {
+    pub tx: Transaction<'static, Sqlite>,
+    _writer: MutexGuard<'a, ()>,
+}
+
+impl SqliteWrite<'_> {
+    /// Commits the transaction and frees the writer slot.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// How long a SQLite connection waits for another process's write lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Store {
+    /// Opens (creating if needed) the database at `location` and applies pending migrations.
+    pub async fn open(location: &DatabaseLocation) -> Result<Self, StoreError> {
+        let store = match location {
+            DatabaseLocation::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        StoreError::Connect(sqlx::Error::Io(std::io::Error::new(
+                            e.kind(),
+                            format!("cannot create {}: {e}", parent.display()),
+                        )))
+                    })?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await
+                    .map_err(StoreError::Connect)?;
+                Store {
+                    pools: Pools::Sqlite {
+                        pool,
+                        writer: Arc::new(Mutex::new(())),
+                    },
+                }
+            }
+            DatabaseLocation::Postgres(url) => {
+                let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+                Self::open_postgres(options).await?
+            }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens PostgreSQL with explicit options (tests use this to pin a schema).
+    pub async fn open_postgres(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Connect)?;
+        Ok(Store {
+            pools: Pools::Postgres(pool),
+        })
+    }
+
+    /// Applies the backend's pending migrations. Safe to run from several processes at once:
+    /// sqlx takes a database-wide lock while migrating.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { pool, .. } => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which engine this store talks to.
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Round-trips a trivial query: the readiness check behind `/healthz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { pool, .. } => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+            Pools::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every connection; pending queries finish first.
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { pool, .. } => pool.close().await,
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Begins a SQLite write transaction with `BEGIN IMMEDIATE`, so the write lock is taken up
+    /// front: a deferred transaction that upgrades from read to write can fail with SQLITE_BUSY
+    /// at once, which `busy_timeout` cannot cure.
+    pub(crate) async fn sqlite_write<'a>(
+        pool: &SqlitePool,
+        writer: &'a Mutex<()>,
+    ) -> Result<SqliteWrite<'a>, StoreError> {
+        let guard = writer.lock().await;
+        let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(SqliteWrite {
+            tx,
+            _writer: guard,
+        })
+    }
+
+    /// Begins a PostgreSQL transaction.
+    pub(crate) async fn postgres_write(
+        pool: &PgPool,
+    ) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(pool.begin().await?)
+    }
+}
