@@ -401,7 +401,11 @@ mod tests {
     #[test]
     fn secret_boards_need_secret_scopes() {
         let granted = [BoardsRead, BoardsWrite, PinsRead, PinsWrite];
-        assert!(operations::PINS_CREATE.missing_scopes(&granted, false).is_empty());
+        assert!(
+            operations::PINS_CREATE
+                .missing_scopes(&granted, false)
+                .is_empty()
+        );
         assert_eq!(
             operations::PINS_CREATE.missing_scopes(&granted, true),
             vec![

@@ -15,6 +15,12 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The row the operation needs does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A refresh lease was taken over by another claimant before this one finished.
+    #[error("the refresh lease was lost to another claimant")]
+    LeaseLost,
     /// A stored value could not be decoded.
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),

@@ -3,13 +3,16 @@
 //! the database URL's scheme. Only this crate knows SQL; each backend has its own migrations under
 //! `migrations/<backend>/`, kept in step so that both pass the same test suite.
 
+mod accounts;
 mod error;
 mod location;
 mod meta;
+mod sql;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use accounts::{AccountRow, ConnectedAccount, RefreshClaim, RefreshFailure, SealedTokens};
 pub use error::StoreError;
 pub use location::DatabaseLocation;
 pub use store::{Backend, Store};

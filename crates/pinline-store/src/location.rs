@@ -35,7 +35,9 @@ impl DatabaseLocation {
             return Ok(DatabaseLocation::Postgres(url.to_owned()));
         }
         let scheme = url.split(':').next().unwrap_or_default();
-        Err(StoreError::InvalidUrl(format!("unsupported scheme `{scheme}`")))
+        Err(StoreError::InvalidUrl(format!(
+            "unsupported scheme `{scheme}`"
+        )))
     }
 
     /// The default location: `pinline.db` inside the data dir.
@@ -92,8 +94,8 @@ mod tests {
 
     #[test]
     fn display_hides_the_password() {
-        let location = DatabaseLocation::parse("postgres://app:hunter2@db.local/pinline")
-            .expect("valid URL");
+        let location =
+            DatabaseLocation::parse("postgres://app:hunter2@db.local/pinline").expect("valid URL");
         let shown = location.to_string();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(format!("{location:?}").contains("db.local"));

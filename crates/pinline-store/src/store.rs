@@ -166,10 +166,7 @@ impl Store {
     ) -> Result<SqliteWrite<'a>, StoreError> {
         let guard = writer.lock().await;
         let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(SqliteWrite {
-            tx,
-            _writer: guard,
-        })
+        Ok(SqliteWrite { tx, _writer: guard })
     }
 
     /// Begins a PostgreSQL transaction.

@@ -30,8 +30,13 @@ pub struct TestDatabase {
 
 #[derive(Debug)]
 enum Cleanup {
-    Sqlite(#[expect(dead_code, reason = "held so the directory lives as long as the test")] TempDir),
-    Postgres { admin_url: String, schema: String },
+    Sqlite(
+        #[expect(dead_code, reason = "held so the directory lives as long as the test")] TempDir,
+    ),
+    Postgres {
+        admin_url: String,
+        schema: String,
+    },
 }
 
 fn admin_url() -> String {

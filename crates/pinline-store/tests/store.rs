@@ -12,7 +12,10 @@ backend_tests!(
 );
 
 async fn migrations_are_idempotent(db: TestDatabase) {
-    db.store.migrate().await.expect("second migration run is a no-op");
+    db.store
+        .migrate()
+        .await
+        .expect("second migration run is a no-op");
     db.store.ping().await.expect("ping after migrating twice");
 }
 
@@ -42,7 +45,11 @@ async fn concurrent_first_writers_agree(db: TestDatabase) {
         winners.push(task.await.expect("task"));
     }
     winners.dedup();
-    assert_eq!(winners.len(), 1, "all callers must see one winner: {winners:?}");
+    assert_eq!(
+        winners.len(),
+        1,
+        "all callers must see one winner: {winners:?}"
+    );
 }
 
 async fn concurrent_writers_never_see_busy(db: TestDatabase) {

@@ -1,0 +1,498 @@
+//! Connected Pinterest accounts: identity, sealed tokens, health, and the refresh lease that makes
+//! refreshes single-flight across processes.
+//!
+//! The lease is a row-level compare-and-swap rather than a lock held across the HTTP call: the
+//! in-flight marker (`refresh_started_at`) must be *committed* before the refresh request leaves,
+//! so that a process dying between Pinterest's answer and our commit leaves a trace the next
+//! claimant sees. A lock held open in a transaction would vanish with the process instead.
+
+use crate::sql::{with_pool, write_tx};
+use crate::{Backend, Store, StoreError};
+
+/// One account row. The `*_sealed` fields are ciphertexts from the vault's key ring, never
+/// plaintext tokens.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: String,
+    pub profile_id: String,
+    pub environment: String,
+    pub client_id: String,
+    pub pinterest_user_id: String,
+    pub username: String,
+    pub scopes: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub access_token_sealed: Option<String>,
+    pub refresh_token_sealed: Option<String>,
+    pub access_expires_at: Option<i64>,
+    pub refresh_expires_at: Option<i64>,
+    pub token_version: i64,
+    pub refresh_lease_owner: Option<String>,
+    pub refresh_lease_until: Option<i64>,
+    pub refresh_started_at: Option<i64>,
+    pub last_refresh_at: Option<i64>,
+    pub last_error_class: Option<String>,
+    pub last_error_message: Option<String>,
+    pub last_error_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Who connected, as learned from the token response and `user_account`.
+#[derive(Debug, Clone)]
+pub struct ConnectedAccount<'a> {
+    pub profile_id: &'a str,
+    pub environment: &'a str,
+    pub client_id: &'a str,
+    pub pinterest_user_id: &'a str,
+    pub username: &'a str,
+    pub scopes: &'a str,
+    pub access_expires_at: i64,
+    pub refresh_expires_at: Option<i64>,
+}
+
+/// Sealed tokens to store, already bound to the account id they belong to.
+#[derive(Debug, Clone)]
+pub struct SealedTokens {
+    pub access: String,
+    pub refresh: Option<String>,
+}
+
+/// Result of trying to take an account's refresh lease.
+#[derive(Debug, Clone)]
+pub enum RefreshClaim {
+    /// The lease is ours. `interrupted` is true when a previous refresh left its in-flight
+    /// marker behind without finishing (its process died mid-refresh).
+    Claimed {
+        account: AccountRow,
+        interrupted: bool,
+    },
+    /// Another refresh holds a live lease; wait for it, then re-read.
+    Busy(AccountRow),
+    /// The tokens changed since the caller read them: someone else already refreshed.
+    Superseded(AccountRow),
+}
+
+/// How a refresh ended, written when the lease is released.
+#[derive(Debug, Clone)]
+pub struct RefreshFailure<'a> {
+    /// The status the account moves to (`active` when the failure was transient).
+    pub status: &'a str,
+    pub status_reason: Option<&'a str>,
+    pub error_class: &'a str,
+    pub error_message: &'a str,
+}
+
+const COLUMNS: &str = "id, profile_id, environment, client_id, pinterest_user_id, username, \
+    scopes, status, status_reason, access_token_sealed, refresh_token_sealed, access_expires_at, \
+    refresh_expires_at, token_version, refresh_lease_owner, refresh_lease_until, \
+    refresh_started_at, last_refresh_at, last_error_class, last_error_message, last_error_at, \
+    created_at, updated_at";
+
+impl Store {
+    /// Stores a freshly connected account, or updates the existing row for the same Pinterest
+    /// user (same profile, environment and app) in place, keeping its id and posts. `seal` gets
+    /// the account id and returns the tokens sealed for that row. Returns the account id.
+    pub async fn upsert_connected_account(
+        &self,
+        account: &ConnectedAccount<'_>,
+        new_id: &str,
+        now: i64,
+        seal: impl FnOnce(&str) -> SealedTokens,
+    ) -> Result<String, StoreError> {
+        let id = write_tx!(self, tx => {
+            let existing: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM accounts WHERE profile_id = $1 AND environment = $2
+                 AND client_id = $3 AND pinterest_user_id = $4",
+            )
+            .bind(account.profile_id)
+            .bind(account.environment)
+            .bind(account.client_id)
+            .bind(account.pinterest_user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let id = existing.clone().unwrap_or_else(|| new_id.to_owned());
+            let sealed = seal(&id);
+            if existing.is_some() {
+                sqlx::query(
+                    "UPDATE accounts SET username = $2, scopes = $3, status = 'active',
+                        status_reason = NULL, access_token_sealed = $4, refresh_token_sealed = $5,
+                        access_expires_at = $6, refresh_expires_at = $7,
+                        token_version = token_version + 1, refresh_lease_owner = NULL,
+                        refresh_lease_until = NULL, refresh_started_at = NULL,
+                        last_error_class = NULL, last_error_message = NULL, last_error_at = NULL,
+                        updated_at = $8
+                     WHERE id = $1",
+                )
+                .bind(&id)
+                .bind(account.username)
+                .bind(account.scopes)
+                .bind(&sealed.access)
+                .bind(&sealed.refresh)
+                .bind(account.access_expires_at)
+                .bind(account.refresh_expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO accounts (id, profile_id, environment, client_id,
+                        pinterest_user_id, username, scopes, status, access_token_sealed,
+                        refresh_token_sealed, access_expires_at, refresh_expires_at,
+                        token_version, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, 1, $12, $12)",
+                )
+                .bind(&id)
+                .bind(account.profile_id)
+                .bind(account.environment)
+                .bind(account.client_id)
+                .bind(account.pinterest_user_id)
+                .bind(account.username)
+                .bind(account.scopes)
+                .bind(&sealed.access)
+                .bind(&sealed.refresh)
+                .bind(account.access_expires_at)
+                .bind(account.refresh_expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            id
+        });
+        Ok(id)
+    }
+
+    /// One account of a profile; `None` when it does not exist or belongs to another profile.
+    pub async fn account(
+        &self,
+        profile_id: &str,
+        account_id: &str,
+    ) -> Result<Option<AccountRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = $1 AND profile_id = $2");
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(account_id)
+                .bind(profile_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
+    /// One account by id alone, for background work that is not acting for a profile.
+    pub async fn account_by_id(&self, account_id: &str) -> Result<Option<AccountRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = $1");
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
+    /// A profile's accounts, oldest first.
+    pub async fn accounts(&self, profile_id: &str) -> Result<Vec<AccountRow>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM accounts WHERE profile_id = $1 ORDER BY created_at, id");
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(profile_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Active accounts whose access token expires before `access_before`, or whose refresh
+    /// token expires before `refresh_before`: the proactive refresher's work list.
+    pub async fn accounts_due_for_refresh(
+        &self,
+        access_before: i64,
+        refresh_before: i64,
+        limit: i64,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts
+             WHERE status IN ('active', 'refreshing') AND refresh_token_sealed IS NOT NULL
+               AND (access_expires_at < $1 OR refresh_expires_at < $2)
+             ORDER BY access_expires_at LIMIT $3"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(access_before)
+                .bind(refresh_before)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Tries to take the refresh lease of an account whose tokens the caller saw at
+    /// `seen_version`. The in-flight marker is committed before this returns `Claimed`.
+    pub async fn claim_refresh(
+        &self,
+        account_id: &str,
+        seen_version: i64,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<RefreshClaim, StoreError> {
+        let select = match self.backend() {
+            Backend::Sqlite => format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"),
+            Backend::Postgres => {
+                format!("SELECT {COLUMNS} FROM accounts WHERE id = $1 FOR UPDATE")
+            }
+        };
+        let claim = write_tx!(self, tx => {
+            let account: Option<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(mut account) = account else {
+                return Err(StoreError::NotFound("account"));
+            };
+            let lease_live = account.refresh_lease_until.is_some_and(|until| until >= now);
+            if account.token_version != seen_version {
+                RefreshClaim::Superseded(account)
+            } else if lease_live {
+                RefreshClaim::Busy(account)
+            } else {
+                let interrupted = account.refresh_started_at.is_some();
+                sqlx::query(
+                    "UPDATE accounts SET refresh_lease_owner = $2, refresh_lease_until = $3,
+                        refresh_started_at = $4, status = 'refreshing', updated_at = $4
+                     WHERE id = $1",
+                )
+                .bind(account_id)
+                .bind(owner)
+                .bind(now + lease_ms)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                account.refresh_lease_owner = Some(owner.to_owned());
+                account.refresh_lease_until = Some(now + lease_ms);
+                account.refresh_started_at = Some(now);
+                RefreshClaim::Claimed { account, interrupted }
+            }
+        });
+        Ok(claim)
+    }
+
+    /// Stores the tokens a refresh returned and releases the lease, if `owner` still holds it.
+    /// Returns the new token version; `LeaseLost` if another claimant took over meanwhile.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column each; a struct adds nothing"
+    )]
+    pub async fn complete_refresh(
+        &self,
+        account_id: &str,
+        owner: &str,
+        sealed: &SealedTokens,
+        scopes: &str,
+        access_expires_at: i64,
+        refresh_expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let version = write_tx!(self, tx => {
+            let version: Option<i64> = sqlx::query_scalar(
+                "UPDATE accounts SET access_token_sealed = $3,
+                    refresh_token_sealed = COALESCE($4, refresh_token_sealed), scopes = $5,
+                    access_expires_at = $6,
+                    refresh_expires_at = COALESCE($7, refresh_expires_at),
+                    token_version = token_version + 1, status = 'active', status_reason = NULL,
+                    refresh_lease_owner = NULL, refresh_lease_until = NULL,
+                    refresh_started_at = NULL, last_refresh_at = $8, last_error_class = NULL,
+                    last_error_message = NULL, last_error_at = NULL, updated_at = $8
+                 WHERE id = $1 AND refresh_lease_owner = $2
+                 RETURNING token_version",
+            )
+            .bind(account_id)
+            .bind(owner)
+            .bind(&sealed.access)
+            .bind(&sealed.refresh)
+            .bind(scopes)
+            .bind(access_expires_at)
+            .bind(refresh_expires_at)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            version.ok_or(StoreError::LeaseLost)?
+        });
+        Ok(version)
+    }
+
+    /// Releases the lease after a failed refresh and records the failure.
+    pub async fn fail_refresh(
+        &self,
+        account_id: &str,
+        owner: &str,
+        failure: &RefreshFailure<'_>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        write_tx!(self, tx => {
+            let updated = sqlx::query(
+                "UPDATE accounts SET status = $3, status_reason = $4, last_error_class = $5,
+                    last_error_message = $6, last_error_at = $7, refresh_lease_owner = NULL,
+                    refresh_lease_until = NULL, refresh_started_at = NULL, updated_at = $7
+                 WHERE id = $1 AND refresh_lease_owner = $2",
+            )
+            .bind(account_id)
+            .bind(owner)
+            .bind(failure.status)
+            .bind(failure.status_reason)
+            .bind(failure.error_class)
+            .bind(failure.error_message)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::LeaseLost);
+            }
+        });
+        Ok(())
+    }
+
+    /// Moves an account to `status` with a reason, and records the last error when given.
+    pub async fn set_account_status(
+        &self,
+        account_id: &str,
+        status: &str,
+        reason: Option<&str>,
+        error: Option<(&str, &str)>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (class, message) = error.unzip();
+        write_tx!(self, tx => {
+            sqlx::query(
+                "UPDATE accounts SET status = $2, status_reason = $3,
+                    last_error_class = COALESCE($4, last_error_class),
+                    last_error_message = COALESCE($5, last_error_message),
+                    last_error_at = CASE WHEN $4 IS NULL THEN last_error_at ELSE $6 END,
+                    updated_at = $6
+                 WHERE id = $1",
+            )
+            .bind(account_id)
+            .bind(status)
+            .bind(reason)
+            .bind(class)
+            .bind(message)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Erases an account's tokens and marks it `disconnected`; the row (and its posts) stay.
+    pub async fn disconnect_account(&self, account_id: &str, now: i64) -> Result<(), StoreError> {
+        write_tx!(self, tx => {
+            sqlx::query(
+                "UPDATE accounts SET status = 'disconnected', status_reason = 'disconnected by a user',
+                    access_token_sealed = NULL, refresh_token_sealed = NULL,
+                    access_expires_at = NULL, refresh_expires_at = NULL,
+                    token_version = token_version + 1, refresh_lease_owner = NULL,
+                    refresh_lease_until = NULL, refresh_started_at = NULL, updated_at = $2
+                 WHERE id = $1",
+            )
+            .bind(account_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Accounts whose tokens are sealed with a key other than `current_key_id`, for
+    /// re-encryption after a key rotation.
+    pub async fn accounts_sealed_with_other_keys(
+        &self,
+        current_key_id: &str,
+        limit: i64,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        let prefix = format!("v1.{current_key_id}.%");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts
+             WHERE (access_token_sealed IS NOT NULL AND access_token_sealed NOT LIKE $1)
+                OR (refresh_token_sealed IS NOT NULL AND refresh_token_sealed NOT LIKE $1)
+             LIMIT $2"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(&prefix)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Replaces the sealed tokens of an account whose version is still `version` (re-sealing
+    /// under a new key must never overwrite a refresh that happened meanwhile). Returns whether
+    /// the row was updated.
+    pub async fn reseal_account_tokens(
+        &self,
+        account_id: &str,
+        version: i64,
+        sealed: &SealedTokens,
+    ) -> Result<bool, StoreError> {
+        let updated = write_tx!(self, tx => {
+            sqlx::query(
+                "UPDATE accounts SET access_token_sealed = $3, refresh_token_sealed = $4
+                 WHERE id = $1 AND token_version = $2",
+            )
+            .bind(account_id)
+            .bind(version)
+            .bind(&sealed.access)
+            .bind(&sealed.refresh)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
+    /// Appends an event to an account's history.
+    pub async fn record_account_event(
+        &self,
+        account_id: &str,
+        kind: &str,
+        detail: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        write_tx!(self, tx => {
+            sqlx::query(
+                "INSERT INTO account_events (id, account_id, kind, detail, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&id)
+            .bind(account_id)
+            .bind(kind)
+            .bind(detail)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// An account's events, oldest first: `(kind, detail, created_at)`.
+    pub async fn account_events(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT kind, detail, created_at FROM account_events WHERE account_id = $1
+                 ORDER BY created_at, id",
+            )
+            .bind(account_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+}
