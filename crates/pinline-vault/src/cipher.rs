@@ -192,7 +192,10 @@ mod tests {
         let rotated = KeyRing::new(&key(2), &[key(1)]);
         assert!(rotated.needs_reseal(&sealed));
         assert_eq!(
-            rotated.open(b"row", &sealed).expect("old key opens").as_slice(),
+            rotated
+                .open(b"row", &sealed)
+                .expect("old key opens")
+                .as_slice(),
             b"token"
         );
         let resealed = rotated.seal(b"row", b"token");
@@ -208,7 +211,15 @@ mod tests {
     #[test]
     fn malformed_values_are_errors_not_panics() {
         let ring = KeyRing::new(&key(1), &[]);
-        for bad in ["", "v1", "v1..", "v2.x.y", "v1.nokey", "v1.id.!!!", "v1.id.AAAA"] {
+        for bad in [
+            "",
+            "v1",
+            "v1..",
+            "v2.x.y",
+            "v1.nokey",
+            "v1.id.!!!",
+            "v1.id.AAAA",
+        ] {
             assert!(ring.open(b"row", bad).is_err(), "{bad:?}");
         }
     }

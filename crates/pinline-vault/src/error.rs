@@ -15,7 +15,9 @@ pub enum VaultError {
         reason: String,
     },
     /// A ciphertext was sealed with a key the ring does not hold.
-    #[error("no master key with id `{0}` is configured; add the old key to PINLINE_OLD_MASTER_KEYS")]
+    #[error(
+        "no master key with id `{0}` is configured; add the old key to PINLINE_OLD_MASTER_KEYS"
+    )]
     UnknownKey(String),
     /// A ciphertext failed authentication: wrong key, wrong row, or tampered data.
     #[error("a stored secret failed to decrypt (wrong key, moved between rows, or tampered)")]

@@ -2,6 +2,7 @@
 //! ([`cipher`]); the master key comes from the environment or a key file ([`master_key`]).
 
 pub mod cipher;
+pub mod clock;
 mod error;
 pub mod master_key;
 

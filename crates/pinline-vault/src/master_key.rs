@@ -60,10 +60,7 @@ impl MasterKey {
             )
         })?);
         let bytes: [u8; 32] = decoded.as_slice().try_into().map_err(|_| {
-            VaultError::InvalidMasterKey(format!(
-                "expected 32 bytes, got {}",
-                decoded.len()
-            ))
+            VaultError::InvalidMasterKey(format!("expected 32 bytes, got {}", decoded.len()))
         })?;
         Ok(MasterKey::from_bytes(bytes))
     }
@@ -156,7 +153,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "key file mode {mode:o}");
         }
     }
