@@ -7,12 +7,18 @@ mod accounts;
 mod error;
 mod location;
 mod meta;
+mod oauth_states;
+mod profiles;
 mod sql;
 mod store;
+mod webhooks;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use accounts::{AccountRow, ConnectedAccount, RefreshClaim, RefreshFailure, SealedTokens};
 pub use error::StoreError;
 pub use location::DatabaseLocation;
+pub use oauth_states::{OAuthStateRow, StateRejection};
+pub use profiles::{ApiKeyRow, ProfileRow};
 pub use store::{Backend, Store};
+pub use webhooks::{WebhookAttemptResult, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow};

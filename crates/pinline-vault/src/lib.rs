@@ -1,9 +1,24 @@
-//! The vault: Pinterest accounts and their tokens. Tokens are encrypted at rest with a key ring
-//! ([`cipher`]); the master key comes from the environment or a key file ([`master_key`]).
+//! The vault: Pinterest accounts and their tokens.
+//!
+//! * [`cipher`] and [`master_key`]: tokens encrypted at rest, bound to their row.
+//! * [`vault`]: connect (OAuth with PKCE), access tokens, single-flight refresh, reactive 401
+//!   handling, background renewal, key rotation.
+//! * [`account`]: the token-free view of an account; [`events`]: what happened to it.
+//! * [`clock`]: injectable time.
+//!
+//! **Invariant:** a rotated refresh token is committed before any access token from the same
+//! response is used.
+//! **Invariant:** callers get tokens from the vault each time they use one; nothing else keeps a
+//! copy that can drift.
 
+pub mod account;
 pub mod cipher;
 pub mod clock;
 mod error;
+pub mod events;
 pub mod master_key;
+pub mod vault;
 
-pub use error::VaultError;
+pub use account::{Account, AccountStatus};
+pub use error::{ConnectRejection, VaultError};
+pub use vault::{ConnectStart, Connected, DEFAULT_SCOPES, TokenGrant, Vault, VaultSettings};
