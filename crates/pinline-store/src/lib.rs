@@ -8,17 +8,22 @@ mod error;
 mod location;
 mod meta;
 mod oauth_states;
+mod posts;
 mod profiles;
 mod sql;
 mod store;
-mod webhooks;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod webhooks;
 
 pub use accounts::{AccountRow, ConnectedAccount, RefreshClaim, RefreshFailure, SealedTokens};
 pub use error::StoreError;
 pub use location::DatabaseLocation;
 pub use oauth_states::{OAuthStateRow, StateRejection};
+pub use posts::{
+    ClaimedPost, Completion, InsertOutcome, NewPost, PostAttemptRow, PostChange, PostChanges,
+    PostCursor, PostFilter, PostPage, PostRow,
+};
 pub use profiles::{ApiKeyRow, ProfileRow};
 pub use store::{Backend, Store};
 pub use webhooks::{WebhookAttemptResult, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow};

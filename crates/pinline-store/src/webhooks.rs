@@ -95,8 +95,7 @@ pub struct WebhookAttemptResult<'a> {
     pub max_attempts: i64,
 }
 
-const WEBHOOK_COLUMNS: &str =
-    "id, profile_id, url, secret_sealed, events, created_at, disabled_at";
+const WEBHOOK_COLUMNS: &str = "id, profile_id, url, secret_sealed, events, created_at, disabled_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, profile_id, event, payload, status, attempts, \
      next_attempt_at, lease_until, last_status_code, last_error, created_at, delivered_at";
 

@@ -1,0 +1,31 @@
+//! pinline's durable post queue: the rules that decide when and how a post is (re)tried, with
+//! the storage itself in `pinline-store` (`posts` module).
+//!
+//! * [`queue`]: [`Queue`], the store's claim and completion functions with this process's clock,
+//!   lease owner and policy.
+//! * [`pacing`]: per-user, per-category outbound pacing, corrected by Pinterest's rate-limit
+//!   headers.
+//! * [`retry`]: exponential backoff with full jitter, honouring `Retry-After`.
+//! * [`classify`]: a failed attempt's error → retry, hold the account, fail, or reconcile.
+//! * [`adopt`]: the exactly-once rule — which pin on the board an unknown-outcome attempt
+//!   created.
+//!
+//! **Invariant:** a post is committed before it is acknowledged.
+//! **Invariant:** a worker's result lands only while it holds the post's current fence; a
+//! worker taken over after its lease expired writes nothing.
+//! **Invariant:** a create whose outcome is unknown is never re-sent before the board has been
+//! searched for the pin it may have created.
+//!
+//! The worker loop that calls Pinterest through the vault is not here yet.
+
+pub mod adopt;
+pub mod classify;
+pub mod pacing;
+pub mod queue;
+pub mod retry;
+
+pub use adopt::{PostFingerprint, find_pin_to_adopt};
+pub use classify::{Decision, decide, decide_vault};
+pub use pacing::{Pacer, PacerSettings, Rate};
+pub use queue::{Queue, QueueSettings};
+pub use retry::RetryPolicy;

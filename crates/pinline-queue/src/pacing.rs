@@ -1,0 +1,323 @@
+//! Outbound pacing: how fast this process sends requests to Pinterest, per Pinterest user and
+//! rate-limit category.
+//!
+//! Each `(user, category)` key has a GCRA (generic cell rate algorithm) bucket: a configured rate
+//! and burst per category, so a steady stream is spread evenly instead of sent in bursts that
+//! earn 429s. On top of the configured rate, Pinterest's answers correct the pacer through
+//! [`Pacer::observe`]: when `x-ratelimit-remaining` reaches 0, nothing more is sent for that key
+//! until `x-ratelimit-reset`; when a 429 carries `Retry-After`, nothing until then.
+//!
+//! Why not `governor`: its limiters read their own clock (`quanta` or a fake relative clock),
+//! whereas everything else in pinline compares against one injectable [`Clock`] in unix
+//! milliseconds, which tests move forward; and "blocked until this instant" from response headers
+//! is not something a governor quota can express, so a second map would be needed anyway. A GCRA
+//! is a few lines over one number per key, so the pacer keeps its own.
+//!
+//! Pacing is per process. Replicas sharing one Pinterest app divide the budget between them: set
+//! [`PacerSettings::share`] to `1 / replicas` (the 429 feedback above catches what a static share
+//! misses).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use pinline_pinterest::RateLimitInfo;
+use pinline_pinterest::facts::RateLimitCategory;
+use pinline_vault::clock::SharedClock;
+
+/// A rate: `requests` per `per`, with bursts of up to `burst` requests at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub requests: u32,
+    pub per: Duration,
+    pub burst: u32,
+}
+
+impl Rate {
+    /// `requests` per second with a burst of one (evenly spaced).
+    pub fn per_second(requests: u32) -> Rate {
+        Rate {
+            requests,
+            per: Duration::from_secs(1),
+            burst: 1,
+        }
+    }
+}
+
+/// How fast to go, per category.
+#[derive(Debug, Clone)]
+pub struct PacerSettings {
+    /// The rate of each category that has one of its own.
+    pub rates: HashMap<RateLimitCategory, Rate>,
+    /// The rate of every other category.
+    pub default_rate: Rate,
+    /// This process's share of each rate, in (0, 1]: `1 / replicas`.
+    pub share: f64,
+}
+
+impl Default for PacerSettings {
+    /// Conservative defaults: 10 writes and 20 reads per second per user.
+    fn default() -> Self {
+        let mut rates = HashMap::new();
+        rates.insert(RateLimitCategory::OrgWrite, Rate::per_second(10));
+        rates.insert(RateLimitCategory::OrgRead, Rate::per_second(20));
+        PacerSettings {
+            rates,
+            default_rate: Rate::per_second(10),
+            share: 1.0,
+        }
+    }
+}
+
+/// Microseconds, the pacer's unit (milliseconds are too coarse for 100 requests a second).
+type Micros = i64;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyState {
+    /// GCRA's theoretical arrival time of the next request.
+    tat: Micros,
+    /// Nothing may be sent before this (from `Retry-After` or an exhausted window).
+    blocked_until: Micros,
+}
+
+/// Per-process pacing for outbound Pinterest requests; see the module doc.
+#[derive(Debug)]
+pub struct Pacer {
+    settings: PacerSettings,
+    clock: SharedClock,
+    keys: Mutex<HashMap<(String, RateLimitCategory), KeyState>>,
+}
+
+impl Pacer {
+    /// A pacer reading time from `clock`.
+    pub fn new(settings: PacerSettings, clock: SharedClock) -> Pacer {
+        Pacer {
+            settings,
+            clock,
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn now(&self) -> Micros {
+        self.clock.now_ms().saturating_mul(1000)
+    }
+
+    /// Emission interval and burst tolerance of a category, after the share.
+    fn limits(&self, category: RateLimitCategory) -> (Micros, Micros) {
+        let rate = self
+            .settings
+            .rates
+            .get(&category)
+            .copied()
+            .unwrap_or(self.settings.default_rate);
+        let share = self.settings.share.clamp(f64::MIN_POSITIVE, 1.0);
+        let per = rate.per.as_micros() as f64;
+        let interval = (per / f64::from(rate.requests.max(1)) / share).ceil() as Micros;
+        let tolerance = interval.saturating_mul(Micros::from(rate.burst.max(1) - 1));
+        (interval.max(1), tolerance)
+    }
+
+    fn wait(&self, state: &KeyState, category: RateLimitCategory, now: Micros) -> Micros {
+        let (_, tolerance) = self.limits(category);
+        let ready_at = (state.tat - tolerance).max(state.blocked_until);
+        (ready_at - now).max(0)
+    }
+
+    /// How long until a request for `(user, category)` may go; zero when it may go now.
+    pub fn until_ready(&self, user: &str, category: RateLimitCategory) -> Duration {
+        let now = self.now();
+        let keys = self.keys.lock();
+        let state = keys
+            .get(&(user.to_owned(), category))
+            .copied()
+            .unwrap_or_default();
+        micros(self.wait(&state, category, now))
+    }
+
+    /// Takes a slot for a request now if one is free; otherwise says how long to wait.
+    pub fn try_acquire(&self, user: &str, category: RateLimitCategory) -> Result<(), Duration> {
+        let now = self.now();
+        let (interval, _) = self.limits(category);
+        let mut keys = self.keys.lock();
+        let state = keys.entry((user.to_owned(), category)).or_default();
+        let wait = self.wait(state, category, now);
+        if wait > 0 {
+            return Err(micros(wait));
+        }
+        state.tat = state.tat.max(now) + interval;
+        Ok(())
+    }
+
+    /// Waits (in real time) until a request for `(user, category)` may go, and takes its slot.
+    pub async fn acquire(&self, user: &str, category: RateLimitCategory) {
+        while let Err(wait) = self.try_acquire(user, category) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Corrects the pacing of `(user, category)` from what a response said. The response's own
+    /// category header wins over `category` (the operation's expected category) when present.
+    pub fn observe(&self, user: &str, category: RateLimitCategory, info: &RateLimitInfo) {
+        let now = self.now();
+        let category = info.category.unwrap_or(category);
+        let mut blocked_until = None;
+        if let Some(retry_after) = info.retry_after() {
+            blocked_until = Some(now + retry_after.as_micros() as Micros);
+        }
+        if info.is_exhausted()
+            && let Some(reset) = info.reset_after
+        {
+            let reset_at = now + reset.as_micros() as Micros;
+            blocked_until = Some(blocked_until.map_or(reset_at, |at: Micros| at.max(reset_at)));
+        }
+        if let Some(until) = blocked_until {
+            let mut keys = self.keys.lock();
+            let state = keys.entry((user.to_owned(), category)).or_default();
+            state.blocked_until = state.blocked_until.max(until);
+        }
+    }
+}
+
+fn micros(value: Micros) -> Duration {
+    Duration::from_micros(value.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use pinline_vault::clock::{Clock, OffsetClock};
+
+    use super::*;
+
+    /// A clock that only moves when told (an `OffsetClock` also follows real time).
+    #[derive(Debug, Default)]
+    struct ManualClock(std::sync::atomic::AtomicI64);
+
+    impl ManualClock {
+        fn advance_ms(&self, ms: i64) {
+            self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl Clock for ManualClock {
+        fn now_ms(&self) -> i64 {
+            1_700_000_000_000 + self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    fn pacer(rate: Rate, share: f64) -> (Pacer, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::default());
+        let settings = PacerSettings {
+            rates: HashMap::from([(RateLimitCategory::OrgWrite, rate)]),
+            default_rate: Rate::per_second(1),
+            share,
+        };
+        (Pacer::new(settings, clock.clone()), clock)
+    }
+
+    const WRITE: RateLimitCategory = RateLimitCategory::OrgWrite;
+
+    #[test]
+    fn requests_are_spaced_by_the_rate() {
+        let (pacer, clock) = pacer(Rate::per_second(10), 1.0);
+        assert_eq!(pacer.try_acquire("u1", WRITE), Ok(()));
+        assert_eq!(
+            pacer.try_acquire("u1", WRITE),
+            Err(Duration::from_millis(100))
+        );
+        // Another user and another category have budgets of their own.
+        assert_eq!(pacer.try_acquire("u2", WRITE), Ok(()));
+        assert_eq!(pacer.try_acquire("u1", RateLimitCategory::OrgRead), Ok(()));
+        clock.advance_ms(100);
+        assert_eq!(pacer.until_ready("u1", WRITE), Duration::ZERO);
+        assert_eq!(pacer.try_acquire("u1", WRITE), Ok(()));
+    }
+
+    #[test]
+    fn a_burst_goes_at_once_then_the_rate_applies() {
+        let rate = Rate {
+            requests: 5,
+            per: Duration::from_secs(1),
+            burst: 3,
+        };
+        let (pacer, clock) = pacer(rate, 1.0);
+        for _ in 0..3 {
+            assert_eq!(pacer.try_acquire("u", WRITE), Ok(()));
+        }
+        assert_eq!(
+            pacer.try_acquire("u", WRITE),
+            Err(Duration::from_millis(200))
+        );
+        clock.advance_ms(200);
+        assert_eq!(pacer.try_acquire("u", WRITE), Ok(()));
+        assert!(pacer.try_acquire("u", WRITE).is_err());
+    }
+
+    #[test]
+    fn a_share_divides_the_rate() {
+        let (pacer, _clock) = pacer(Rate::per_second(10), 0.5);
+        assert_eq!(pacer.try_acquire("u", WRITE), Ok(()));
+        assert_eq!(
+            pacer.try_acquire("u", WRITE),
+            Err(Duration::from_millis(200))
+        );
+    }
+
+    #[test]
+    fn retry_after_blocks_the_key_until_then() {
+        let (pacer, clock) = pacer(Rate::per_second(100), 1.0);
+        let info = RateLimitInfo {
+            retry_after: Some(Duration::from_secs(7)),
+            ..RateLimitInfo::default()
+        };
+        pacer.observe("u", WRITE, &info);
+        assert_eq!(pacer.until_ready("u", WRITE), Duration::from_secs(7));
+        assert_eq!(pacer.until_ready("other", WRITE), Duration::ZERO);
+        clock.advance_ms(7_000);
+        assert_eq!(pacer.try_acquire("u", WRITE), Ok(()));
+    }
+
+    #[test]
+    fn an_exhausted_window_blocks_until_its_reset_and_the_header_category_wins() {
+        let (pacer, _clock) = pacer(Rate::per_second(100), 1.0);
+        let info = RateLimitInfo {
+            category: Some(RateLimitCategory::OrgRead),
+            remaining: Some(0),
+            reset_after: Some(Duration::from_secs(30)),
+            ..RateLimitInfo::default()
+        };
+        pacer.observe("u", WRITE, &info);
+        assert_eq!(
+            pacer.until_ready("u", RateLimitCategory::OrgRead),
+            Duration::from_secs(30)
+        );
+        assert_eq!(pacer.until_ready("u", WRITE), Duration::ZERO);
+        // Budget left: the reset is not a reason to wait.
+        let info = RateLimitInfo {
+            remaining: Some(3),
+            reset_after: Some(Duration::from_secs(86_400)),
+            ..RateLimitInfo::default()
+        };
+        pacer.observe("u", WRITE, &info);
+        assert_eq!(pacer.until_ready("u", WRITE), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn acquire_waits_in_real_time() {
+        let settings = PacerSettings {
+            rates: HashMap::from([(WRITE, Rate::per_second(50))]),
+            ..PacerSettings::default()
+        };
+        let pacer = Pacer::new(settings, Arc::new(OffsetClock::new()));
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            pacer.acquire("u", WRITE).await;
+        }
+        assert!(
+            started.elapsed() >= Duration::from_millis(38),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

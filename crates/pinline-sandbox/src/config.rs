@@ -1,0 +1,197 @@
+//! The sandbox's configuration: the fake app credentials it accepts, token lifetimes, rate limits
+//! and where state is persisted. Built by the CLI (or tests) and validated once at `spawn`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use pinline_pinterest::facts::{
+    self, AUTHORIZATION_CODE_LIFETIME_SECS, REFRESH_TOKEN_LIFETIME_SECS, RateLimitCategory,
+};
+
+/// Everything the sandbox needs to know before it starts.
+#[derive(Clone)]
+pub struct SandboxConfig {
+    /// The app id the token endpoint and consent page accept.
+    pub client_id: String,
+    /// The app secret the token endpoint accepts (HTTP Basic).
+    pub client_secret: String,
+    /// Registered redirect URIs. Empty means any `http(s)` URI is accepted; a code is still bound
+    /// to the exact URI it was issued for.
+    pub redirect_uris: Vec<String>,
+    /// When true, `GET /oauth/` approves at once instead of showing the consent page.
+    pub auto_approve: bool,
+    /// Lifetime of issued access tokens.
+    pub access_token_lifetime_secs: i64,
+    /// Lifetime of (continuous) refresh tokens, renewed by every refresh.
+    pub refresh_token_lifetime_secs: i64,
+    /// Lifetime of authorization codes.
+    pub code_lifetime_secs: i64,
+    /// How long a rotated refresh token still works after its successor was issued. Pinterest
+    /// gives none, so the default is 0.
+    pub refresh_reuse_grace_secs: i64,
+    /// Rate limits per user per category. Categories not listed are unlimited.
+    pub rates: Vec<(RateLimitCategory, Rate)>,
+    /// Seed of the fault-injection random generator, so a run can be repeated.
+    pub seed: u64,
+    /// Where state is loaded from at start and saved to while running and at shutdown.
+    pub state_file: Option<PathBuf>,
+    /// A Trial-tier app: Pinterest refuses `pins/create` with 403 code 29.
+    pub trial: bool,
+}
+
+/// The default client secret. The sandbox is a fake Pinterest on loopback, so a fixed, printed
+/// secret is intended.
+pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
+/// The default client id.
+pub const DEFAULT_CLIENT_ID: &str = "1000001";
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            client_id: DEFAULT_CLIENT_ID.to_owned(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+            redirect_uris: Vec::new(),
+            auto_approve: false,
+            access_token_lifetime_secs: facts::ACCESS_TOKEN_LIFETIME_SECS,
+            refresh_token_lifetime_secs: REFRESH_TOKEN_LIFETIME_SECS,
+            code_lifetime_secs: AUTHORIZATION_CODE_LIFETIME_SECS,
+            refresh_reuse_grace_secs: 0,
+            rates: Vec::new(),
+            seed: 0,
+            state_file: None,
+            trial: false,
+        }
+    }
+}
+
+// The secret is the sandbox's own fake credential, but keeping it out of `Debug` output means a
+// config printed into logs never teaches anyone to print real secrets.
+impl fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("auto_approve", &self.auto_approve)
+            .field(
+                "access_token_lifetime_secs",
+                &self.access_token_lifetime_secs,
+            )
+            .field(
+                "refresh_token_lifetime_secs",
+                &self.refresh_token_lifetime_secs,
+            )
+            .field("code_lifetime_secs", &self.code_lifetime_secs)
+            .field("refresh_reuse_grace_secs", &self.refresh_reuse_grace_secs)
+            .field("rates", &self.rates)
+            .field("seed", &self.seed)
+            .field("state_file", &self.state_file)
+            .field("trial", &self.trial)
+            .finish()
+    }
+}
+
+/// A rate: `count` requests per `per`, written `50/s`, `1000/min` or `10/h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests allowed per period (also the burst size).
+    pub count: u32,
+    /// The period.
+    pub per: Duration,
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.per.as_secs() {
+            1 => write!(f, "{}/s", self.count),
+            60 => write!(f, "{}/min", self.count),
+            3600 => write!(f, "{}/h", self.count),
+            _ => write!(f, "{}/{}ms", self.count, self.per.as_millis()),
+        }
+    }
+}
+
+/// A rate string that is not `COUNT/UNIT`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid rate `{0}`: expected COUNT/UNIT such as 50/s, 1000/min or 10/h")]
+pub struct InvalidRate(pub String);
+
+impl FromStr for Rate {
+    type Err = InvalidRate;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidRate(s.to_owned());
+        let (count, unit) = s.trim().split_once('/').ok_or_else(invalid)?;
+        let count: u32 = count.trim().parse().map_err(|_| invalid())?;
+        if count == 0 {
+            return Err(invalid());
+        }
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            "d" | "day" => Duration::from_secs(86_400),
+            _ => return Err(invalid()),
+        };
+        Ok(Rate { count, per })
+    }
+}
+
+/// Parses `category=rate` as the CLI's `--rate org_write=50/s` flag writes it.
+pub fn parse_category_rate(s: &str) -> Result<(RateLimitCategory, Rate), String> {
+    let (category, rate) = s
+        .split_once('=')
+        .ok_or_else(|| format!("invalid rate `{s}`: expected CATEGORY=COUNT/UNIT"))?;
+    let category: RateLimitCategory = category.trim().parse().map_err(|e| format!("{e}"))?;
+    let rate: Rate = rate.parse().map_err(|e| format!("{e}"))?;
+    Ok((category, rate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_with_units() {
+        assert_eq!(
+            "50/s".parse(),
+            Ok(Rate {
+                count: 50,
+                per: Duration::from_secs(1)
+            })
+        );
+        assert_eq!(
+            "1000/min".parse(),
+            Ok(Rate {
+                count: 1000,
+                per: Duration::from_secs(60)
+            })
+        );
+        assert_eq!(
+            "10/h".parse(),
+            Ok(Rate {
+                count: 10,
+                per: Duration::from_secs(3600)
+            })
+        );
+        assert!("0/s".parse::<Rate>().is_err());
+        assert!("5/fortnight".parse::<Rate>().is_err());
+        assert!("five/s".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn category_rates_parse() {
+        let (category, rate) = parse_category_rate("org_write=5/s").expect("valid");
+        assert_eq!(category, RateLimitCategory::OrgWrite);
+        assert_eq!(rate.count, 5);
+        assert!(parse_category_rate("org_fly=5/s").is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let printed = format!("{:?}", SandboxConfig::default());
+        assert!(!printed.contains(DEFAULT_CLIENT_SECRET));
+    }
+}

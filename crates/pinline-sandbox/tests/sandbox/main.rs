@@ -1,0 +1,12 @@
+//! Black-box tests of the sandbox: a real server on 127.0.0.1:0 per test, driven with reqwest.
+
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected shapes")]
+
+mod conformance;
+mod faults;
+mod lifecycle;
+mod limits;
+mod oauth;
+mod resources;
+mod support;
+mod throughput;

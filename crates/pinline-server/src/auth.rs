@@ -1,0 +1,48 @@
+//! `Authorization: Bearer <API key>` → the caller's profile. Every `/v1` handler takes a
+//! [`Caller`], so an endpoint cannot forget to scope its data to the key's profile.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use crate::api_keys::hash_api_key;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub profile_id: String,
+    pub key_id: String,
+}
+
+const HOW_TO: &str = "send `Authorization: Bearer <API key>`; create a key with `pinline keys create --profile NAME`";
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized(format!("missing API key: {HOW_TO}")))?;
+        let key = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized(format!("malformed Authorization header: {HOW_TO}"))
+            })?;
+        let row = state
+            .store()
+            .api_key_by_hash(&hash_api_key(key))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
+        Ok(Caller {
+            profile_id: row.profile_id,
+            key_id: row.id,
+        })
+    }
+}

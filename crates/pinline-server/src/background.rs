@@ -1,0 +1,93 @@
+//! The work a running server does besides answering requests: renewing tokens before they
+//! expire (idle accounts included), re-sealing tokens after a key rotation, delivering webhooks,
+//! and turning account events into webhook events.
+
+use std::time::Duration;
+
+use pinline_vault::Vault;
+use pinline_vault::events::VaultEvent;
+use pinline_webhooks::Webhooks;
+use serde_json::json;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinSet;
+
+/// How often the refresher looks for accounts to renew.
+pub const REFRESH_SWEEP: Duration = Duration::from_secs(60);
+
+/// Starts every background task; they stop when `shutdown` turns true.
+pub fn spawn_all(vault: Vault, webhooks: Webhooks, shutdown: watch::Receiver<bool>) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(forward_events(
+        vault.subscribe(),
+        webhooks.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(refresh_loop(vault, shutdown.clone()));
+    let mut stop = shutdown;
+    tasks.spawn(async move {
+        webhooks
+            .run(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await;
+    });
+    tasks
+}
+
+/// Account events → webhook events for the account's profile.
+async fn forward_events(
+    mut events: broadcast::Receiver<VaultEvent>,
+    webhooks: Webhooks,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.wait_for(|stopped| *stopped) => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(event) => {
+                if !pinline_webhooks::events::is_known(event.kind) {
+                    continue;
+                }
+                let data = json!({
+                    "account_id": event.account_id,
+                    "username": event.username,
+                    "detail": event.detail,
+                    "error_class": event.error_class,
+                    "reconnect_url": event.reconnect_url,
+                });
+                if let Err(error) = webhooks.emit(&event.profile_id, event.kind, data).await {
+                    tracing::warn!(error = %error, event = event.kind, "could not queue a webhook");
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(
+                    missed,
+                    "webhook forwarding fell behind; some account events were not sent as webhooks (they are in each account's history)"
+                );
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Renews tokens: re-seals under the current key once, then sweeps for due accounts.
+async fn refresh_loop(vault: Vault, mut shutdown: watch::Receiver<bool>) {
+    match vault.reseal_old_keys().await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "re-sealed tokens under the current master key"),
+        Err(error) => tracing::warn!(error = %error, "re-sealing tokens failed"),
+    }
+    loop {
+        match vault.refresh_due_accounts().await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "renewed tokens"),
+            Err(error) => tracing::warn!(error = %error, "token renewal sweep failed"),
+        }
+        tokio::select! {
+            _ = shutdown.wait_for(|stopped| *stopped) => return,
+            () = tokio::time::sleep(REFRESH_SWEEP) => {}
+        }
+    }
+}

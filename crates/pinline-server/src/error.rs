@@ -1,0 +1,176 @@
+//! The API's one error type and its one JSON shape:
+//! `{"error": {"code": "...", "message": "...", "field": "..."}}`.
+//!
+//! Policy: bad input is a 4xx naming the field and the fix; a failure at Pinterest keeps its
+//! class in the code (`pinterest_rate_limited`, …); a database that cannot be reached is a 503;
+//! only a broken installation (a master key that cannot open stored secrets) is a 500. Messages
+//! never carry tokens, secrets or keys.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pinline_pinterest::ErrorClass;
+use pinline_vault::VaultError;
+use pinline_webhooks::WebhookError;
+use serde_json::json;
+
+/// An error answered by the API.
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with a status, a stable code and a message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// A 400/422 about one input field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            field: Some(field.to_owned()),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+        }
+    }
+
+    /// A 404 that says the same whether the thing does not exist or belongs to someone else.
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what} in this profile"),
+        )
+    }
+
+    /// 401 for a missing or unknown API key.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 503 when the database cannot be reached.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "code": self.code, "message": self.message });
+        if let Some(field) = &self.field {
+            body["field"] = json!(field);
+        }
+        let mut response = (self.status, Json(json!({ "error": body }))).into_response();
+        if let Some(secs) = self.retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<pinline_store::StoreError> for ApiError {
+    fn from(error: pinline_store::StoreError) -> ApiError {
+        tracing::error!(error = %error, "database error");
+        ApiError::unavailable("the database is not answering; try again shortly")
+    }
+}
+
+fn pinterest_error(class: ErrorClass, message: String, retry_after: Option<u64>) -> ApiError {
+    let (status, code) = match class {
+        ErrorClass::Auth => (StatusCode::CONFLICT, "pinterest_auth"),
+        ErrorClass::Scope => (StatusCode::FORBIDDEN, "pinterest_scope"),
+        ErrorClass::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "pinterest_rate_limited"),
+        ErrorClass::Validation => (StatusCode::UNPROCESSABLE_ENTITY, "pinterest_validation"),
+        ErrorClass::NotFound => (StatusCode::NOT_FOUND, "pinterest_not_found"),
+        ErrorClass::Transient => (StatusCode::SERVICE_UNAVAILABLE, "pinterest_unavailable"),
+        ErrorClass::Unknown => (StatusCode::BAD_GATEWAY, "pinterest_error"),
+    };
+    ApiError {
+        retry_after_secs: retry_after,
+        ..ApiError::new(status, code, message)
+    }
+}
+
+impl From<VaultError> for ApiError {
+    fn from(error: VaultError) -> ApiError {
+        match error {
+            VaultError::AccountNotFound => ApiError::not_found("account"),
+            VaultError::NeedsReauth { reason } => ApiError::new(
+                StatusCode::CONFLICT,
+                "account_needs_reauth",
+                format!("{reason} (POST /v1/accounts/connect starts a reconnect)"),
+            ),
+            VaultError::Disconnected => ApiError::new(
+                StatusCode::CONFLICT,
+                "account_disconnected",
+                "the account was disconnected; connect it again with POST /v1/accounts/connect",
+            ),
+            error @ VaultError::CredentialMismatch { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "credential_mismatch",
+                error.to_string(),
+            ),
+            error @ VaultError::ConnectRejected(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "connect_rejected",
+                error.to_string(),
+            ),
+            error @ VaultError::ScopesNotGranted { .. } => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "scopes_not_granted",
+                error.to_string(),
+            ),
+            VaultError::RefreshFailed { class, message } => {
+                let class = match class.as_str() {
+                    "auth" => ErrorClass::Auth,
+                    "rate_limited" => ErrorClass::RateLimited,
+                    _ => ErrorClass::Transient,
+                };
+                pinterest_error(
+                    class,
+                    format!("refreshing the account failed: {message}"),
+                    None,
+                )
+            }
+            VaultError::Pinterest(error) => {
+                let retry_after = error.retry_after().map(|d| d.as_secs().max(1));
+                pinterest_error(error.class(), error.to_string(), retry_after)
+            }
+            VaultError::Store(error) => error.into(),
+            other => {
+                tracing::error!(error = %other, "vault failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "vault_error",
+                    format!("{other}; check PINLINE_MASTER_KEY and PINLINE_OLD_MASTER_KEYS"),
+                )
+            }
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(error: WebhookError) -> ApiError {
+        match error {
+            WebhookError::Store(error) => error.into(),
+            error @ WebhookError::InvalidUrl { .. } => ApiError::invalid("url", error.to_string()),
+            error @ (WebhookError::UnknownEvent(_) | WebhookError::NoEvents) => {
+                ApiError::invalid("events", error.to_string())
+            }
+            WebhookError::Vault(error) => error.into(),
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! HTTP handlers, one module per resource.
+
+pub mod accounts;
+pub mod callback;
+pub mod health;
+pub mod webhooks;

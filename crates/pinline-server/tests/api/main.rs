@@ -1,0 +1,6 @@
+//! The API end to end: the real server on 127.0.0.1:0, the real sandbox, a fresh database per
+//! test on SQLite and PostgreSQL.
+
+mod accounts;
+mod support;
+mod webhooks;

@@ -1,0 +1,170 @@
+//! Webhooks through the API: a revoked account turns `needs_reauth` after one refresh attempt
+//! and a signed `account.needs_reauth` webhook reaches the profile's receiver.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use pinline_store::backend_tests;
+use pinline_store::testing::TestDatabase;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{error_code, eventually, spawn_app};
+
+type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+
+async fn receiver() -> (String, Received) {
+    let received: Received = Arc::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let sink = sink.clone();
+            async move {
+                sink.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, received)
+}
+
+backend_tests!(
+    revocation_turns_needs_reauth_and_sends_a_signed_webhook,
+    webhooks_are_per_profile
+);
+
+async fn revocation_turns_needs_reauth_and_sends_a_signed_webhook(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let (url, received) = receiver().await;
+    let key = Some(app.key_alpha.as_str());
+    let hook = app
+        .api(
+            Method::POST,
+            "/v1/webhooks",
+            key,
+            Some(json!({"url": url, "events": ["account.needs_reauth"]})),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let secret = hook.json["secret"]
+        .as_str()
+        .expect("secret shown once")
+        .to_owned();
+    let account = app.connected_account(&app.key_alpha, "maker").await;
+    let id = account["id"].as_str().expect("id");
+    let user = account["pinterest_user_id"].as_str().expect("user");
+    app.sandbox_control(&format!("/users/{user}/revoke"), json!({}))
+        .await;
+
+    let boards = app
+        .api(Method::GET, &format!("/v1/accounts/{id}/boards"), key, None)
+        .await;
+    assert_eq!(boards.status, 409, "{}", boards.text);
+    assert_eq!(error_code(&boards), "account_needs_reauth");
+    assert!(
+        boards.json["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Reconnect")
+    );
+    assert_eq!(
+        app.sandbox_stats().await["token_requests"]["refresh_token"],
+        json!(1)
+    );
+    let shown = app
+        .api(Method::GET, &format!("/v1/accounts/{id}"), key, None)
+        .await;
+    assert_eq!(shown.json["status"], json!("needs_reauth"));
+    assert_eq!(shown.json["last_error"]["class"], json!("auth"));
+
+    eventually(Duration::from_secs(10), "the needs_reauth webhook", || {
+        let received = received.clone();
+        async move {
+            !received
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+        }
+    })
+    .await;
+    let (headers, body) = received.lock().unwrap_or_else(|e| e.into_inner())[0].clone();
+    let signature = headers
+        .get("pinline-signature")
+        .and_then(|v| v.to_str().ok())
+        .expect("signature header");
+    let now = app.clock_secs();
+    pinline_webhooks::signature::verify(&secret, signature, &body, now, 300)
+        .expect("the signature verifies with the secret shown at creation");
+    assert!(
+        pinline_webhooks::signature::verify("whsec_wrong", signature, &body, now, 300).is_err()
+    );
+    let payload: Value = serde_json::from_slice(&body).expect("JSON payload");
+    assert_eq!(payload["type"], json!("account.needs_reauth"));
+    assert_eq!(payload["data"]["account_id"], json!(id));
+    assert!(
+        payload["data"]["reconnect_url"]
+            .as_str()
+            .is_some_and(|u| u.contains(id))
+    );
+    let log = app
+        .api(
+            Method::GET,
+            &format!(
+                "/v1/webhooks/{}/deliveries",
+                hook.json["id"].as_str().unwrap_or("")
+            ),
+            key,
+            None,
+        )
+        .await;
+    assert_eq!(
+        log.json["items"][0]["status"],
+        json!("delivered"),
+        "{}",
+        log.text
+    );
+}
+
+async fn webhooks_are_per_profile(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let created = app
+        .api(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&app.key_alpha),
+            Some(json!({"url": "http://127.0.0.1:9/x"})),
+        )
+        .await;
+    let id = created.json["id"].as_str().expect("id").to_owned();
+    let beta = Some(app.key_beta.as_str());
+    for (method, path) in [
+        (Method::GET, format!("/v1/webhooks/{id}")),
+        (Method::DELETE, format!("/v1/webhooks/{id}")),
+        (Method::GET, format!("/v1/webhooks/{id}/deliveries")),
+    ] {
+        let reply = app.api(method.clone(), &path, beta, None).await;
+        assert_eq!(reply.status, 404, "{method} {path}");
+    }
+    let bad = app
+        .api(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&app.key_alpha),
+            Some(json!({"url": "ftp://x"})),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.json["error"]["field"], json!("url"));
+}

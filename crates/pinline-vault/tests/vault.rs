@@ -1,0 +1,573 @@
+//! The vault against the real sandbox, on SQLite and PostgreSQL: the connect flow through the
+//! consent page, replayed and forged callbacks, single-flight refresh across two vault instances
+//! with their own connection pools (as two processes would have), revocation, and credential
+//! mismatches.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pinline_pinterest::{AuthorizationCode, ClientId, ClientSecret, Environment, PinterestClient};
+use pinline_sandbox::{SandboxConfig, SandboxHandle};
+use pinline_store::testing::TestDatabase;
+use pinline_store::{DatabaseLocation, Store, backend_tests};
+use pinline_vault::cipher::KeyRing;
+use pinline_vault::clock::OffsetClock;
+use pinline_vault::master_key::MasterKey;
+use pinline_vault::{AccountStatus, ConnectRejection, Vault, VaultError, VaultSettings};
+use serde_json::{Value, json};
+
+const PUBLIC_URL: &str = "http://127.0.0.1:9";
+
+struct Harness {
+    sandbox: SandboxHandle,
+    db: TestDatabase,
+    keys: Arc<KeyRing>,
+    clock: OffsetClock,
+    vault: Vault,
+    http: reqwest::Client,
+    profile_id: String,
+}
+
+async fn harness(db: TestDatabase) -> Harness {
+    let sandbox = pinline_sandbox::spawn(
+        SandboxConfig::default(),
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .await
+    .expect("sandbox starts");
+    let keys = Arc::new(KeyRing::new(&MasterKey::generate(), &[]));
+    let clock = OffsetClock::new();
+    let vault = vault_on(&db.store, &sandbox, &keys, &clock);
+    let profile = db
+        .store
+        .profile_by_name_or_create("default", "profile-1", 0)
+        .await
+        .expect("profile");
+    Harness {
+        vault,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        sandbox,
+        db,
+        keys,
+        clock,
+        profile_id: profile.id,
+    }
+}
+
+fn sandbox_environment(sandbox: &SandboxHandle) -> Environment {
+    Environment::custom(&sandbox.base_url(), &sandbox.oauth_url()).expect("sandbox URLs")
+}
+
+fn vault_on(
+    store: &Store,
+    sandbox: &SandboxHandle,
+    keys: &Arc<KeyRing>,
+    clock: &OffsetClock,
+) -> Vault {
+    let config = sandbox.config();
+    let client = PinterestClient::new(
+        sandbox_environment(sandbox),
+        ClientId::new(config.client_id.clone()),
+        ClientSecret::new(config.client_secret.clone()),
+    )
+    .expect("client");
+    let mut settings = VaultSettings::new(PUBLIC_URL);
+    settings.transient_backoff = Duration::from_millis(5);
+    Vault::new(
+        store.clone(),
+        keys.clone(),
+        Arc::new(clock.clone()),
+        client,
+        settings,
+    )
+}
+
+impl Harness {
+    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .request(
+                method,
+                format!("{}/_sandbox{path}", self.sandbox.base_url()),
+            )
+            .json(&body)
+            .send()
+            .await
+            .expect("control call");
+        assert!(
+            response.status().is_success(),
+            "control {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn create_user(&self, username: &str) -> String {
+        let user = self
+            .control(
+                reqwest::Method::POST,
+                "/users",
+                json!({ "username": username }),
+            )
+            .await;
+        user["id"].as_str().expect("user id").to_owned()
+    }
+
+    /// Walks the consent page like a browser: open the authorize URL, read the form, pick the
+    /// user, approve, and read the redirect. Returns the callback's query parameters.
+    async fn consent(&self, authorize_url: &url::Url, approve: bool) -> Vec<(String, String)> {
+        let page = self
+            .http
+            .get(authorize_url.clone())
+            .send()
+            .await
+            .expect("consent page")
+            .text()
+            .await
+            .expect("consent html");
+        assert!(page.contains("<form"), "a consent form: {page}");
+        let mut form = hidden_fields(&page);
+        let user = first_option(&page).expect("a sandbox user to choose");
+        form.push(("user_id".into(), user));
+        form.push((
+            "decision".into(),
+            if approve { "approve" } else { "deny" }.into(),
+        ));
+        let reply = self
+            .http
+            .post(format!("{}/oauth/", self.sandbox.base_url()))
+            .form(&form)
+            .send()
+            .await
+            .expect("consent decision");
+        assert!(
+            reply.status().is_redirection(),
+            "decision redirects: {}",
+            reply.status()
+        );
+        let location = reply
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .expect("Location");
+        let location = url::Url::parse(location).expect("redirect URL");
+        assert!(
+            location
+                .as_str()
+                .starts_with(&format!("{PUBLIC_URL}/oauth/callback")),
+            "redirects to pinline's callback: {location}"
+        );
+        location
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    async fn connect(&self, username: &str) -> pinline_vault::Account {
+        self.create_user(username).await;
+        let start = self
+            .vault
+            .begin_connect(&self.profile_id, None)
+            .await
+            .expect("begin");
+        let params = self.consent(&start.authorize_url, true).await;
+        let (state, code) = (param(&params, "state"), param(&params, "code"));
+        self.vault
+            .complete_connect(&state, Some(AuthorizationCode::new(code)), None)
+            .await
+            .expect("connect completes")
+            .account
+    }
+
+    async fn stats(&self) -> Value {
+        self.http
+            .get(format!("{}/_sandbox/stats", self.sandbox.base_url()))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("stats json")
+    }
+}
+
+fn param(params: &[(String, String)], name: &str) -> String {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("callback parameter {name} in {params:?}"))
+}
+
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = tag[start..].find('"')? + start;
+    Some(&tag[start..end])
+}
+
+fn hidden_fields(page: &str) -> Vec<(String, String)> {
+    page.split("<input")
+        .skip(1)
+        .filter(|tag| tag.contains("type=\"hidden\""))
+        .filter_map(|tag| {
+            let name = attribute(tag, "name")?;
+            let value = attribute(tag, "value")?;
+            Some((
+                name.to_owned(),
+                html_escape::decode_html_entities(value).into_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn first_option(page: &str) -> Option<String> {
+    let tag = page.split("<option").nth(1)?;
+    attribute(tag, "value").map(str::to_owned)
+}
+
+backend_tests!(
+    connect_through_the_consent_page,
+    replayed_forged_and_late_callbacks_are_refused,
+    denied_consent_is_refused,
+    reconnect_updates_the_account_in_place,
+    stampede_on_an_expired_token_refreshes_once,
+    stampede_survives_a_failing_first_refresh,
+    revocation_turns_the_account_needs_reauth,
+    a_sandbox_credential_is_refused_for_production,
+    tokens_are_sealed_in_the_database,
+);
+
+async fn connect_through_the_consent_page(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    assert_eq!(account.username, "maker");
+    assert_eq!(account.status, AccountStatus::Active);
+    assert!(
+        account.scopes.iter().any(|s| s == "pins:write_secret"),
+        "{:?}",
+        account.scopes
+    );
+    assert_eq!(
+        h.stats().await["token_requests"]["authorization_code"],
+        json!(1)
+    );
+    // The stored token works: boards can be listed through the vault.
+    let boards = h
+        .vault
+        .call(&account.id, |client, token| async move {
+            client.list_boards(&token, None, None, None).await
+        })
+        .await
+        .expect("boards list through the vault");
+    assert!(boards.value.items.is_empty());
+}
+
+async fn replayed_forged_and_late_callbacks_are_refused(db: TestDatabase) {
+    let h = harness(db).await;
+    h.create_user("maker").await;
+    let start = h
+        .vault
+        .begin_connect(&h.profile_id, None)
+        .await
+        .expect("begin");
+    let params = h.consent(&start.authorize_url, true).await;
+    let (state, code) = (param(&params, "state"), param(&params, "code"));
+    h.vault
+        .complete_connect(&state, Some(AuthorizationCode::new(code.clone())), None)
+        .await
+        .expect("first callback connects");
+
+    let replay = h
+        .vault
+        .complete_connect(&state, Some(AuthorizationCode::new(code.clone())), None)
+        .await;
+    assert!(
+        matches!(
+            replay,
+            Err(VaultError::ConnectRejected(
+                ConnectRejection::StateAlreadyUsed
+            ))
+        ),
+        "{replay:?}"
+    );
+    let forged = h
+        .vault
+        .complete_connect("forged-state", Some(AuthorizationCode::new(code)), None)
+        .await;
+    assert!(
+        matches!(
+            forged,
+            Err(VaultError::ConnectRejected(ConnectRejection::UnknownState))
+        ),
+        "{forged:?}"
+    );
+    // Neither reached the token endpoint again.
+    assert_eq!(
+        h.stats().await["token_requests"]["authorization_code"],
+        json!(1)
+    );
+
+    let late = h
+        .vault
+        .begin_connect(&h.profile_id, None)
+        .await
+        .expect("begin");
+    let params = h.consent(&late.authorize_url, true).await;
+    h.clock.advance(Duration::from_secs(11 * 60));
+    let expired = h
+        .vault
+        .complete_connect(
+            &param(&params, "state"),
+            Some(AuthorizationCode::new(param(&params, "code"))),
+            None,
+        )
+        .await;
+    assert!(
+        matches!(
+            expired,
+            Err(VaultError::ConnectRejected(ConnectRejection::StateExpired))
+        ),
+        "{expired:?}"
+    );
+    assert_eq!(
+        h.stats().await["token_requests"]["authorization_code"],
+        json!(1)
+    );
+}
+
+async fn denied_consent_is_refused(db: TestDatabase) {
+    let h = harness(db).await;
+    h.create_user("maker").await;
+    let start = h
+        .vault
+        .begin_connect(&h.profile_id, None)
+        .await
+        .expect("begin");
+    let params = h.consent(&start.authorize_url, false).await;
+    assert_eq!(param(&params, "error"), "access_denied");
+    let outcome = h
+        .vault
+        .complete_connect(&param(&params, "state"), None, Some("access_denied"))
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(VaultError::ConnectRejected(ConnectRejection::AccessDenied))
+        ),
+        "{outcome:?}"
+    );
+    assert!(
+        h.vault
+            .accounts(&h.profile_id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+async fn reconnect_updates_the_account_in_place(db: TestDatabase) {
+    let h = harness(db).await;
+    let first = h.connect("maker").await;
+    let start = h
+        .vault
+        .begin_connect(&h.profile_id, None)
+        .await
+        .expect("begin");
+    let params = h.consent(&start.authorize_url, true).await;
+    let again = h
+        .vault
+        .complete_connect(
+            &param(&params, "state"),
+            Some(AuthorizationCode::new(param(&params, "code"))),
+            None,
+        )
+        .await
+        .expect("reconnect");
+    assert!(again.reconnected);
+    assert_eq!(
+        again.account.id, first.id,
+        "same account id after reconnect"
+    );
+    assert_eq!(
+        h.vault.accounts(&h.profile_id).await.expect("list").len(),
+        1
+    );
+}
+
+/// 200 callers over two vault instances (two pools, two lease owners: two processes as far as
+/// the database can tell) all ask for a token that has expired.
+async fn stampede(h: &Harness, account_id: &str) -> Vec<Duration> {
+    let other_store = Store::open(&DatabaseLocation::parse(&h.db.url).expect("url"))
+        .await
+        .expect("second pool");
+    let second = vault_on(&other_store, &h.sandbox, &h.keys, &h.clock);
+    h.clock.advance(Duration::from_secs(31 * 24 * 3600));
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let vault = if i % 2 == 0 {
+            h.vault.clone()
+        } else {
+            second.clone()
+        };
+        let account_id = account_id.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let result = vault
+                .call(&account_id, |client, token| async move {
+                    client.user_account(&token).await
+                })
+                .await;
+            (result.map(|r| r.value.username), started.elapsed())
+        }));
+    }
+    let mut waits = Vec::new();
+    for task in tasks {
+        let (result, waited) = task.await.expect("task");
+        assert_eq!(result.expect("every caller succeeds"), "maker");
+        waits.push(waited);
+    }
+    waits.sort();
+    let p99 = waits[waits.len() * 99 / 100 - 1];
+    eprintln!(
+        "stampede: 200 callers, p50 {:?}, p99 {:?}, max {:?}",
+        waits[99], p99, waits[199]
+    );
+    other_store.close().await;
+    waits
+}
+
+async fn stampede_on_an_expired_token_refreshes_once(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    stampede(&h, &account.id).await;
+    let stats = h.stats().await;
+    assert_eq!(
+        stats["token_requests"]["refresh_token"],
+        json!(1),
+        "{stats}"
+    );
+    assert_eq!(stats["refresh_token_reuse"], json!(0), "{stats}");
+}
+
+async fn stampede_survives_a_failing_first_refresh(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    h.control(
+        reqwest::Method::POST,
+        "/faults",
+        json!({"rules": [{"operation": "oauth/token", "kind": "error", "status": 503, "count": 1}]}),
+    )
+    .await;
+    stampede(&h, &account.id).await;
+    let stats = h.stats().await;
+    assert_eq!(stats["faults_injected"], json!(1), "{stats}");
+    assert_eq!(
+        stats["token_requests"]["refresh_token"],
+        json!(1),
+        "{stats}"
+    );
+    let account = h
+        .vault
+        .account(&h.profile_id, &account.id)
+        .await
+        .expect("account");
+    assert_eq!(account.status, AccountStatus::Active);
+}
+
+async fn revocation_turns_the_account_needs_reauth(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let mut events = h.vault.subscribe();
+    let user_id = account.pinterest_user_id.clone();
+    h.control(
+        reqwest::Method::POST,
+        &format!("/users/{user_id}/revoke"),
+        json!({}),
+    )
+    .await;
+    let outcome = h
+        .vault
+        .call(&account.id, |client, token| async move {
+            client.user_account(&token).await
+        })
+        .await;
+    assert!(
+        matches!(outcome, Err(VaultError::NeedsReauth { .. })),
+        "{outcome:?}"
+    );
+    let stats = h.stats().await;
+    assert_eq!(
+        stats["token_requests"]["refresh_token"],
+        json!(1),
+        "one refresh attempt: {stats}"
+    );
+    let account = h
+        .vault
+        .account(&h.profile_id, &account.id)
+        .await
+        .expect("account");
+    assert_eq!(account.status, AccountStatus::NeedsReauth);
+    assert_eq!(
+        account.last_error.as_ref().map(|e| e.class.as_str()),
+        Some("auth")
+    );
+    let mut kinds = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        kinds.push(event.kind);
+    }
+    assert!(kinds.contains(&"account.needs_reauth"), "{kinds:?}");
+    // Later calls are refused without touching Pinterest.
+    let before = h.stats().await["requests_total"].clone();
+    let again = h.vault.access_token(&account.id).await;
+    assert!(matches!(again, Err(VaultError::NeedsReauth { .. })));
+    assert_eq!(h.stats().await["requests_total"], before);
+}
+
+async fn a_sandbox_credential_is_refused_for_production(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let production = Vault::new(
+        h.db.store.clone(),
+        h.keys.clone(),
+        Arc::new(h.clock.clone()),
+        PinterestClient::new(
+            Environment::Production,
+            ClientId::new(h.sandbox.config().client_id.clone()),
+            ClientSecret::new("unused"),
+        )
+        .expect("client"),
+        VaultSettings::new(PUBLIC_URL),
+    );
+    let refused = production.access_token(&account.id).await;
+    match refused {
+        Err(VaultError::CredentialMismatch { stored, configured }) => {
+            assert!(stored.starts_with("custom:"), "{stored}");
+            assert!(configured.starts_with("production"), "{configured}");
+        }
+        other => panic!("expected a credential mismatch, got {other:?}"),
+    }
+}
+
+async fn tokens_are_sealed_in_the_database(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let grant = h.vault.access_token(&account.id).await.expect("token");
+    assert!(grant.token.expose_secret().starts_with("pina_"));
+    // Every text column of every account row and event: no token prefix anywhere.
+    let rows = h.db.store.accounts(&h.profile_id).await.expect("rows");
+    let dump = format!("{rows:?}");
+    assert!(!dump.contains("pina_") && !dump.contains("pinr_"), "{dump}");
+    let events =
+        h.db.store
+            .account_events(&account.id)
+            .await
+            .expect("events");
+    assert!(!format!("{events:?}").contains("pin"), "{events:?}");
+    assert!(
+        !format!("{grant:?}").contains("pina_"),
+        "Debug of a grant shows no token"
+    );
+}

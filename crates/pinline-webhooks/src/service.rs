@@ -1,0 +1,471 @@
+//! The webhooks service: registering endpoints, turning events into durable deliveries, and the
+//! worker that delivers them.
+//!
+//! Deliveries live in the database, not in memory: an event is committed (one delivery per
+//! matching webhook, in one transaction) before [`Webhooks::emit`] returns, and the worker
+//! leases due deliveries from the store, so any replica can deliver any event, and a restart
+//! loses nothing. The price is at-least-once delivery: a worker that dies after the receiver
+//! answered but before the attempt is recorded delivers again once the lease expires.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pinline_store::{Store, WebhookAttemptResult, WebhookDeliveryRow, WebhookRow};
+use pinline_vault::cipher::KeyRing;
+use pinline_vault::clock::SharedClock;
+use rand::Rng;
+use reqwest::header::CONTENT_TYPE;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::Notify;
+
+use crate::{RetryPolicy, WebhookError, WebhookSecret, events, signature};
+
+/// Header naming the event (`post.published`, …).
+pub const EVENT_HEADER: &str = "Pinline-Event";
+/// Header carrying the delivery id, stable across the retries of one delivery.
+pub const DELIVERY_HEADER: &str = "Pinline-Delivery";
+
+/// How many deliveries one [`Webhooks::deliver_due`] call claims and sends concurrently.
+const CLAIM_BATCH: i64 = 32;
+/// How often the worker looks for due retries when nothing wakes it.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest error text kept in the delivery log.
+const MAX_ERROR_LEN: usize = 500;
+
+/// An event that was committed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmittedEvent {
+    /// The event's id (the payload's `id`), the same in every delivery of it.
+    pub event_id: String,
+    /// One delivery per webhook that wanted the event; empty when nobody listens.
+    pub delivery_ids: Vec<String>,
+}
+
+/// Webhook management, event emission and delivery. Cheap to clone; clones share one wake-up
+/// signal, so an `emit` on any clone wakes a [`run`](Webhooks::run) loop on another.
+#[derive(Debug, Clone)]
+pub struct Webhooks {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    key_ring: Arc<KeyRing>,
+    clock: SharedClock,
+    http: reqwest::Client,
+    policy: RetryPolicy,
+    wake: Notify,
+}
+
+/// How one HTTP attempt ended.
+struct AttemptOutcome {
+    status_code: Option<i64>,
+    error: Option<String>,
+}
+
+impl Webhooks {
+    /// A service over `store`, sealing secrets with `key_ring`. `http` should not follow
+    /// redirects (`reqwest::redirect::Policy::none()`): a redirected POST must count as a
+    /// failure, not as a delivery to wherever the redirect pointed.
+    pub fn new(
+        store: Store,
+        key_ring: Arc<KeyRing>,
+        clock: SharedClock,
+        http: reqwest::Client,
+        policy: RetryPolicy,
+    ) -> Webhooks {
+        Webhooks {
+            inner: Arc::new(Inner {
+                store,
+                key_ring,
+                clock,
+                http,
+                policy,
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    /// The retry policy in force.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.inner.policy
+    }
+
+    /// Registers a webhook for a profile. `events` are event names (see [`events`]) or `*`.
+    /// Returns the stored row and the signing secret, which is shown to the user now and never
+    /// again (only its sealed form is kept).
+    pub async fn create(
+        &self,
+        profile_id: &str,
+        url: &str,
+        events: &[&str],
+    ) -> Result<(WebhookRow, WebhookSecret), WebhookError> {
+        let url = parse_url(url)?;
+        let events = parse_events(events)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let secret = WebhookSecret::generate();
+        let secret_sealed = self.inner.key_ring.seal(
+            &WebhookSecret::associated_data(&id),
+            secret.expose_secret().as_bytes(),
+        );
+        let row = WebhookRow {
+            id,
+            profile_id: profile_id.to_owned(),
+            url,
+            secret_sealed,
+            events,
+            created_at: self.inner.clock.now_ms(),
+            disabled_at: None,
+        };
+        self.inner.store.create_webhook(&row).await?;
+        tracing::info!(webhook = %row.id, profile = %row.profile_id, events = %row.events, "webhook created");
+        Ok((row, secret))
+    }
+
+    /// A profile's webhooks, oldest first.
+    pub async fn list(&self, profile_id: &str) -> Result<Vec<WebhookRow>, WebhookError> {
+        Ok(self.inner.store.list_webhooks(profile_id).await?)
+    }
+
+    /// One webhook of a profile; `None` for another profile's webhook.
+    pub async fn get(
+        &self,
+        profile_id: &str,
+        webhook_id: &str,
+    ) -> Result<Option<WebhookRow>, WebhookError> {
+        Ok(self.inner.store.get_webhook(profile_id, webhook_id).await?)
+    }
+
+    /// Deletes a webhook of a profile with its pending deliveries and its log; false when the
+    /// profile has no such webhook.
+    pub async fn delete(&self, profile_id: &str, webhook_id: &str) -> Result<bool, WebhookError> {
+        Ok(self
+            .inner
+            .store
+            .delete_webhook(profile_id, webhook_id)
+            .await?)
+    }
+
+    /// Commits `event` for every webhook of the profile that wants it, and wakes the worker.
+    ///
+    /// The payload is `{"id", "type", "created_at", "data"}`. `data` must hold only ids,
+    /// usernames, links and states — never a token or a secret: it is stored in the clear and
+    /// sent to a URL the profile chose.
+    pub async fn emit(
+        &self,
+        profile_id: &str,
+        event: &str,
+        data: serde_json::Value,
+    ) -> Result<EmittedEvent, WebhookError> {
+        if !events::is_known(event) {
+            return Err(WebhookError::UnknownEvent(event.to_owned()));
+        }
+        let now = self.inner.clock.now_ms();
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let payload = json!({
+            "id": event_id,
+            "type": event,
+            "created_at": rfc3339(now),
+            "data": data,
+        })
+        .to_string();
+        let delivery_ids = self
+            .inner
+            .store
+            .enqueue_webhook_event(profile_id, event, &payload, now)
+            .await?;
+        if !delivery_ids.is_empty() {
+            self.inner.wake.notify_one();
+        }
+        tracing::debug!(event, %event_id, deliveries = delivery_ids.len(), "webhook event emitted");
+        Ok(EmittedEvent {
+            event_id,
+            delivery_ids,
+        })
+    }
+
+    /// Claims the deliveries that are due now and attempts each once, concurrently; returns how
+    /// many were attempted. A failed attempt is not an error: it is logged and scheduled again.
+    /// A database error while recording one attempt is logged, and that delivery is retried
+    /// when its lease expires.
+    pub async fn deliver_due(&self) -> Result<usize, WebhookError> {
+        let policy = &self.inner.policy;
+        // The lease outlives the longest possible attempt with a wide margin, so a live worker
+        // is never overtaken by another replica on the same delivery.
+        let lease_ms = millis(policy.request_timeout.saturating_mul(2)) + 30_000;
+        let now = self.inner.clock.now_ms();
+        let due = self
+            .inner
+            .store
+            .claim_due_webhook_deliveries(now, lease_ms, CLAIM_BATCH)
+            .await?;
+        let count = due.len();
+        let attempts = due.into_iter().map(|delivery| async move {
+            let id = delivery.id.clone();
+            if let Err(error) = self.attempt(delivery).await {
+                tracing::warn!(delivery = %id, %error, "could not record a webhook attempt");
+            }
+        });
+        futures_util::future::join_all(attempts).await;
+        Ok(count)
+    }
+
+    /// Delivers due deliveries until `shutdown` completes: at once when [`emit`](Self::emit)
+    /// commits something, and otherwise every second for retries that come due. An attempt in
+    /// flight when `shutdown` fires is finished and recorded first.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let attempted = match self.deliver_due().await {
+                Ok(attempted) => attempted,
+                Err(error) => {
+                    tracing::warn!(%error, "webhook delivery round failed");
+                    0
+                }
+            };
+            if attempted as i64 >= CLAIM_BATCH {
+                // More may be due right away; look again unless asked to stop.
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => break,
+                    () = tokio::task::yield_now() => continue,
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+        }
+    }
+
+    /// One attempt of one claimed delivery, recorded in the log.
+    async fn attempt(&self, delivery: WebhookDeliveryRow) -> Result<(), WebhookError> {
+        let inner = &self.inner;
+        let Some(webhook) = inner
+            .store
+            .get_webhook(&delivery.profile_id, &delivery.webhook_id)
+            .await?
+        else {
+            // Deleted since the claim; its deliveries went with it.
+            return Ok(());
+        };
+        let at = inner.clock.now_ms();
+        let started = Instant::now();
+        let outcome = match inner.key_ring.open(
+            &WebhookSecret::associated_data(&webhook.id),
+            &webhook.secret_sealed,
+        ) {
+            Ok(opened) => {
+                let secret = WebhookSecret::from_opened(&opened);
+                self.post(&webhook, &delivery, &secret, at).await
+            }
+            Err(error) => AttemptOutcome {
+                status_code: None,
+                error: Some(format!("cannot open the webhook secret: {error}")),
+            },
+        };
+        let duration_ms = millis(started.elapsed());
+        let number = u32::try_from(delivery.attempts)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        let jitter: f64 = rand::rng().random();
+        // The delay counts from the attempt's end, so a slow timeout does not eat into it.
+        let retry_at = inner.clock.now_ms() + millis(inner.policy.delay(number, jitter));
+        let succeeded = outcome.error.is_none();
+        let recorded = inner
+            .store
+            .record_webhook_attempt(&WebhookAttemptResult {
+                delivery_id: &delivery.id,
+                at,
+                status_code: outcome.status_code,
+                error: outcome.error.as_deref(),
+                duration_ms,
+                succeeded,
+                retry_at,
+                max_attempts: i64::from(inner.policy.max_attempts),
+            })
+            .await?;
+        if let Some(row) = recorded {
+            let status = row.status.as_str();
+            let code = outcome.status_code;
+            if succeeded {
+                tracing::info!(delivery = %row.id, webhook = %row.webhook_id, event = %row.event, attempt = row.attempts, ?code, "webhook delivered");
+            } else {
+                let error = outcome.error.as_deref().unwrap_or_default();
+                tracing::warn!(delivery = %row.id, webhook = %row.webhook_id, event = %row.event, attempt = row.attempts, ?code, error, status, "webhook attempt failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// POSTs the delivery's payload, signed; 2xx is success, anything else a failure.
+    async fn post(
+        &self,
+        webhook: &WebhookRow,
+        delivery: &WebhookDeliveryRow,
+        secret: &WebhookSecret,
+        at: i64,
+    ) -> AttemptOutcome {
+        let body = delivery.payload.clone();
+        let signature =
+            signature::sign(secret.expose_secret(), at.div_euclid(1000), body.as_bytes());
+        let timeout = self.inner.policy.request_timeout;
+        let sent = self
+            .inner
+            .http
+            .post(&webhook.url)
+            .timeout(timeout)
+            .header(CONTENT_TYPE, "application/json")
+            .header(EVENT_HEADER, &delivery.event)
+            .header(DELIVERY_HEADER, &delivery.id)
+            .header(signature::HEADER, signature)
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status();
+                AttemptOutcome {
+                    status_code: Some(i64::from(status.as_u16())),
+                    error: (!status.is_success())
+                        .then(|| format!("receiver answered HTTP {}", status.as_u16())),
+                }
+            }
+            Err(error) => AttemptOutcome {
+                status_code: None,
+                error: Some(describe(error, timeout)),
+            },
+        }
+    }
+}
+
+/// A transport error in words, without the URL (which may carry a receiver's own token in its
+/// query string) and bounded in length.
+fn describe(error: reqwest::Error, timeout: Duration) -> String {
+    if error.is_timeout() {
+        return format!("timed out after {} ms", timeout.as_millis());
+    }
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if text.len() > MAX_ERROR_LEN {
+        let mut end = MAX_ERROR_LEN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// Checks a webhook URL: absolute, http or https, with a host and without credentials (which
+/// would end up in logs and in the dashboard).
+fn parse_url(text: &str) -> Result<String, WebhookError> {
+    let invalid = |reason: &str| WebhookError::InvalidUrl {
+        reason: reason.to_owned(),
+    };
+    let url = url::Url::parse(text.trim())
+        .map_err(|error| invalid(&format!("not an absolute URL ({error})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("the URL has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            "the URL must not contain credentials; the signature authenticates pinline",
+        ));
+    }
+    Ok(url.to_string())
+}
+
+/// Checks an event filter and renders it as stored: `*`, or known names joined by commas.
+fn parse_events(names: &[&str]) -> Result<String, WebhookError> {
+    let mut kept: Vec<&str> = Vec::new();
+    for name in names.iter().map(|name| name.trim()) {
+        if name == events::WILDCARD {
+            return Ok(events::WILDCARD.to_owned());
+        }
+        if !events::is_known(name) {
+            return Err(WebhookError::UnknownEvent(name.to_owned()));
+        }
+        if !kept.contains(&name) {
+            kept.push(name);
+        }
+    }
+    if kept.is_empty() {
+        return Err(WebhookError::NoEvents);
+    }
+    Ok(kept.join(","))
+}
+
+fn rfc3339(unix_ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .ok()
+        .and_then(|at| at.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_must_be_plain_http_or_https() {
+        assert_eq!(
+            parse_url(" https://hooks.example.test/pinline?x=1 ").expect("https"),
+            "https://hooks.example.test/pinline?x=1"
+        );
+        assert!(parse_url("http://127.0.0.1:9000/hook").is_ok());
+        for bad in [
+            "ftp://example.test/",
+            "hooks.example.test/pinline",
+            "",
+            "https://user:pass@example.test/",
+            "mailto:ops@example.test",
+        ] {
+            assert!(
+                matches!(parse_url(bad), Err(WebhookError::InvalidUrl { .. })),
+                "{bad:?} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn event_filters_are_known_names_or_the_wildcard() {
+        assert_eq!(parse_events(&["*"]).expect("wildcard"), "*");
+        assert_eq!(
+            parse_events(&["post.published", "post.failed", "post.published"]).expect("names"),
+            "post.published,post.failed"
+        );
+        assert_eq!(
+            parse_events(&["post.published", "*"]).expect("wildcard wins"),
+            "*"
+        );
+        assert!(matches!(parse_events(&[]), Err(WebhookError::NoEvents)));
+        assert!(matches!(
+            parse_events(&["post.publish"]),
+            Err(WebhookError::UnknownEvent(name)) if name == "post.publish"
+        ));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+}

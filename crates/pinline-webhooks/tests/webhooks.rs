@@ -1,0 +1,710 @@
+//! The webhooks suite, run on SQLite and on PostgreSQL: real deliveries to a real HTTP receiver
+//! on loopback, with time moved by an `OffsetClock` instead of sleeping.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use pinline_store::testing::TestDatabase;
+use pinline_store::{WebhookDeliveryRow, backend_tests};
+use pinline_vault::cipher::KeyRing;
+use pinline_vault::clock::{Clock, OffsetClock};
+use pinline_vault::master_key::MasterKey;
+use pinline_webhooks::signature::{self, DEFAULT_TOLERANCE_SECS, SignatureError};
+use pinline_webhooks::{RetryPolicy, WebhookError, WebhookSecret, Webhooks, events};
+use serde_json::json;
+use tokio::sync::watch;
+
+backend_tests!(
+    deliveries_are_signed_with_the_secret_shown_at_creation,
+    a_failed_attempt_is_retried_and_both_attempts_are_logged,
+    deliveries_fail_after_max_attempts,
+    unreachable_receivers_are_retried_with_the_error_logged,
+    events_never_cross_profiles,
+    event_filters_are_respected,
+    secrets_are_sealed_at_rest,
+    deleting_a_webhook_drops_its_deliveries,
+    concurrent_claims_never_share_a_delivery,
+    the_run_loop_delivers_as_soon_as_an_event_is_emitted,
+    invalid_webhooks_and_events_are_refused,
+);
+
+const PROFILE_A: &str = "profile-a";
+const PROFILE_B: &str = "profile-b";
+/// How long a test waits for something that should take milliseconds.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------------------------
+// A receiver on loopback that records every request and answers 500 to the first N.
+
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_else(|| panic!("the delivery has no {name} header"))
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("the body is JSON")
+    }
+}
+
+#[derive(Debug)]
+struct ReceiverState {
+    requests: Mutex<Vec<Received>>,
+    failures_left: AtomicUsize,
+    count: watch::Sender<usize>,
+}
+
+#[derive(Debug)]
+struct Receiver {
+    base_url: String,
+    state: Arc<ReceiverState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn receive(
+    State(state): State<Arc<ReceiverState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let count = {
+        let mut requests = state.requests.lock().expect("receiver lock");
+        requests.push(Received {
+            path: uri.path().to_owned(),
+            headers,
+            body,
+        });
+        requests.len()
+    };
+    state.count.send_replace(count);
+    let fail = state
+        .failures_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+            left.checked_sub(1)
+        })
+        .is_ok();
+    if fail {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    }
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let state = Arc::new(ReceiverState {
+            requests: Mutex::new(Vec::new()),
+            failures_left: AtomicUsize::new(0),
+            count: watch::channel(0).0,
+        });
+        let app = Router::new()
+            .fallback(receive)
+            .with_state(Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the receiver");
+        let address = listener.local_addr().expect("receiver address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("receiver serves");
+        });
+        Receiver {
+            base_url: format!("http://{address}"),
+            state,
+            server,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Answers 500 to the next `n` requests.
+    fn fail_next(&self, n: usize) {
+        self.state.failures_left.store(n, Ordering::SeqCst);
+    }
+
+    fn requests(&self) -> Vec<Received> {
+        self.state.requests.lock().expect("receiver lock").clone()
+    }
+
+    /// Waits until at least `n` requests arrived, or fails the test at the deadline.
+    async fn wait_for(&self, n: usize) {
+        let mut count = self.state.count.subscribe();
+        tokio::time::timeout(DEADLINE, count.wait_for(|seen| *seen >= n))
+            .await
+            .unwrap_or_else(|_| panic!("{n} deliveries did not arrive within {DEADLINE:?}"))
+            .expect("receiver alive");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service under test, over a fresh database with two profiles.
+
+struct TestApp {
+    webhooks: Webhooks,
+    clock: OffsetClock,
+    key_ring: Arc<KeyRing>,
+    receiver: Receiver,
+    db: TestDatabase,
+}
+
+async fn app(db: TestDatabase, policy: RetryPolicy) -> TestApp {
+    let clock = OffsetClock::new();
+    let now = clock.now_ms();
+    for (id, name) in [(PROFILE_A, "a"), (PROFILE_B, "b")] {
+        db.store
+            .ensure_profile(id, name, now)
+            .await
+            .expect("create a profile");
+    }
+    let key_ring = Arc::new(KeyRing::new(&MasterKey::generate(), &[]));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client");
+    let webhooks = Webhooks::new(
+        db.store.clone(),
+        Arc::clone(&key_ring),
+        Arc::new(clock.clone()),
+        http,
+        policy,
+    );
+    TestApp {
+        webhooks,
+        clock,
+        key_ring,
+        receiver: Receiver::start().await,
+        db,
+    }
+}
+
+impl TestApp {
+    async fn create(
+        &self,
+        profile_id: &str,
+        path: &str,
+        events: &[&str],
+    ) -> (String, WebhookSecret) {
+        let (row, secret) = self
+            .webhooks
+            .create(profile_id, &self.receiver.url(path), events)
+            .await
+            .expect("create a webhook");
+        (row.id, secret)
+    }
+
+    async fn emit(&self, profile_id: &str, event: &str) -> Vec<String> {
+        self.webhooks
+            .emit(
+                profile_id,
+                event,
+                json!({"post_id": "post-1", "link": "https://pin.it/x"}),
+            )
+            .await
+            .expect("emit")
+            .delivery_ids
+    }
+
+    async fn deliver(&self) -> usize {
+        self.webhooks.deliver_due().await.expect("deliver due")
+    }
+
+    async fn delivery(&self, profile_id: &str, id: &str) -> WebhookDeliveryRow {
+        self.db
+            .store
+            .get_webhook_delivery(profile_id, id)
+            .await
+            .expect("read a delivery")
+            .expect("the delivery exists")
+    }
+
+    /// Moves time past any retry the policy could schedule.
+    fn skip_past_retries(&self) {
+        self.clock
+            .advance(self.webhooks.policy().max_delay + Duration::from_millis(1));
+    }
+
+    fn now_secs(&self) -> i64 {
+        self.clock.now_ms().div_euclid(1000)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async fn deliveries_are_signed_with_the_secret_shown_at_creation(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let (webhook_id, secret) = app.create(PROFILE_A, "/hook", &["*"]).await;
+    let deliveries = app.emit(PROFILE_A, events::POST_PUBLISHED).await;
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(app.deliver().await, 1);
+
+    let requests = app.receiver.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.header("content-type"), "application/json");
+    assert_eq!(request.header("pinline-event"), "post.published");
+    assert_eq!(request.header("pinline-delivery"), deliveries[0]);
+    let header = request.header("pinline-signature");
+    let now = app.now_secs();
+    let check = |secret: &str, body: &[u8], now: i64| {
+        signature::verify(secret, header, body, now, DEFAULT_TOLERANCE_SECS)
+    };
+    assert_eq!(check(secret.expose_secret(), &request.body, now), Ok(()));
+    // Tampered body, wrong secret, and a replay after the tolerance all fail.
+    let mut tampered = request.body.to_vec();
+    tampered.extend_from_slice(b" ");
+    assert_eq!(
+        check(secret.expose_secret(), &tampered, now),
+        Err(SignatureError::Mismatch)
+    );
+    let other = WebhookSecret::generate();
+    assert_eq!(
+        check(other.expose_secret(), &request.body, now),
+        Err(SignatureError::Mismatch)
+    );
+    assert!(matches!(
+        check(
+            secret.expose_secret(),
+            &request.body,
+            now + DEFAULT_TOLERANCE_SECS + 1
+        ),
+        Err(SignatureError::Stale { .. })
+    ));
+
+    let payload = request.json();
+    assert_eq!(payload["type"], "post.published");
+    assert_eq!(payload["data"]["post_id"], "post-1");
+    let event_id = payload["id"].as_str().expect("event id");
+    assert!(uuid::Uuid::parse_str(event_id).is_ok(), "{event_id}");
+    let created_at = payload["created_at"].as_str().expect("created_at");
+    time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+        .expect("created_at is RFC 3339");
+
+    let delivery = app.delivery(PROFILE_A, &deliveries[0]).await;
+    assert_eq!(delivery.status, WebhookDeliveryRow::DELIVERED);
+    assert_eq!(delivery.webhook_id, webhook_id);
+    assert_eq!(delivery.attempts, 1);
+    assert_eq!(delivery.last_status_code, Some(200));
+    assert!(delivery.delivered_at.is_some());
+    assert_eq!(delivery.lease_until, None);
+    let log = app
+        .db
+        .store
+        .list_webhook_attempts(PROFILE_A, &deliveries[0])
+        .await
+        .expect("attempt log");
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].attempt, log[0].status_code), (1, Some(200)));
+    assert_eq!(log[0].error, None);
+    // Nothing is left to deliver.
+    assert_eq!(app.deliver().await, 0);
+}
+
+async fn a_failed_attempt_is_retried_and_both_attempts_are_logged(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    app.create(PROFILE_A, "/hook", &["*"]).await;
+    app.receiver.fail_next(1);
+    let deliveries = app.emit(PROFILE_A, events::POST_FAILED).await;
+    let emitted_at = app.clock.now_ms();
+    assert_eq!(app.deliver().await, 1);
+
+    let after_first = app.delivery(PROFILE_A, &deliveries[0]).await;
+    assert_eq!(after_first.status, WebhookDeliveryRow::PENDING);
+    assert_eq!(after_first.attempts, 1);
+    assert_eq!(after_first.last_status_code, Some(500));
+    assert_eq!(after_first.lease_until, None);
+    let first_cap = app.webhooks.policy().delay_cap(1);
+    let first_cap = i64::try_from(first_cap.as_millis()).expect("small");
+    assert!(after_first.next_attempt_at >= emitted_at);
+    assert!(after_first.next_attempt_at <= app.clock.now_ms() + first_cap);
+
+    app.skip_past_retries();
+    assert_eq!(app.deliver().await, 1);
+    let done = app.delivery(PROFILE_A, &deliveries[0]).await;
+    assert_eq!(done.status, WebhookDeliveryRow::DELIVERED);
+    assert_eq!(done.attempts, 2);
+    assert_eq!(done.last_status_code, Some(200));
+
+    let log = app
+        .db
+        .store
+        .list_webhook_attempts(PROFILE_A, &deliveries[0])
+        .await
+        .expect("attempt log");
+    let summary: Vec<_> = log
+        .iter()
+        .map(|a| (a.attempt, a.status_code, a.error.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, Some(500), Some("receiver answered HTTP 500")),
+            (2, Some(200), None)
+        ]
+    );
+    // Both attempts carried the same delivery id and the same body.
+    let requests = app.receiver.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].body, requests[1].body);
+    assert_eq!(
+        requests[0].header("pinline-delivery"),
+        requests[1].header("pinline-delivery")
+    );
+}
+
+async fn deliveries_fail_after_max_attempts(db: TestDatabase) {
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        ..RetryPolicy::default()
+    };
+    let app = app(db, policy).await;
+    app.create(PROFILE_A, "/hook", &["*"]).await;
+    app.receiver.fail_next(usize::MAX);
+    let deliveries = app.emit(PROFILE_A, events::ACCOUNT_NEEDS_REAUTH).await;
+    for _ in 0..3 {
+        assert_eq!(app.deliver().await, 1);
+        app.skip_past_retries();
+    }
+    let delivery = app.delivery(PROFILE_A, &deliveries[0]).await;
+    assert_eq!(delivery.status, WebhookDeliveryRow::FAILED);
+    assert_eq!(delivery.attempts, 3);
+    assert_eq!(delivery.delivered_at, None);
+    // A failed delivery is never tried again.
+    assert_eq!(app.deliver().await, 0);
+    assert_eq!(app.receiver.requests().len(), 3);
+    let log = app
+        .db
+        .store
+        .list_webhook_attempts(PROFILE_A, &deliveries[0])
+        .await
+        .expect("attempt log");
+    assert_eq!(log.iter().map(|a| a.attempt).collect::<Vec<_>>(), [1, 2, 3]);
+}
+
+async fn unreachable_receivers_are_retried_with_the_error_logged(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    // A port that was just free: nothing listens there.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = closed.local_addr().expect("address");
+    drop(closed);
+    app.webhooks
+        .create(
+            PROFILE_A,
+            &format!("http://{address}/hook?token=receiver-own"),
+            &["*"],
+        )
+        .await
+        .expect("create");
+    let deliveries = app.emit(PROFILE_A, events::ACCOUNT_REFRESHED).await;
+    assert_eq!(app.deliver().await, 1);
+    let delivery = app.delivery(PROFILE_A, &deliveries[0]).await;
+    assert_eq!(delivery.status, WebhookDeliveryRow::PENDING);
+    assert_eq!(delivery.last_status_code, None);
+    let error = delivery.last_error.expect("an error is logged");
+    assert!(!error.is_empty());
+    assert!(
+        !error.contains("receiver-own"),
+        "the URL stays out of the log: {error}"
+    );
+}
+
+async fn events_never_cross_profiles(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let (a_id, _) = app.create(PROFILE_A, "/a", &["*"]).await;
+    let (b_id, _) = app.create(PROFILE_B, "/b", &["*"]).await;
+
+    let deliveries = app.emit(PROFILE_A, events::ACCOUNT_CONNECTED).await;
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(app.deliver().await, 1);
+    let paths: Vec<String> = app
+        .receiver
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(paths, ["/a"]);
+
+    let store = &app.db.store;
+    let of_b = store
+        .list_webhook_deliveries(PROFILE_B, None, 100)
+        .await
+        .expect("list");
+    assert!(of_b.is_empty());
+    let of_a = store
+        .list_webhook_deliveries(PROFILE_A, Some(&a_id), 100)
+        .await
+        .expect("list");
+    assert_eq!(of_a.len(), 1);
+    // Every lookup is scoped: B cannot see, read the log of, or delete A's things.
+    assert_eq!(app.webhooks.get(PROFILE_B, &a_id).await.expect("get"), None);
+    assert!(
+        app.webhooks
+            .get(PROFILE_B, &b_id)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    let listed: Vec<String> = app
+        .webhooks
+        .list(PROFILE_B)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    assert_eq!(listed, [b_id]);
+    assert!(
+        store
+            .get_webhook_delivery(PROFILE_B, &deliveries[0])
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        store
+            .list_webhook_attempts(PROFILE_B, &deliveries[0])
+            .await
+            .expect("log")
+            .is_empty()
+    );
+    assert!(!app.webhooks.delete(PROFILE_B, &a_id).await.expect("delete"));
+    assert!(
+        app.webhooks
+            .get(PROFILE_A, &a_id)
+            .await
+            .expect("get")
+            .is_some()
+    );
+}
+
+async fn event_filters_are_respected(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    app.create(
+        PROFILE_A,
+        "/posts",
+        &[events::POST_PUBLISHED, events::POST_FAILED],
+    )
+    .await;
+    app.create(PROFILE_A, "/all", &["*"]).await;
+
+    assert_eq!(
+        app.emit(PROFILE_A, events::ACCOUNT_CONNECTED).await.len(),
+        1
+    );
+    assert_eq!(app.emit(PROFILE_A, events::POST_PUBLISHED).await.len(), 2);
+    assert_eq!(app.emit(PROFILE_A, events::POST_HELD).await.len(), 1);
+    assert_eq!(app.deliver().await, 4);
+
+    let mut seen: Vec<(String, String)> = app
+        .receiver
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.header("pinline-event").to_owned()))
+        .collect();
+    seen.sort();
+    let expected = [
+        ("/all", "account.connected"),
+        ("/all", "post.held"),
+        ("/all", "post.published"),
+        ("/posts", "post.published"),
+    ]
+    .map(|(path, event)| (path.to_owned(), event.to_owned()));
+    assert_eq!(seen, expected);
+    // Every delivery of one event carries the same event id.
+    let ids: HashSet<String> = app
+        .receiver
+        .requests()
+        .iter()
+        .filter(|r| r.header("pinline-event") == "post.published")
+        .map(|r| r.json()["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1);
+}
+
+async fn secrets_are_sealed_at_rest(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let (first, secret) = app.create(PROFILE_A, "/one", &["*"]).await;
+    let (second, _) = app.create(PROFILE_A, "/two", &["*"]).await;
+    assert!(format!("{secret:?}").contains("redacted"));
+    let plaintext = secret.expose_secret();
+    let random_part = plaintext.trim_start_matches("whsec_");
+
+    let row = app
+        .db
+        .store
+        .get_webhook(PROFILE_A, &first)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert!(!row.secret_sealed.contains(random_part));
+    assert!(!row.secret_sealed.contains(plaintext));
+    // The sealed secret opens for its own row only.
+    let opened = app
+        .key_ring
+        .open(
+            format!("webhook:{first}:secret").as_bytes(),
+            &row.secret_sealed,
+        )
+        .expect("opens for its own webhook");
+    assert_eq!(opened.as_slice(), plaintext.as_bytes());
+    assert!(
+        app.key_ring
+            .open(
+                format!("webhook:{second}:secret").as_bytes(),
+                &row.secret_sealed
+            )
+            .is_err(),
+        "a sealed secret copied to another webhook must not open"
+    );
+}
+
+async fn deleting_a_webhook_drops_its_deliveries(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let (id, _) = app.create(PROFILE_A, "/hook", &["*"]).await;
+    app.receiver.fail_next(1);
+    let deliveries = app.emit(PROFILE_A, events::POST_PUBLISHED).await;
+    assert_eq!(app.deliver().await, 1);
+    assert!(app.webhooks.delete(PROFILE_A, &id).await.expect("delete"));
+    assert!(
+        !app.webhooks
+            .delete(PROFILE_A, &id)
+            .await
+            .expect("delete twice")
+    );
+    let gone = app
+        .db
+        .store
+        .get_webhook_delivery(PROFILE_A, &deliveries[0])
+        .await
+        .expect("read");
+    assert_eq!(gone, None);
+    app.skip_past_retries();
+    assert_eq!(app.deliver().await, 0);
+    assert!(app.emit(PROFILE_A, events::POST_PUBLISHED).await.is_empty());
+}
+
+async fn concurrent_claims_never_share_a_delivery(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    app.create(PROFILE_A, "/hook", &["*"]).await;
+    let mut all = HashSet::new();
+    for _ in 0..10 {
+        all.extend(app.emit(PROFILE_A, events::POST_PUBLISHED).await);
+    }
+    let now = app.clock.now_ms();
+    let mut claims = Vec::new();
+    for _ in 0..4 {
+        let store = app.db.store.clone();
+        claims.push(tokio::spawn(async move {
+            store
+                .claim_due_webhook_deliveries(now, 60_000, 3)
+                .await
+                .expect("claim")
+        }));
+    }
+    let mut claimed = Vec::new();
+    for claim in claims {
+        claimed.extend(claim.await.expect("claim task").into_iter().map(|d| d.id));
+    }
+    let unique: HashSet<String> = claimed.iter().cloned().collect();
+    assert_eq!(unique.len(), claimed.len(), "a delivery was claimed twice");
+    // Leased deliveries are not claimable again until the lease expires…
+    let rest = app
+        .db
+        .store
+        .claim_due_webhook_deliveries(now, 60_000, 100)
+        .await
+        .expect("claim the rest");
+    let rest: HashSet<String> = rest.into_iter().map(|d| d.id).collect();
+    assert!(rest.is_disjoint(&unique));
+    assert_eq!(unique.union(&rest).cloned().collect::<HashSet<_>>(), all);
+    // …and are once it has.
+    let later = app
+        .db
+        .store
+        .claim_due_webhook_deliveries(now + 60_000, 60_000, 100)
+        .await
+        .expect("claim after the leases expired");
+    assert_eq!(later.len(), 10);
+}
+
+async fn the_run_loop_delivers_as_soon_as_an_event_is_emitted(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let (_, secret) = app.create(PROFILE_A, "/hook", &["*"]).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = app.webhooks.clone();
+    let running = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    app.emit(PROFILE_A, events::ACCOUNT_TOKEN_EXPIRING).await;
+    app.receiver.wait_for(1).await;
+    let request = &app.receiver.requests()[0];
+    signature::verify(
+        secret.expose_secret(),
+        request.header("pinline-signature"),
+        &request.body,
+        app.now_secs(),
+        DEFAULT_TOLERANCE_SECS,
+    )
+    .expect("a valid signature");
+    stop.send(()).expect("the worker is running");
+    tokio::time::timeout(DEADLINE, running)
+        .await
+        .expect("the worker stops on shutdown")
+        .expect("the worker did not panic");
+}
+
+async fn invalid_webhooks_and_events_are_refused(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let create = |url: &'static str, events: &'static [&'static str]| {
+        let webhooks = app.webhooks.clone();
+        async move { webhooks.create(PROFILE_A, url, events).await }
+    };
+    assert!(matches!(
+        create("ftp://example.test/hook", &["*"]).await,
+        Err(WebhookError::InvalidUrl { .. })
+    ));
+    assert!(matches!(
+        create("not a url", &["*"]).await,
+        Err(WebhookError::InvalidUrl { .. })
+    ));
+    assert!(matches!(
+        create("https://example.test/hook", &["post.publish"]).await,
+        Err(WebhookError::UnknownEvent(_))
+    ));
+    assert!(matches!(
+        create("https://example.test/hook", &[]).await,
+        Err(WebhookError::NoEvents)
+    ));
+    assert!(matches!(
+        app.webhooks.emit(PROFILE_A, "post.typo", json!({})).await,
+        Err(WebhookError::UnknownEvent(_))
+    ));
+    assert!(app.webhooks.list(PROFILE_A).await.expect("list").is_empty());
+}

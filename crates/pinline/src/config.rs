@@ -1,0 +1,148 @@
+//! Settings of a running pinline, from flags and the environment (flags win, then the
+//! environment, then defaults), validated once into [`Config`]. Every error names the variable
+//! or flag and how to fix it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use pinline_pinterest::{ClientId, ClientSecret, Environment};
+use pinline_store::DatabaseLocation;
+use pinline_vault::cipher::KeyRing;
+use pinline_vault::master_key::MasterKey;
+
+/// Where the data lives; shared by every subcommand that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Directory for the embedded database and the key file.
+    #[arg(long, env = "PINLINE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data dir).
+    #[arg(long, env = "PINLINE_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DataArgs {
+    /// The database location, parsed.
+    pub fn database(&self) -> anyhow::Result<DatabaseLocation> {
+        match &self.database_url {
+            Some(url) => DatabaseLocation::parse(url)
+                .context("PINLINE_DATABASE_URL (or --database-url) is invalid"),
+            None => Ok(DatabaseLocation::default_in(&self.data_dir)),
+        }
+    }
+
+    /// The master keys: `PINLINE_MASTER_KEY` (plus `PINLINE_OLD_MASTER_KEYS`, comma-separated,
+    /// during a rotation), or the key file in the data dir, created on first run.
+    pub fn key_ring(&self) -> anyhow::Result<Arc<KeyRing>> {
+        let current = match std::env::var("PINLINE_MASTER_KEY") {
+            Ok(text) if !text.trim().is_empty() => MasterKey::parse(&text)
+                .context("PINLINE_MASTER_KEY is invalid (expected 32 bytes as base64 or 64 hex digits; `openssl rand -base64 32` makes one)")?,
+            _ => MasterKey::load_or_create_file(&self.data_dir.join("master.key"))
+                .context("while reading or creating the key file (set PINLINE_MASTER_KEY to use a key from the environment instead)")?,
+        };
+        let mut old = Vec::new();
+        if let Ok(list) = std::env::var("PINLINE_OLD_MASTER_KEYS") {
+            for (index, text) in list.split(',').filter(|s| !s.trim().is_empty()).enumerate() {
+                old.push(MasterKey::parse(text).with_context(|| {
+                    format!("PINLINE_OLD_MASTER_KEYS entry {} is invalid", index + 1)
+                })?);
+            }
+        }
+        Ok(Arc::new(KeyRing::new(&current, &old)))
+    }
+}
+
+/// The Pinterest app pinline acts as.
+#[derive(Debug, Clone, Args)]
+pub struct PinterestArgs {
+    /// Your Pinterest app's client id.
+    #[arg(long, env = "PINTEREST_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// Your Pinterest app's client secret.
+    #[arg(long, env = "PINTEREST_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// Pinterest API base URL (the client appends /v5/…).
+    #[arg(
+        long,
+        env = "PINTEREST_API_URL",
+        default_value = "https://api.pinterest.com"
+    )]
+    pub api_url: String,
+
+    /// Pinterest's consent page.
+    #[arg(
+        long,
+        env = "PINTEREST_OAUTH_URL",
+        default_value = "https://www.pinterest.com/oauth/"
+    )]
+    pub oauth_url: String,
+}
+
+/// A validated Pinterest app.
+#[derive(Debug)]
+pub struct PinterestApp {
+    pub environment: Environment,
+    pub client_id: ClientId,
+    pub client_secret: ClientSecret,
+}
+
+impl PinterestArgs {
+    /// Validates the app settings.
+    pub fn app(&self) -> anyhow::Result<PinterestApp> {
+        let Some(client_id) = self.client_id.clone().filter(|s| !s.is_empty()) else {
+            bail!(
+                "PINTEREST_CLIENT_ID is not set: set it (and PINTEREST_CLIENT_SECRET) to your Pinterest app's credentials, or run `pinline demo` to try pinline against the built-in sandbox"
+            );
+        };
+        let Some(client_secret) = self.client_secret.clone().filter(|s| !s.is_empty()) else {
+            bail!(
+                "PINTEREST_CLIENT_SECRET is not set: set it to your Pinterest app's client secret"
+            );
+        };
+        let environment = Environment::from_urls(&self.api_url, &self.oauth_url)
+            .context("PINTEREST_API_URL or PINTEREST_OAUTH_URL is not a valid http(s) URL")?;
+        Ok(PinterestApp {
+            environment,
+            client_id: ClientId::new(client_id),
+            client_secret: ClientSecret::new(client_secret),
+        })
+    }
+}
+
+/// Settings of `pinline serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address of pinline's API.
+    #[arg(long, env = "PINLINE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// URL people and Pinterest reach pinline at (the OAuth callback is PUBLIC_URL/oauth/callback).
+    #[arg(long, env = "PINLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    #[command(flatten)]
+    pub pinterest: PinterestArgs,
+}
+
+impl ServeArgs {
+    /// The public URL, defaulting to the listen address.
+    pub fn public_url(&self) -> anyhow::Result<String> {
+        let url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen));
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("PINLINE_PUBLIC_URL must start with http:// or https:// (got `{url}`)");
+        }
+        Ok(url.trim_end_matches('/').to_owned())
+    }
+}

@@ -1,0 +1,148 @@
+//! `pinline keys`: create, list and revoke API keys. These talk to the database directly, since
+//! they are how API access is bootstrapped in the first place.
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use pinline_store::Store;
+use pinline_vault::clock::{Clock, SystemClock};
+
+use crate::config::DataArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key for a profile (created if new) and print it once.
+    Create {
+        /// The profile the key acts for.
+        #[arg(long, default_value = "default")]
+        profile: String,
+        /// A name to tell keys apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Print only the key (for scripts).
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List a profile's keys (prefixes only; keys are stored hashed).
+    List {
+        #[arg(long, default_value = "default")]
+        profile: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        #[arg(long, default_value = "default")]
+        profile: String,
+        /// The key's id, as `keys list` shows it.
+        key_id: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+async fn open(data: &DataArgs) -> anyhow::Result<Store> {
+    let location = data.database()?;
+    Store::open(&location)
+        .await
+        .with_context(|| format!("while opening the database at {location}"))
+}
+
+pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
+    let now = SystemClock.now_ms();
+    match command {
+        KeysCommand::Create {
+            profile,
+            name,
+            quiet,
+            data,
+        } => {
+            let store = open(&data).await?;
+            let created = pinline_server::api_keys::create_api_key(&store, &profile, &name, now)
+                .await
+                .context("while creating the key")?;
+            if quiet {
+                println!("{}", created.key);
+            } else {
+                println!("API key for profile `{profile}` (shown once; store it now):\n");
+                println!("  {}\n", created.key);
+                println!(
+                    "Use it as:  Authorization: Bearer {}…",
+                    created.row.key_prefix
+                );
+            }
+            store.close().await;
+        }
+        KeysCommand::List {
+            profile,
+            json,
+            data,
+        } => {
+            let store = open(&data).await?;
+            let Some(found) = store
+                .profiles()
+                .await?
+                .into_iter()
+                .find(|p| p.name == profile)
+            else {
+                bail!(
+                    "no profile named `{profile}`; create a key with `pinline keys create --profile {profile}`"
+                );
+            };
+            let keys = store.api_keys(&found.id).await?;
+            if json {
+                let items: Vec<_> = keys
+                    .iter()
+                    .map(|k| {
+                        serde_json::json!({
+                            "id": k.id, "name": k.name, "prefix": k.key_prefix,
+                            "created_at_ms": k.created_at, "revoked": k.revoked_at.is_some(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else {
+                println!("{:<38} {:<12} {:<12} STATUS", "ID", "NAME", "PREFIX");
+                for key in keys {
+                    let status = if key.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{:<38} {:<12} {:<12} {status}",
+                        key.id, key.name, key.key_prefix
+                    );
+                }
+            }
+            store.close().await;
+        }
+        KeysCommand::Revoke {
+            profile,
+            key_id,
+            data,
+        } => {
+            let store = open(&data).await?;
+            let Some(found) = store
+                .profiles()
+                .await?
+                .into_iter()
+                .find(|p| p.name == profile)
+            else {
+                bail!("no profile named `{profile}`");
+            };
+            if !store.revoke_api_key(&found.id, &key_id, now).await? {
+                bail!(
+                    "no active key `{key_id}` in profile `{profile}`; `pinline keys list --profile {profile}` shows them"
+                );
+            }
+            println!("revoked {key_id}");
+            store.close().await;
+        }
+    }
+    Ok(())
+}
