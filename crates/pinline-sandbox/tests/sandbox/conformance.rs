@@ -1,124 +1,88 @@
 //! Every operation's responses, success and error, validated against the schemas in Pinterest's
-//! OpenAPI description (read from `../shared/pinterest/openapi-v5.yaml`, never copied).
+//! OpenAPI description, as `pinline_spec::Spec` reads and checks it (the spec is never copied).
 
-use std::sync::OnceLock;
-
+use pinline_spec::Spec;
 use reqwest::{Method, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::support::{Reply, TestSandbox, pin_body};
 
-struct Spec {
-    components: Value,
-    paths: Value,
-}
-
+/// Pinterest's OpenAPI description, loaded once per test process.
 fn spec() -> &'static Spec {
-    static SPEC: OnceLock<Spec> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/pinterest/openapi-v5.yaml"
-        );
-        let text = std::fs::read_to_string(path).expect("Pinterest's OpenAPI description");
-        let document: Value = serde_yaml::from_str(&text).expect("valid YAML");
-        Spec {
-            components: to_json_schema(&document["components"]),
-            paths: document["paths"].clone(),
-        }
-    })
+    Spec::shared().unwrap_or_else(|error| panic!("Pinterest's OpenAPI description: {error}"))
 }
 
-/// OpenAPI 3.0 → JSON Schema: `nullable: true` becomes "or null".
-fn to_json_schema(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let nullable = map.get("nullable") == Some(&Value::Bool(true));
-            let converted: Map<String, Value> = map
-                .iter()
-                .filter(|(key, _)| key.as_str() != "nullable")
-                .map(|(key, value)| (key.clone(), to_json_schema(value)))
-                .collect();
-            if nullable {
-                json!({ "anyOf": [Value::Object(converted), { "type": "null" }] })
-            } else {
-                Value::Object(converted)
-            }
-        }
-        Value::Array(items) => Value::Array(items.iter().map(to_json_schema).collect()),
-        other => other.clone(),
-    }
-}
-
-fn resolve<'a>(value: &'a Value, document_components: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(reference) => {
-            let mut target = document_components;
-            for part in reference.trim_start_matches("#/components/").split('/') {
-                target = &target[part];
-            }
-            target
-        }
-        None => value,
-    }
-}
-
-/// Asserts that `reply` is a response the spec allows for `operation_id`.
-fn check(operation_id: &str, reply: &Reply) {
-    let errors = violations(operation_id, reply);
-    assert!(
-        errors.is_empty(),
-        "{operation_id} {} does not match the spec: {errors:#?}\n{}",
-        reply.status,
-        reply.text
-    );
-}
-
-/// What is wrong with `reply` as a response of `operation_id`.
+/// What is wrong with `reply` as a response of `operation_id` (empty when it conforms).
 fn violations(operation_id: &str, reply: &Reply) -> Vec<String> {
-    let spec = spec();
-    let operation = spec
-        .paths
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|item| item.as_object().unwrap().values())
-        .find(|op| op.get("operationId").and_then(Value::as_str) == Some(operation_id))
-        .unwrap_or_else(|| panic!("{operation_id} is in the spec"));
-    let responses = &operation["responses"];
-    let status = reply.status.as_u16().to_string();
-    let response = responses
-        .get(&status)
-        .or_else(|| responses.get("default"))
-        .unwrap_or_else(|| panic!("{operation_id}: status {status} is not in the spec"));
-    let response = resolve(response, &spec.components);
-    let Some(schema) = response.pointer("/content/application~1json/schema") else {
-        if reply.text.is_empty() {
-            return Vec::new();
-        }
-        return vec![format!("no body expected, got {}", reply.text)];
-    };
-    let root = json!({ "components": spec.components, "allOf": [to_json_schema(schema)] });
-    let validator = jsonschema::validator_for(&root).expect("schema compiles");
-    validator
-        .iter_errors(&reply.json)
-        .map(|error| format!("{} at {}", error, error.instance_path))
+    spec()
+        .validate_response(
+            operation_id,
+            reply.status.as_u16(),
+            reply.header("content-type"),
+            reply.text.as_bytes(),
+        )
+        .err()
+        .unwrap_or_default()
+}
+
+/// What is wrong with `reply`, each finding labelled with the operation, status and body.
+fn check(operation_id: &str, reply: &Reply) -> Vec<String> {
+    violations(operation_id, reply)
+        .into_iter()
+        .map(|error| {
+            format!(
+                "{operation_id} {}: {error}\n    body: {}",
+                reply.status, reply.text
+            )
+        })
         .collect()
+}
+
+/// A JSON reply as the sandbox would send it, for checking the checker.
+fn json_reply(status: u16, body: &Value) -> Reply {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    Reply {
+        status: StatusCode::from_u16(status).unwrap(),
+        headers,
+        text: body.to_string(),
+        json: body.clone(),
+    }
 }
 
 #[test]
 fn the_checker_catches_wrong_shapes() {
-    let reply = |status: u16, body: Value| Reply {
-        status: StatusCode::from_u16(status).unwrap(),
-        headers: Default::default(),
-        text: body.to_string(),
-        json: body,
-    };
-    assert!(!violations("boards/get", &reply(200, json!({ "id": "1" }))).is_empty());
-    assert!(!violations("pins/get", &reply(200, json!({ "id": "1", "title": 5 }))).is_empty());
-    assert!(!violations("pins/get", &reply(200, json!({ "id": "x1" }))).is_empty());
-    assert!(!violations("pins/get", &reply(404, json!({ "message": "no code" }))).is_empty());
-    assert!(violations("pins/get", &reply(200, json!({ "id": "1", "title": null }))).is_empty());
+    assert!(!violations("boards/get", &json_reply(200, &json!({ "id": "1" }))).is_empty());
+    assert!(
+        !violations(
+            "pins/get",
+            &json_reply(200, &json!({ "id": "1", "title": 5 }))
+        )
+        .is_empty()
+    );
+    assert!(!violations("pins/get", &json_reply(200, &json!({ "id": "x1" }))).is_empty());
+    assert!(
+        !violations(
+            "pins/get",
+            &json_reply(404, &json!({ "message": "no code" }))
+        )
+        .is_empty()
+    );
+    assert!(
+        violations(
+            "pins/get",
+            &json_reply(200, &json!({ "id": "1", "title": null }))
+        )
+        .is_empty()
+    );
+    // A deliberately broken Pin: a created_at that is not a date-time.
+    let broken_pin = json!({ "id": "1", "created_at": "yesterday", "title": "Salad" });
+    assert!(!violations("pins/get", &json_reply(200, &broken_pin)).is_empty());
+    // No body is declared for a 204: even `{}` is wrong.
+    assert!(!violations("pins/delete", &json_reply(204, &json!({}))).is_empty());
 }
 
 #[tokio::test]
@@ -319,8 +283,14 @@ async fn every_operation_answers_as_the_spec_says() {
         .unwrap();
     seen.push(("token/revoke", TestSandbox::read(revoke).await));
 
-    for (operation_id, reply) in &seen {
-        check(operation_id, reply);
-    }
+    let errors: Vec<String> = seen
+        .iter()
+        .flat_map(|(operation_id, reply)| check(operation_id, reply))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "responses that do not match the spec:\n{}",
+        errors.join("\n")
+    );
     assert!(seen.len() >= 30);
 }
