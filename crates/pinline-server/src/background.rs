@@ -1,5 +1,6 @@
-//! The work a running server does besides answering requests: renewing tokens before they
-//! expire (idle accounts included), re-sealing tokens after a key rotation, delivering webhooks,
+//! The work a running server does besides answering requests: settling refreshes a stopped
+//! process left in flight, renewing tokens before they expire (idle accounts included), alerting
+//! on refresh tokens that could not be renewed, re-sealing tokens after a key rotation, delivering webhooks,
 //! and turning account events into webhook events.
 
 use std::time::Duration;
@@ -74,6 +75,14 @@ async fn forward_events(
 
 /// Renews tokens: re-seals under the current key once, then sweeps for due accounts.
 async fn refresh_loop(vault: Vault, mut shutdown: watch::Receiver<bool>) {
+    match vault.recover_interrupted_refreshes().await {
+        Ok(0) => {}
+        Ok(count) => tracing::warn!(
+            count,
+            "found refreshes interrupted by a stopped process; settled them"
+        ),
+        Err(error) => tracing::warn!(error = %error, "checking for interrupted refreshes failed"),
+    }
     match vault.reseal_old_keys().await {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "re-sealed tokens under the current master key"),
@@ -84,6 +93,9 @@ async fn refresh_loop(vault: Vault, mut shutdown: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "renewed tokens"),
             Err(error) => tracing::warn!(error = %error, "token renewal sweep failed"),
+        }
+        if let Err(error) = vault.alert_expiring_tokens().await {
+            tracing::warn!(error = %error, "expiry alert sweep failed");
         }
         tokio::select! {
             _ = shutdown.wait_for(|stopped| *stopped) => return,

@@ -34,6 +34,7 @@ pub struct AccountRow {
     pub last_error_class: Option<String>,
     pub last_error_message: Option<String>,
     pub last_error_at: Option<i64>,
+    pub refresh_expiry_alerted_days: Option<i32>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -87,7 +88,7 @@ const COLUMNS: &str = "id, profile_id, environment, client_id, pinterest_user_id
     scopes, status, status_reason, access_token_sealed, refresh_token_sealed, access_expires_at, \
     refresh_expires_at, token_version, refresh_lease_owner, refresh_lease_until, \
     refresh_started_at, last_refresh_at, last_error_class, last_error_message, last_error_at, \
-    created_at, updated_at";
+    refresh_expiry_alerted_days, created_at, updated_at";
 
 impl Store {
     /// Stores a freshly connected account, or updates the existing row for the same Pinterest
@@ -121,7 +122,7 @@ impl Store {
                         token_version = token_version + 1, refresh_lease_owner = NULL,
                         refresh_lease_until = NULL, refresh_started_at = NULL,
                         last_error_class = NULL, last_error_message = NULL, last_error_at = NULL,
-                        updated_at = $8
+                        refresh_expiry_alerted_days = NULL, updated_at = $8
                      WHERE id = $1",
                 )
                 .bind(&id)
@@ -305,7 +306,8 @@ impl Store {
                     token_version = token_version + 1, status = 'active', status_reason = NULL,
                     refresh_lease_owner = NULL, refresh_lease_until = NULL,
                     refresh_started_at = NULL, last_refresh_at = $8, last_error_class = NULL,
-                    last_error_message = NULL, last_error_at = NULL, updated_at = $8
+                    last_error_message = NULL, last_error_at = NULL,
+                    refresh_expiry_alerted_days = NULL, updated_at = $8
                  WHERE id = $1 AND refresh_lease_owner = $2
                  RETURNING token_version",
             )
@@ -492,6 +494,72 @@ impl Store {
             .bind(account_id)
             .fetch_all(pool)
             .await?
+        });
+        Ok(rows)
+    }
+
+    /// Accounts (not disconnected) whose refresh token expires before `before`: candidates for
+    /// an `account.token_expiring` alert.
+    pub async fn accounts_with_refresh_expiring(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts
+             WHERE status <> 'disconnected' AND refresh_expires_at IS NOT NULL
+               AND refresh_expires_at < $1
+             ORDER BY refresh_expires_at LIMIT $2"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(before)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Records that an expiry alert for `days` was sent; false when an alert for that horizon
+    /// (or a nearer one) was already recorded, so each horizon alerts once even with several
+    /// replicas sweeping.
+    pub async fn record_expiry_alert(
+        &self,
+        account_id: &str,
+        days: i32,
+    ) -> Result<bool, StoreError> {
+        let updated = write_tx!(self, tx => {
+            sqlx::query(
+                "UPDATE accounts SET refresh_expiry_alerted_days = $2
+                 WHERE id = $1
+                   AND (refresh_expiry_alerted_days IS NULL OR refresh_expiry_alerted_days > $2)",
+            )
+            .bind(account_id)
+            .bind(days)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
+    /// Accounts whose refresh left its in-flight marker behind and whose lease has expired:
+    /// a process died mid-refresh.
+    pub async fn accounts_with_interrupted_refresh(
+        &self,
+        now: i64,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts
+             WHERE refresh_started_at IS NOT NULL
+               AND (refresh_lease_until IS NULL OR refresh_lease_until < $1)"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(now)
+                .fetch_all(pool)
+                .await?
         });
         Ok(rows)
     }

@@ -52,6 +52,17 @@ impl KeyRing {
         }
     }
 
+    /// A ring that seals with `new_current` and still opens everything this ring opens: the
+    /// first step of a key rotation.
+    pub fn rotate_to(&self, new_current: &MasterKey) -> KeyRing {
+        let mut ciphers = self.ciphers.clone();
+        ciphers.insert(new_current.id().to_owned(), new_current.cipher());
+        KeyRing {
+            current: new_current.id().to_owned(),
+            ciphers,
+        }
+    }
+
     /// The id of the key that seals new values.
     pub fn current_key_id(&self) -> &str {
         &self.current

@@ -132,6 +132,20 @@ struct Inner {
     events: EventSender,
 }
 
+/// Horizons of `account.token_expiring` alerts, in days, widest first.
+const EXPIRY_HORIZONS_DAYS: [i32; 3] = [14, 7, 1];
+
+fn human_duration(ms: i64) -> String {
+    let hours = ms / 3_600_000;
+    if hours >= 48 {
+        format!("{} days", hours / 24)
+    } else if hours >= 1 {
+        format!("{hours} hours")
+    } else {
+        format!("{} minutes", (ms / 60_000).max(1))
+    }
+}
+
 fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
@@ -756,6 +770,71 @@ impl Vault {
             }
         }
         Ok(refreshed)
+    }
+
+    /// Finds refreshes interrupted by a dead process (an in-flight marker with no live lease)
+    /// and settles each one now: logged and recorded as `account.refresh_interrupted`, then
+    /// retried once with the stored refresh token. Run at start-up. Returns how many were found.
+    pub async fn recover_interrupted_refreshes(&self) -> Result<usize, VaultError> {
+        let rows = self
+            .inner
+            .store
+            .accounts_with_interrupted_refresh(self.now())
+            .await?;
+        for row in &rows {
+            if let Err(error) = self.refresh_from(&row.id, row.token_version).await {
+                tracing::warn!(
+                    event = kind::REFRESH_FAILED,
+                    account_id = %row.id,
+                    error = %error,
+                    "settling an interrupted refresh failed"
+                );
+            }
+        }
+        Ok(rows.len())
+    }
+
+    /// Sends `account.token_expiring` once per horizon (14, 7 and 1 days) for every account
+    /// whose refresh token is that close to expiring, i.e. could not be renewed in time.
+    /// Returns how many alerts were sent.
+    pub async fn alert_expiring_tokens(&self) -> Result<usize, VaultError> {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
+        let now = self.now();
+        let rows = self
+            .inner
+            .store
+            .accounts_with_refresh_expiring(now + EXPIRY_HORIZONS_DAYS[0] as i64 * DAY_MS, 1000)
+            .await?;
+        let mut sent = 0;
+        for row in rows {
+            let Some(expires_at) = row.refresh_expires_at else {
+                continue;
+            };
+            let left = expires_at - now;
+            let Some(days) = EXPIRY_HORIZONS_DAYS
+                .iter()
+                .copied()
+                .filter(|days| left <= i64::from(*days) * DAY_MS)
+                .min()
+            else {
+                continue;
+            };
+            if !self.inner.store.record_expiry_alert(&row.id, days).await? {
+                continue;
+            }
+            let detail = if left <= 0 {
+                "the refresh token has expired; reconnect the account".to_owned()
+            } else {
+                format!(
+                    "the refresh token expires in {} and could not be renewed; reconnect the account before then",
+                    human_duration(left)
+                )
+            };
+            self.emit(&row, kind::TOKEN_EXPIRING, detail, Some(ErrorClass::Auth))
+                .await;
+            sent += 1;
+        }
+        Ok(sent)
     }
 
     /// Re-seals tokens sealed under an older master key with the current one. Returns how many

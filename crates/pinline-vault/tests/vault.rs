@@ -238,6 +238,11 @@ backend_tests!(
     revocation_turns_the_account_needs_reauth,
     a_sandbox_credential_is_refused_for_production,
     tokens_are_sealed_in_the_database,
+    an_interrupted_refresh_that_reached_pinterest_is_reported,
+    an_interrupted_refresh_that_never_left_is_settled,
+    idle_accounts_are_renewed_before_their_refresh_token_lapses,
+    expiring_refresh_tokens_alert_once_per_horizon,
+    key_rotation_reseals_every_token,
 );
 
 async fn connect_through_the_consent_page(db: TestDatabase) {
@@ -570,4 +575,252 @@ async fn tokens_are_sealed_in_the_database(db: TestDatabase) {
         !format!("{grant:?}").contains("pina_"),
         "Debug of a grant shows no token"
     );
+}
+
+/// Takes the refresh lease as a process that then dies: the in-flight marker stays behind.
+async fn claim_as_dead_process(h: &Harness, account_id: &str) {
+    let row =
+        h.db.store
+            .account_by_id(account_id)
+            .await
+            .expect("read")
+            .expect("row");
+    let claim =
+        h.db.store
+            .claim_refresh(
+                account_id,
+                row.token_version,
+                "dead-process",
+                now_ms(h),
+                1_000,
+            )
+            .await
+            .expect("claim");
+    assert!(
+        matches!(claim, pinline_store::RefreshClaim::Claimed { .. }),
+        "{claim:?}"
+    );
+}
+
+fn now_ms(h: &Harness) -> i64 {
+    use pinline_vault::clock::Clock;
+    h.clock.now_ms()
+}
+
+fn event_kinds(rows: &[(String, String, i64)]) -> Vec<&str> {
+    rows.iter().map(|(kind, _, _)| kind.as_str()).collect()
+}
+
+async fn an_interrupted_refresh_that_reached_pinterest_is_reported(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    claim_as_dead_process(&h, &account.id).await;
+    // The dead process's request reached Pinterest, which rotated the refresh token; the answer
+    // was never committed.
+    let row =
+        h.db.store
+            .account_by_id(&account.id)
+            .await
+            .expect("read")
+            .expect("row");
+    let sealed = row.refresh_token_sealed.expect("sealed refresh token");
+    let refresh = h
+        .keys
+        .open(
+            format!("account:{}:refresh", account.id).as_bytes(),
+            &sealed,
+        )
+        .expect("opens");
+    let stored =
+        pinline_pinterest::RefreshToken::new(String::from_utf8(refresh.to_vec()).expect("utf8"));
+    h.vault
+        .client()
+        .refresh(&stored, None)
+        .await
+        .expect("the lost refresh succeeded at Pinterest");
+    h.clock.advance(Duration::from_secs(2));
+
+    assert_eq!(
+        h.vault
+            .recover_interrupted_refreshes()
+            .await
+            .expect("recover"),
+        1
+    );
+    let account = h
+        .vault
+        .account(&h.profile_id, &account.id)
+        .await
+        .expect("account");
+    assert_eq!(account.status, AccountStatus::NeedsReauth);
+    let reason = account.status_reason.unwrap_or_default();
+    assert!(reason.contains("interrupted"), "{reason}");
+    let events =
+        h.db.store
+            .account_events(&account.id)
+            .await
+            .expect("events");
+    let kinds = event_kinds(&events);
+    assert!(kinds.contains(&"account.refresh_interrupted"), "{kinds:?}");
+    assert!(kinds.contains(&"account.needs_reauth"), "{kinds:?}");
+    // Reported once, not looped over: nothing is left to recover.
+    assert_eq!(
+        h.vault
+            .recover_interrupted_refreshes()
+            .await
+            .expect("recover"),
+        0
+    );
+}
+
+async fn an_interrupted_refresh_that_never_left_is_settled(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    claim_as_dead_process(&h, &account.id).await;
+    // While the dead lease is live, nobody else may refresh: a caller with an expired token
+    // waits rather than racing it. After the lease lapses the refresh is settled.
+    h.clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        h.vault
+            .recover_interrupted_refreshes()
+            .await
+            .expect("recover"),
+        1
+    );
+    let account = h
+        .vault
+        .account(&h.profile_id, &account.id)
+        .await
+        .expect("account");
+    assert_eq!(account.status, AccountStatus::Active);
+    let kinds: Vec<String> =
+        h.db.store
+            .account_events(&account.id)
+            .await
+            .expect("events")
+            .into_iter()
+            .map(|(kind, _, _)| kind)
+            .collect();
+    assert!(
+        kinds.iter().any(|k| k == "account.refresh_interrupted"),
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| k == "account.refreshed"), "{kinds:?}");
+    assert_eq!(h.stats().await["token_requests"]["refresh_token"], json!(1));
+}
+
+async fn idle_accounts_are_renewed_before_their_refresh_token_lapses(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let before = account.refresh_expires_at_ms.expect("refresh expiry");
+    assert_eq!(
+        h.vault.refresh_due_accounts().await.expect("sweep"),
+        0,
+        "nothing due yet"
+    );
+    // 31 days idle: the continuous refresh token (60 days) is inside the 30-day renewal margin.
+    h.clock.advance(Duration::from_secs(31 * 24 * 3600));
+    h.sandbox
+        .clock()
+        .advance(Duration::from_secs(31 * 24 * 3600));
+    assert_eq!(h.vault.refresh_due_accounts().await.expect("sweep"), 1);
+    let account = h
+        .vault
+        .account(&h.profile_id, &account.id)
+        .await
+        .expect("account");
+    assert!(account.refresh_expires_at_ms.expect("renewed") > before);
+    assert_eq!(account.status, AccountStatus::Active);
+}
+
+async fn expiring_refresh_tokens_alert_once_per_horizon(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let user = account.pinterest_user_id.clone();
+    // Pinterest stops accepting the refresh token (e.g. the app was removed), so renewal fails
+    // and the refresh token runs down towards its expiry.
+    h.control(
+        reqwest::Method::POST,
+        &format!("/users/{user}/revoke"),
+        json!({}),
+    )
+    .await;
+    let mut events = h.vault.subscribe();
+    h.clock.advance(Duration::from_secs(47 * 24 * 3600));
+    assert_eq!(
+        h.vault.alert_expiring_tokens().await.expect("sweep"),
+        1,
+        "14-day horizon"
+    );
+    assert_eq!(
+        h.vault.alert_expiring_tokens().await.expect("sweep"),
+        0,
+        "not twice"
+    );
+    h.clock.advance(Duration::from_secs(7 * 24 * 3600));
+    assert_eq!(
+        h.vault.alert_expiring_tokens().await.expect("sweep"),
+        1,
+        "7-day horizon"
+    );
+    h.clock.advance(Duration::from_secs(6 * 24 * 3600 + 3600));
+    assert_eq!(
+        h.vault.alert_expiring_tokens().await.expect("sweep"),
+        1,
+        "1-day horizon"
+    );
+    let mut expiring = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if event.kind == "account.token_expiring" {
+            expiring.push(event);
+        }
+    }
+    assert_eq!(expiring.len(), 3);
+    assert!(expiring[0].reconnect_url.contains(&account.id));
+}
+
+async fn key_rotation_reseals_every_token(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let old_key = h.keys.current_key_id().to_owned();
+    // Rotate: a new current key, the old one kept readable.
+    let new = MasterKey::generate();
+    let rotated = Arc::new(h.keys.rotate_to(&new));
+    let vault = Vault::new(
+        h.db.store.clone(),
+        rotated.clone(),
+        Arc::new(h.clock.clone()),
+        h.vault.client().clone(),
+        VaultSettings::new(PUBLIC_URL),
+    );
+    assert!(
+        vault.access_token(&account.id).await.is_ok(),
+        "old tokens readable during rotation"
+    );
+    assert_eq!(vault.reseal_old_keys().await.expect("reseal"), 1);
+    assert_eq!(vault.reseal_old_keys().await.expect("reseal"), 0);
+    let row =
+        h.db.store
+            .account_by_id(&account.id)
+            .await
+            .expect("read")
+            .expect("row");
+    for sealed in [
+        row.access_token_sealed.expect("access"),
+        row.refresh_token_sealed.expect("refresh"),
+    ] {
+        assert!(
+            !sealed.contains(&format!(".{old_key}.")),
+            "re-sealed under the new key"
+        );
+    }
+    // Only the new key is needed now.
+    let only_new = Vault::new(
+        h.db.store.clone(),
+        Arc::new(KeyRing::new(&new, &[])),
+        Arc::new(h.clock.clone()),
+        h.vault.client().clone(),
+        VaultSettings::new(PUBLIC_URL),
+    );
+    assert!(only_new.access_token(&account.id).await.is_ok());
 }
