@@ -47,9 +47,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("while listening on {} (PINLINE_LISTEN)", args.listen))?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = background::spawn_all(vault, webhooks, stopped.clone());
+    let bound = listener
+        .local_addr()
+        .context("while reading the bound address")?;
     eprintln!(
-        "pinline is serving on {} (public URL {public_url}, database {location})",
-        args.listen
+        "pinline is serving on http://{bound} (public URL {public_url}, database {location})"
     );
     let mut server_stopped = stopped;
     let server =

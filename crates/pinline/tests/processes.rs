@@ -1,0 +1,228 @@
+//! Real `pinline serve` processes on one database: a stampede of API calls on an expired token,
+//! spread over two processes, makes exactly one refresh at Pinterest (the sandbox).
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use pinline_sandbox::SandboxConfig;
+use pinline_store::backend_tests;
+use pinline_store::testing::TestDatabase;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Server {
+    child: Child,
+    base_url: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+async fn start_server(
+    db_url: &str,
+    master_key: &str,
+    sandbox_url: &str,
+    sandbox_oauth: &str,
+) -> Server {
+    let port = free_port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pinline"))
+        .arg("serve")
+        .env_clear()
+        .env("PINLINE_DATABASE_URL", db_url)
+        .env("PINLINE_MASTER_KEY", master_key)
+        .env("PINLINE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PINLINE_PUBLIC_URL", &base_url)
+        .env("PINTEREST_CLIENT_ID", "1000001")
+        .env("PINTEREST_CLIENT_SECRET", "sandbox-secret")
+        .env("PINTEREST_API_URL", sandbox_url)
+        .env("PINTEREST_OAUTH_URL", sandbox_oauth)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start pinline serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("pinline is serving on") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(ready, Ok(true), "pinline serve did not start");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server { child, base_url }
+}
+
+backend_tests!(
+    two_processes_refresh_an_expired_token_once,
+    two_processes_survive_a_failing_first_refresh
+);
+
+async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
+    let sandbox = pinline_sandbox::spawn(
+        SandboxConfig {
+            auto_approve: true,
+            ..SandboxConfig::default()
+        },
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .await
+    .expect("sandbox");
+    let master_key = "11".repeat(32);
+    let key = pinline_server::api_keys::create_api_key(&db.store, "default", "test", 0)
+        .await
+        .expect("api key")
+        .key;
+    let mut a = start_server(
+        &db.url,
+        &master_key,
+        &sandbox.base_url(),
+        &sandbox.oauth_url(),
+    )
+    .await;
+    let mut b = start_server(
+        &db.url,
+        &master_key,
+        &sandbox.base_url(),
+        &sandbox.oauth_url(),
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http");
+
+    // Connect through process A (the sandbox approves at once and redirects to A's callback).
+    let user: Value = http
+        .post(format!("{}/_sandbox/users", sandbox.base_url()))
+        .json(&json!({"username": "maker"}))
+        .send()
+        .await
+        .expect("user")
+        .json()
+        .await
+        .expect("json");
+    let started: Value = http
+        .post(format!("{}/v1/accounts/connect", a.base_url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("connect")
+        .json()
+        .await
+        .expect("json");
+    let consent = http
+        .get(started["authorize_url"].as_str().expect("authorize_url"))
+        .send()
+        .await
+        .expect("consent");
+    let callback = consent.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let landed = http.get(&callback).send().await.expect("callback");
+    assert_eq!(landed.status().as_u16(), 200);
+    let accounts: Value = http
+        .get(format!("{}/v1/accounts", b.base_url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let account_id = accounts["items"][0]["id"]
+        .as_str()
+        .expect("account id")
+        .to_owned();
+
+    // Pinterest expires the access token; pinline does not know yet.
+    let user_id = user["id"].as_str().expect("user id");
+    http.post(format!(
+        "{}/_sandbox/users/{user_id}/expire",
+        sandbox.base_url()
+    ))
+    .send()
+    .await
+    .expect("expire");
+    if fail_first_refresh {
+        http.post(format!("{}/_sandbox/faults", sandbox.base_url()))
+            .json(&json!({"rules": [{"operation": "oauth/token", "kind": "error", "status": 503, "count": 1}]}))
+            .send()
+            .await
+            .expect("fault");
+    }
+
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let url = format!(
+            "{}/v1/accounts/{account_id}/boards",
+            if i % 2 == 0 { &a.base_url } else { &b.base_url }
+        );
+        let (http, key) = (http.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let status = http
+                .get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .map(|r| r.status().as_u16());
+            (status, started.elapsed())
+        }));
+    }
+    let mut waits = Vec::new();
+    for task in tasks {
+        let (status, waited) = task.await.expect("task");
+        assert_eq!(status.ok(), Some(200), "every call succeeds");
+        waits.push(waited);
+    }
+    waits.sort();
+    eprintln!(
+        "two-process stampede ({}): 200 calls, p50 {:?}, p99 {:?}",
+        if fail_first_refresh {
+            "first refresh 503"
+        } else {
+            "clean"
+        },
+        waits[99],
+        waits[197]
+    );
+    let stats: Value = http
+        .get(format!("{}/_sandbox/stats", sandbox.base_url()))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        stats["token_requests"]["refresh_token"],
+        json!(1),
+        "{stats}"
+    );
+    assert_eq!(stats["refresh_token_reuse"], json!(0), "{stats}");
+    let _ = a.child.kill().await;
+    let _ = b.child.kill().await;
+}
+
+async fn two_processes_refresh_an_expired_token_once(db: TestDatabase) {
+    stampede(db, false).await;
+}
+
+async fn two_processes_survive_a_failing_first_refresh(db: TestDatabase) {
+    stampede(db, true).await;
+}
