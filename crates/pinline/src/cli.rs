@@ -25,6 +25,9 @@ pub enum Command {
     /// Run pinline's API server (and its background work) until Ctrl-C.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(crate::config::ServeArgs),
+    /// Pinterest accounts: list, show, connect, refresh, disconnect (through a running pinline).
+    #[command(subcommand, after_help = ACCOUNTS_EXAMPLES)]
+    Accounts(crate::accounts_cmd::AccountsCommand),
     /// Manage API keys (stored hashed; a key is shown once).
     #[command(subcommand)]
     Keys(crate::keys_cmd::KeysCommand),
@@ -38,6 +41,13 @@ Examples:
   PINTEREST_CLIENT_ID=… PINTEREST_CLIENT_SECRET=… pinline serve
   pinline serve --listen 0.0.0.0:8080 --public-url https://pins.example.com
   PINLINE_DATABASE_URL=postgres://pinline@db/pinline pinline serve";
+
+const ACCOUNTS_EXAMPLES: &str = "\
+Examples:
+  export PINLINE_API_KEY=$(pinline keys create --quiet)
+  pinline accounts connect --wait
+  pinline accounts list
+  pinline accounts refresh 0192…";
 
 const SANDBOX_EXAMPLES: &str = "\
 Examples:

@@ -1,6 +1,8 @@
 //! `pinline`: a self-hosted publishing gateway for Pinterest. This binary is a thin shell: it
 //! turns command-line arguments into validated settings and hands them to the library crates.
 
+mod accounts_cmd;
+mod api_client;
 mod cli;
 mod config;
 mod keys_cmd;
@@ -28,6 +30,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve_cmd::run(args).await,
             Command::Keys(command) => keys_cmd::run(command).await,
+            Command::Accounts(command) => accounts_cmd::run(command).await,
             Command::Sandbox(args) => sandbox_cmd::run(args).await,
         }
     });

@@ -68,8 +68,107 @@ async fn start_server(
 
 backend_tests!(
     two_processes_refresh_an_expired_token_once,
-    two_processes_survive_a_failing_first_refresh
+    two_processes_survive_a_failing_first_refresh,
+    the_cli_creates_keys_and_lists_accounts,
 );
+
+/// Runs the `pinline` binary to completion; returns (exit code, stdout, stderr).
+async fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pinline"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run pinline");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn the_cli_creates_keys_and_lists_accounts(db: TestDatabase) {
+    let sandbox = pinline_sandbox::spawn(
+        SandboxConfig {
+            auto_approve: true,
+            ..SandboxConfig::default()
+        },
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .await
+    .expect("sandbox");
+    let master_key = "22".repeat(32);
+    let (code, key, stderr) = cli(
+        &["keys", "create", "--profile", "ops", "--quiet"],
+        &[("PINLINE_DATABASE_URL", &db.url)],
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let key = key.trim().to_owned();
+    assert!(key.starts_with("pl_"), "{key}");
+    let server = start_server(
+        &db.url,
+        &master_key,
+        &sandbox.base_url(),
+        &sandbox.oauth_url(),
+    )
+    .await;
+    let env = [
+        ("PINLINE_URL", server.base_url.as_str()),
+        ("PINLINE_API_KEY", key.as_str()),
+    ];
+
+    let (code, out, _) = cli(&["accounts", "list"], &env).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("No accounts yet"), "{out}");
+
+    // Connect: the CLI prints the link; the sandbox approves at once.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http");
+    http.post(format!("{}/_sandbox/users", sandbox.base_url()))
+        .json(&json!({"username": "maker"}))
+        .send()
+        .await
+        .expect("user");
+    let (code, out, _) = cli(&["accounts", "connect", "--json"], &env).await;
+    assert_eq!(code, 0);
+    let started: Value = serde_json::from_str(&out).expect("JSON output");
+    let consent = http
+        .get(started["authorize_url"].as_str().expect("authorize_url"))
+        .send()
+        .await
+        .expect("consent");
+    let callback = consent.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    http.get(&callback).send().await.expect("callback");
+
+    let (code, out, _) = cli(&["accounts", "list", "--json"], &env).await;
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&out).expect("JSON output");
+    assert_eq!(listed[0]["username"], json!("maker"));
+    assert_eq!(listed[0]["status"], json!("active"));
+
+    let (code, _, stderr) = cli(&["accounts", "show", "no-such-account"], &env).await;
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not_found"), "{stderr}");
+    let (code, _, stderr) = cli(
+        &["accounts", "list"],
+        &[("PINLINE_URL", server.base_url.as_str())],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("PINLINE_API_KEY"),
+        "names the fix: {stderr}"
+    );
+    drop(server);
+}
 
 async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
     let sandbox = pinline_sandbox::spawn(
