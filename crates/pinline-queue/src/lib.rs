@@ -16,16 +16,20 @@
 //! **Invariant:** a create whose outcome is unknown is never re-sent before the board has been
 //! searched for the pin it may have created.
 //!
-//! The worker loop that calls Pinterest through the vault is not here yet.
+//! * [`worker`]: [`Publisher`], the worker loop that publishes claimed posts through the vault,
+//!   adopts pins of unknown-outcome attempts, holds and canary-releases accounts, and broadcasts
+//!   [`PostEvent`]s.
 
 pub mod adopt;
 pub mod classify;
 pub mod pacing;
 pub mod queue;
 pub mod retry;
+pub mod worker;
 
 pub use adopt::{PostFingerprint, find_pin_to_adopt};
 pub use classify::{Decision, decide, decide_vault};
 pub use pacing::{Pacer, PacerSettings, Rate};
 pub use queue::{Queue, QueueSettings};
 pub use retry::RetryPolicy;
+pub use worker::{Outcome, PostEvent, Publisher, PublisherSettings, post_kind};

@@ -155,6 +155,23 @@ impl Pacer {
         }
     }
 
+    /// Like [`Pacer::acquire`], but gives up as soon as the wait would exceed `max_wait` (a
+    /// `Retry-After` or an exhausted window observed meanwhile) and returns that wait.
+    pub async fn acquire_within(
+        &self,
+        user: &str,
+        category: RateLimitCategory,
+        max_wait: Duration,
+    ) -> Result<(), Duration> {
+        loop {
+            match self.try_acquire(user, category) {
+                Ok(()) => return Ok(()),
+                Err(wait) if wait > max_wait => return Err(wait),
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
     /// Corrects the pacing of `(user, category)` from what a response said. The response's own
     /// category header wins over `category` (the operation's expected category) when present.
     pub fn observe(&self, user: &str, category: RateLimitCategory, info: &RateLimitInfo) {
@@ -301,6 +318,28 @@ mod tests {
         };
         pacer.observe("u", WRITE, &info);
         assert_eq!(pacer.until_ready("u", WRITE), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn acquire_within_gives_up_on_a_long_block() {
+        let (pacer, _clock) = pacer(Rate::per_second(100), 1.0);
+        let info = RateLimitInfo {
+            retry_after: Some(Duration::from_secs(30)),
+            ..RateLimitInfo::default()
+        };
+        pacer.observe("u", WRITE, &info);
+        assert_eq!(
+            pacer
+                .acquire_within("u", WRITE, Duration::from_secs(5))
+                .await,
+            Err(Duration::from_secs(30))
+        );
+        assert_eq!(
+            pacer
+                .acquire_within("other", WRITE, Duration::from_secs(5))
+                .await,
+            Ok(())
+        );
     }
 
     #[tokio::test]

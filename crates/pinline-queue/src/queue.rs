@@ -72,13 +72,35 @@ impl Queue {
 
     /// Claims the next batch of due posts, fairly across accounts.
     pub async fn claim(&self) -> Result<Vec<ClaimedPost>, StoreError> {
+        self.claim_up_to(self.settings.batch).await
+    }
+
+    /// Claims at most `limit` due posts (never more than the configured batch), fairly across
+    /// accounts: a worker with only a few free slots takes only that many.
+    pub async fn claim_up_to(&self, limit: i64) -> Result<Vec<ClaimedPost>, StoreError> {
         self.store
             .claim_due_posts(
                 &self.settings.owner,
                 self.now_ms(),
                 self.settings.lease.as_millis() as i64,
-                self.settings.batch,
+                limit.min(self.settings.batch),
                 self.settings.per_account_batch,
+            )
+            .await
+    }
+
+    /// Records that the claimed post's create may have happened (a takeover), so that every
+    /// later attempt searches the board first, even if this one fails before it can.
+    pub async fn mark_outcome_unknown(
+        &self,
+        claim: &ClaimedPost,
+    ) -> Result<Completion, StoreError> {
+        self.store
+            .mark_outcome_unknown(
+                &claim.post.id,
+                &self.settings.owner,
+                claim.fence,
+                self.now_ms(),
             )
             .await
     }

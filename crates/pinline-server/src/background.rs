@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use pinline_queue::{PostEvent, Publisher};
 use pinline_vault::Vault;
 use pinline_vault::events::VaultEvent;
 use pinline_webhooks::Webhooks;
@@ -16,13 +17,25 @@ use tokio::task::JoinSet;
 pub const REFRESH_SWEEP: Duration = Duration::from_secs(60);
 
 /// Starts every background task; they stop when `shutdown` turns true.
-pub fn spawn_all(vault: Vault, webhooks: Webhooks, shutdown: watch::Receiver<bool>) -> JoinSet<()> {
+pub fn spawn_all(
+    vault: Vault,
+    webhooks: Webhooks,
+    publisher: Publisher,
+    shutdown: watch::Receiver<bool>,
+) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     tasks.spawn(forward_events(
         vault.subscribe(),
         webhooks.clone(),
         shutdown.clone(),
     ));
+    tasks.spawn(forward_post_events(
+        publisher.subscribe(),
+        webhooks.clone(),
+        shutdown.clone(),
+    ));
+    let publishing = shutdown.clone();
+    tasks.spawn(async move { publisher.run(publishing).await });
     tasks.spawn(refresh_loop(vault, shutdown.clone()));
     let mut stop = shutdown;
     tasks.spawn(async move {
@@ -66,6 +79,43 @@ async fn forward_events(
                 tracing::warn!(
                     missed,
                     "webhook forwarding fell behind; some account events were not sent as webhooks (they are in each account's history)"
+                );
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Post events → webhook events for the post's profile.
+async fn forward_post_events(
+    mut events: broadcast::Receiver<PostEvent>,
+    webhooks: Webhooks,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.wait_for(|stopped| *stopped) => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(event) => {
+                let data = json!({
+                    "post_id": event.post_id,
+                    "account_id": event.account_id,
+                    "pin_id": event.pin_id,
+                    "pin_url": event.pin_url,
+                    "adopted": event.adopted,
+                    "error_class": event.error_class,
+                    "message": event.message,
+                });
+                if let Err(error) = webhooks.emit(&event.profile_id, event.kind, data).await {
+                    tracing::warn!(error = %error, event = event.kind, "could not queue a webhook");
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(
+                    missed,
+                    "post webhook forwarding fell behind; some post events were not sent as webhooks"
                 );
             }
             Err(broadcast::error::RecvError::Closed) => return,

@@ -8,8 +8,10 @@
 pub mod api_keys;
 mod auth;
 pub mod background;
+mod boards;
 mod error;
 mod extract;
+mod post_input;
 mod routes;
 mod state;
 
@@ -22,7 +24,7 @@ pub use state::AppState;
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    use routes::{accounts, callback, health, webhooks};
+    use routes::{accounts, callback, health, posts, webhooks};
     let v1 = Router::new()
         .route("/accounts", get(accounts::list_accounts))
         .route("/accounts/connect", post(accounts::connect_account))
@@ -37,6 +39,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/accounts/{account_id}/boards",
             get(accounts::list_boards).post(accounts::create_board),
+        )
+        .route("/posts", get(posts::list_posts).post(posts::create_post))
+        .route("/posts/batch", post(posts::create_posts_batch))
+        .route(
+            "/posts/{post_id}",
+            get(posts::get_post)
+                .patch(posts::patch_post)
+                .delete(posts::delete_post),
         )
         .route(
             "/webhooks",

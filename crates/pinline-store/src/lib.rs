@@ -8,6 +8,7 @@ mod error;
 mod location;
 mod meta;
 mod oauth_states;
+mod post_pins;
 mod posts;
 mod profiles;
 mod sql;

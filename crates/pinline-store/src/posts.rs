@@ -224,7 +224,7 @@ pub enum PostChange {
     NotAllowed(PostRow),
 }
 
-const COLUMNS: &str = "id, profile_id, account_id, board_id, board_section_id, title, \
+pub(crate) const COLUMNS: &str = "id, profile_id, account_id, board_id, board_section_id, title, \
     description, link, alt_text, media, publish_at, status, held_reason, canary, attempts, \
     next_attempt_at, first_attempt_at, lease_owner, lease_until, fence, idempotency_key, \
     request_hash, pin_id, pin_url, outcome_unknown_since, last_error_class, last_error_message, \

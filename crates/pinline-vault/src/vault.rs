@@ -418,6 +418,12 @@ impl Vault {
             .collect())
     }
 
+    /// Refuses an account whose credential was issued for another environment or app than the
+    /// configured one, without any network call.
+    pub fn ensure_credentials_match(&self, account: &Account) -> Result<(), VaultError> {
+        self.ensure_same_app(&account.environment, &account.client_id)
+    }
+
     fn ensure_same_app(&self, environment: &str, client_id: &str) -> Result<(), VaultError> {
         let configured_env = self.inner.client.environment().as_str();
         let configured_client = self.inner.client.client_id().as_str();

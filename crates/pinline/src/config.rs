@@ -126,6 +126,19 @@ pub struct ServeArgs {
     #[arg(long, env = "PINLINE_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Pace outbound calls per Pinterest user: CATEGORY=N/s (repeatable; defaults
+    /// org_write=10/s, org_read=20/s).
+    #[arg(
+        long = "pinterest-rate",
+        env = "PINLINE_PINTEREST_RATES",
+        value_delimiter = ','
+    )]
+    pub pinterest_rates: Vec<String>,
+
+    /// How many `pinline serve` replicas share the database (each takes 1/N of every rate).
+    #[arg(long, env = "PINLINE_REPLICAS", default_value_t = 1)]
+    pub replicas: u32,
+
     #[command(flatten)]
     pub data: DataArgs,
 
@@ -134,6 +147,47 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The publisher's pacing, from `--pinterest-rate` and `--replicas`.
+    pub fn pacing(&self) -> anyhow::Result<pinline_queue::PacerSettings> {
+        let mut settings = pinline_queue::PacerSettings::default();
+        for text in self.pinterest_rates.iter().filter(|t| !t.trim().is_empty()) {
+            let invalid = || {
+                format!(
+                    "--pinterest-rate `{text}` is invalid: use CATEGORY=N/s, e.g. org_write=10/s"
+                )
+            };
+            let (category, rate) = text.trim().split_once('=').with_context(invalid)?;
+            let category = category
+                .parse::<pinline_pinterest::facts::RateLimitCategory>()
+                .with_context(invalid)?;
+            let (count, unit) = rate.split_once('/').with_context(invalid)?;
+            let count: u32 = count
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(invalid)?;
+            let per = match unit {
+                "s" | "sec" => std::time::Duration::from_secs(1),
+                "min" | "m" => std::time::Duration::from_secs(60),
+                "h" => std::time::Duration::from_secs(3600),
+                _ => bail!("{}", invalid()),
+            };
+            settings.rates.insert(
+                category,
+                pinline_queue::Rate {
+                    requests: count,
+                    per,
+                    burst: 1,
+                },
+            );
+        }
+        if self.replicas == 0 {
+            bail!("PINLINE_REPLICAS (--replicas) must be at least 1");
+        }
+        settings.share = 1.0 / f64::from(self.replicas);
+        Ok(settings)
+    }
+
     /// The public URL, defaulting to the listen address.
     pub fn public_url(&self) -> anyhow::Result<String> {
         let url = self

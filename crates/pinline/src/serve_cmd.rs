@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use pinline_pinterest::PinterestClient;
+use pinline_queue::{Pacer, Publisher, PublisherSettings, Queue, QueueSettings};
 use pinline_server::{AppState, background};
 use pinline_store::Store;
 use pinline_vault::clock::{SharedClock, SystemClock};
@@ -41,12 +42,29 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .context("while setting up the webhook client")?,
         RetryPolicy::default(),
     );
-    let state = AppState::new(store.clone(), vault.clone(), webhooks.clone(), clock);
+    let publisher = Publisher::new(
+        Queue::new(
+            store.clone(),
+            clock.clone(),
+            QueueSettings::new(uuid::Uuid::new_v4().to_string()),
+        ),
+        vault.clone(),
+        Arc::new(Pacer::new(args.pacing()?, clock.clone())),
+        store.clone(),
+        PublisherSettings::default(),
+    );
+    let state = AppState::new(
+        store.clone(),
+        vault.clone(),
+        webhooks.clone(),
+        publisher.clone(),
+        clock,
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("while listening on {} (PINLINE_LISTEN)", args.listen))?;
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = background::spawn_all(vault, webhooks, stopped.clone());
+    let mut tasks = background::spawn_all(vault, webhooks, publisher, stopped.clone());
     let bound = listener
         .local_addr()
         .context("while reading the bound address")?;

@@ -253,5 +253,6 @@ pub async fn create_board(
         })
         .await?
         .value;
+    state.boards().forget(&account_id);
     Ok((StatusCode::CREATED, Json(board_json(&board))))
 }

@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod callback;
 pub mod health;
+pub mod posts;
 pub mod webhooks;

@@ -2,5 +2,6 @@
 //! test on SQLite and PostgreSQL.
 
 mod accounts;
+mod posts;
 mod support;
 mod webhooks;

@@ -5,7 +5,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use pinline_pinterest::facts::RateLimitCategory;
 use pinline_pinterest::{ClientId, ClientSecret, Environment, PinterestClient};
+use pinline_queue::{
+    Pacer, PacerSettings, Publisher, PublisherSettings, Queue, QueueSettings, Rate,
+};
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
 use pinline_server::{AppState, api_keys, background};
 use pinline_store::testing::TestDatabase;
@@ -117,11 +121,28 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
             .expect("webhook client"),
         policy,
     );
+    let shared_clock: pinline_vault::clock::SharedClock = Arc::new(clock.clone());
+    let mut pacing = PacerSettings::default();
+    pacing
+        .rates
+        .insert(RateLimitCategory::OrgWrite, Rate::per_second(1000));
+    let publisher = Publisher::new(
+        Queue::new(
+            db.store.clone(),
+            shared_clock.clone(),
+            QueueSettings::new(uuid_like()),
+        ),
+        vault.clone(),
+        Arc::new(Pacer::new(pacing, shared_clock.clone())),
+        db.store.clone(),
+        PublisherSettings::default(),
+    );
     let state = AppState::new(
         db.store.clone(),
         vault.clone(),
         webhooks.clone(),
-        Arc::new(clock.clone()),
+        publisher.clone(),
+        shared_clock,
     );
     let (shutdown, stopped) = watch::channel(false);
     let mut server_stop = stopped.clone();
@@ -132,7 +153,7 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
             })
             .await;
     });
-    let tasks = background::spawn_all(vault, webhooks, stopped);
+    let tasks = background::spawn_all(vault, webhooks, publisher, stopped);
     let key_alpha = api_keys::create_api_key(&db.store, "alpha", "test", 0)
         .await
         .expect("key")
@@ -219,6 +240,16 @@ impl TestApp {
     /// Connect through the API, the sandbox's consent page and our callback, as a person would.
     /// Returns the callback URL (for replay tests) and the callback page's text.
     pub async fn connect_via_browser(&self, key: &str, username: &str) -> (String, u16, String) {
+        self.connect_with(key, username, None).await
+    }
+
+    /// As [`TestApp::connect_via_browser`], asking for `scopes` when given.
+    pub async fn connect_with(
+        &self,
+        key: &str,
+        username: &str,
+        scopes: Option<Value>,
+    ) -> (String, u16, String) {
         // Create the sandbox user unless it exists already (a reconnect).
         let created = self
             .http
@@ -237,7 +268,7 @@ impl TestApp {
                 reqwest::Method::POST,
                 "/v1/accounts/connect",
                 Some(key),
-                None,
+                scopes.map(|scopes| json!({ "scopes": scopes })),
             )
             .await;
         assert_eq!(started.status, 201, "{}", started.text);
@@ -361,4 +392,14 @@ impl TestApp {
         use pinline_vault::clock::Clock;
         self.clock.now_ms() / 1000
     }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "test-worker-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }

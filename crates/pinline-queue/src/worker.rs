@@ -1,0 +1,781 @@
+//! The publishing worker: claims due posts and gets them live on Pinterest, exactly once, at the
+//! pace Pinterest allows.
+//!
+//! For each claimed post, [`Publisher`]:
+//!
+//! 1. reads the account: one that `needs_reauth` or is `disconnected` holds the post (and the
+//!    account's other queued posts) without calling Pinterest;
+//! 2. when an earlier attempt's outcome is unknown (`outcome_unknown_since`, or a takeover of an
+//!    expired lease), lists the board's newest pins and *adopts* the one this post created, if
+//!    any ([`find_pin_to_adopt`]); nothing is sent again then;
+//! 3. waits for the [`Pacer`] (per Pinterest user and rate-limit category), checks that it still
+//!    holds the post's lease (extending it after a long wait), and creates the pin through
+//!    [`Vault::call`] (token, and one refresh-and-retry on a 401); the answer's rate-limit headers
+//!    correct the pacer;
+//! 4. records the result with a fenced completion: published, or the [`Decision`] for the error
+//!    (retry, fail, hold, or unknown outcome). A worker whose fence was lost writes nothing and
+//!    logs `post.fenced_out`;
+//! 5. after a reconnect (`account.connected`), releases one canary post of the account; when the
+//!    canary publishes, the account's other held posts go back to the queue. A canary that fails
+//!    for a reason of its own (validation, not found) hands the role to the next held post.
+//!
+//! Every published, failed and held post is broadcast as a [`PostEvent`] ([`Publisher::subscribe`])
+//! for webhooks, and logged under the same name.
+//!
+//! [`Publisher::run`] keeps up to `concurrency` posts in flight, claims again as soon as slots are
+//! free (at once when a claim came back full), and otherwise polls every `idle_poll` or when
+//! [`Publisher::wake`] is called, so a scheduled post goes out within that delay of its time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pinline_pinterest::facts::RateLimitCategory;
+use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource};
+use pinline_store::{AccountRow, ClaimedPost, Completion, PostRow, Store, StoreError};
+use pinline_vault::events::VaultEvent;
+use pinline_vault::events::kind as vault_kind;
+use pinline_vault::{AccountStatus, Vault, VaultError};
+use serde::Serialize;
+use tokio::sync::{Notify, Semaphore, broadcast, watch};
+use tokio::task::JoinSet;
+
+use crate::adopt::{PostFingerprint, find_pin_to_adopt, pin_created_at_ms};
+use crate::classify::{Decision, decide_vault};
+use crate::pacing::Pacer;
+use crate::queue::Queue;
+use crate::retry::random_jitter;
+
+/// Post event names, as used in logs and webhooks.
+pub mod post_kind {
+    pub const PUBLISHED: &str = "post.published";
+    pub const FAILED: &str = "post.failed";
+    pub const HELD: &str = "post.held";
+}
+
+/// One post event, for webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostEvent {
+    /// One of [`post_kind`].
+    pub kind: &'static str,
+    pub profile_id: String,
+    pub account_id: String,
+    pub post_id: String,
+    pub pin_id: Option<String>,
+    pub pin_url: Option<String>,
+    /// True when the pin was found on the board after an attempt with an unknown outcome.
+    pub adopted: bool,
+    /// The failure class (`validation`, `not_found`, …) of a failed post.
+    pub error_class: Option<String>,
+    /// Why it failed or is held, for people.
+    pub message: Option<String>,
+}
+
+/// Tunables of the worker.
+#[derive(Debug, Clone)]
+pub struct PublisherSettings {
+    /// Posts in flight at once in this process.
+    pub concurrency: usize,
+    /// How often an idle worker looks for due posts (scheduled posts go out within about this
+    /// much of their time).
+    pub idle_poll: Duration,
+    /// Pages of the board's newest pins searched before re-sending an unknown-outcome create.
+    pub adopt_pages: u32,
+    /// Pins per page of that search (Pinterest allows up to 250).
+    pub adopt_page_size: u32,
+    /// Clock skew tolerated between pinline and Pinterest when matching a pin's `created_at`
+    /// (Pinterest's times have whole seconds).
+    pub adopt_skew: Duration,
+    /// A post whose user's pacer says to wait longer than this (a `Retry-After`, an exhausted
+    /// window until its reset) goes back to the queue until then instead of holding a slot.
+    pub max_pacer_wait: Duration,
+}
+
+impl Default for PublisherSettings {
+    fn default() -> Self {
+        PublisherSettings {
+            concurrency: 16,
+            idle_poll: Duration::from_millis(100),
+            adopt_pages: 2,
+            adopt_page_size: 100,
+            adopt_skew: Duration::from_secs(30),
+            max_pacer_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How one claimed post ended in this worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Created and recorded.
+    Published,
+    /// Found on the board from an earlier attempt and recorded.
+    Adopted,
+    /// Back in the queue for a later attempt.
+    Retry,
+    /// The create's outcome is unknown; the next attempt searches the board first.
+    Unknown,
+    /// Given up.
+    Failed,
+    /// Held until the account is reconnected.
+    Held,
+    /// The lease was lost; nothing was written.
+    FencedOut,
+    /// The database failed; the post stays claimed until its lease expires and is then taken
+    /// over (with a board search).
+    Error,
+}
+
+/// The publishing worker of one process. Cheap to clone; clones share everything.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    queue: Queue,
+    vault: Vault,
+    pacer: Arc<Pacer>,
+    store: Store,
+    settings: PublisherSettings,
+    permits: Arc<Semaphore>,
+    wake: Notify,
+    events: broadcast::Sender<PostEvent>,
+}
+
+impl Publisher {
+    /// A worker taking posts from `queue`, publishing through `vault`, paced by `pacer`.
+    pub fn new(
+        queue: Queue,
+        vault: Vault,
+        pacer: Arc<Pacer>,
+        store: Store,
+        settings: PublisherSettings,
+    ) -> Publisher {
+        let (events, _) = broadcast::channel(4096);
+        let concurrency = settings.concurrency.max(1);
+        Publisher {
+            inner: Arc::new(Inner {
+                queue,
+                vault,
+                pacer,
+                store,
+                settings,
+                permits: Arc::new(Semaphore::new(concurrency)),
+                wake: Notify::new(),
+                events,
+            }),
+        }
+    }
+
+    /// Subscribes to post events (`post.published`, `post.failed`, `post.held`).
+    pub fn subscribe(&self) -> broadcast::Receiver<PostEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Makes [`Publisher::run`] look for due posts now (after a post was accepted).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// The queue the worker takes posts from.
+    pub fn queue(&self) -> &Queue {
+        &self.inner.queue
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &PublisherSettings {
+        &self.inner.settings
+    }
+
+    /// Claims one batch and processes it, at most `concurrency` posts at a time; returns how
+    /// many posts were handled.
+    pub async fn run_once(&self) -> usize {
+        let claims = match self.inner.queue.claim().await {
+            Ok(claims) => claims,
+            Err(error) => {
+                tracing::error!(event = "post.claim_failed", %error, "claiming posts failed");
+                return 0;
+            }
+        };
+        let handled = claims.len();
+        let mut tasks = JoinSet::new();
+        for claim in claims {
+            let Ok(permit) = self.inner.permits.clone().acquire_owned().await else {
+                break;
+            };
+            let publisher = self.clone();
+            tasks.spawn(async move {
+                let outcome = publisher.process(claim).await;
+                drop(permit);
+                outcome
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        handled
+    }
+
+    /// Publishes until `shutdown` turns true (or its sender is dropped), then waits for the
+    /// posts in flight. Also releases canaries after reconnects.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let mut vault_events = Some(self.inner.vault.subscribe());
+        // Accounts reconnected while no worker was listening.
+        self.release_reconnected_accounts().await;
+        let concurrency = self.inner.settings.concurrency.max(1);
+        // Claim again once this many slots are free (or when idle-polling).
+        let refill_at = concurrency.div_ceil(2);
+        let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        let mut poll_due = true;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            while tasks.try_join_next().is_some() {}
+            let free = self.inner.permits.available_permits();
+            let mut claim_again = false;
+            if free > 0 && (poll_due || free >= refill_at) {
+                poll_due = false;
+                match self.inner.queue.claim_up_to(free as i64).await {
+                    Ok(claims) => {
+                        let claimed = claims.len();
+                        for claim in claims {
+                            let Ok(permit) = self.inner.permits.clone().acquire_owned().await
+                            else {
+                                break;
+                            };
+                            let publisher = self.clone();
+                            tasks.spawn(async move {
+                                let outcome = publisher.process(claim).await;
+                                drop(permit);
+                                outcome
+                            });
+                        }
+                        let asked = (free as i64).min(self.inner.queue.settings().batch);
+                        claim_again = claimed > 0 && claimed as i64 >= asked;
+                    }
+                    Err(error) => {
+                        tracing::error!(event = "post.claim_failed", %error, "claiming posts failed");
+                    }
+                }
+            }
+            if claim_again && self.inner.permits.available_permits() > 0 {
+                poll_due = true;
+                continue;
+            }
+            let idle = tokio::time::sleep(self.inner.settings.idle_poll);
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                () = self.inner.wake.notified() => poll_due = true,
+                () = idle => poll_due = true,
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                event = recv_event(&mut vault_events) => match event {
+                    Ok(event) => self.on_vault_event(&event).await,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "missed account events; checking every account");
+                        self.release_reconnected_accounts().await;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => vault_events = None,
+                },
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Reacts to an account event: a (re)connected account with held posts gets its canary; an
+    /// account that needs reconnecting (or was disconnected) has its queued posts held at once.
+    pub async fn on_vault_event(&self, event: &VaultEvent) {
+        match event.kind {
+            vault_kind::CONNECTED => self.release_canary(&event.account_id).await,
+            vault_kind::NEEDS_REAUTH | vault_kind::DISCONNECTED => {
+                let reason = format!("{}: {}", event.kind, event.detail);
+                match self
+                    .inner
+                    .queue
+                    .hold_account(&event.account_id, &reason)
+                    .await
+                {
+                    Ok(held) if held > 0 => tracing::info!(
+                        event = "post.account_held",
+                        account_id = %event.account_id,
+                        held,
+                        "the account must be reconnected; its queued posts wait"
+                    ),
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(%error, "holding the account's posts failed"),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn release_canary(&self, account_id: &str) {
+        match self.inner.queue.release_canary(account_id).await {
+            Ok(Some(post_id)) => {
+                tracing::info!(
+                    event = "post.canary_released",
+                    account_id,
+                    post_id,
+                    "account usable again: one canary post goes first"
+                );
+                self.wake();
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(account_id, %error, "releasing a canary post failed");
+            }
+        }
+    }
+
+    /// Releases a canary for every usable account (posts held while an account was reconnected
+    /// and no worker was listening). An account without held posts is left as it is.
+    pub async fn release_reconnected_accounts(&self) {
+        let profiles = match self.inner.store.profiles().await {
+            Ok(profiles) => profiles,
+            Err(error) => {
+                tracing::error!(%error, "listing profiles for held posts failed");
+                return;
+            }
+        };
+        for profile in profiles {
+            let accounts = match self.inner.store.accounts(&profile.id).await {
+                Ok(accounts) => accounts,
+                Err(error) => {
+                    tracing::error!(%error, "listing accounts for held posts failed");
+                    continue;
+                }
+            };
+            for account in accounts {
+                if usable(&account) {
+                    self.release_canary(&account.id).await;
+                }
+            }
+        }
+    }
+
+    /// Processes one claimed post to its end in this worker.
+    pub async fn process(&self, claim: ClaimedPost) -> Outcome {
+        match self.try_process(&claim).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tracing::error!(
+                    event = "post.worker_error",
+                    post_id = %claim.post.id,
+                    %error,
+                    "the database failed; the post is taken over when its lease expires"
+                );
+                Outcome::Error
+            }
+        }
+    }
+
+    async fn try_process(&self, claim: &ClaimedPost) -> Result<Outcome, StoreError> {
+        let post = &claim.post;
+        let mut lease = LeaseClock::start(claim, self.inner.queue.now_ms());
+        let Some(account) = self.inner.store.account_by_id(&post.account_id).await? else {
+            let decision = Decision::Fail {
+                class: ErrorClass::NotFound,
+                message: "the post's account no longer exists".into(),
+            };
+            return self.finish(claim, decision).await;
+        };
+        match AccountStatus::parse(&account.status) {
+            AccountStatus::NeedsReauth => {
+                let reason = account.status_reason.clone().unwrap_or_else(|| {
+                    "Pinterest refused the stored tokens; reconnect the account".into()
+                });
+                return self.finish(claim, Decision::Hold { reason }).await;
+            }
+            AccountStatus::Disconnected => {
+                let reason = "the account is disconnected; connect it again".to_owned();
+                return self.finish(claim, Decision::Hold { reason }).await;
+            }
+            AccountStatus::Active | AccountStatus::Refreshing => {}
+        }
+        let user = account.pinterest_user_id.as_str();
+        let pin = match pin_create(post) {
+            Ok(pin) => pin,
+            Err(message) => {
+                let decision = Decision::Fail {
+                    class: ErrorClass::Validation,
+                    message,
+                };
+                return self.finish(claim, decision).await;
+            }
+        };
+
+        if claim.taken_over || post.outcome_unknown_since.is_some() {
+            if post.outcome_unknown_since.is_none()
+                && !self
+                    .inner
+                    .queue
+                    .mark_outcome_unknown(claim)
+                    .await?
+                    .is_applied()
+            {
+                return Ok(self.fenced_out(claim));
+            }
+            match self.find_existing_pin(claim, user).await {
+                Ok(Some(pin_id)) => return self.complete_published(claim, &pin_id, true).await,
+                Ok(None) => {
+                    tracing::info!(
+                        event = "post.reconcile_not_found",
+                        post_id = %post.id,
+                        "no pin of an earlier attempt on the board; creating it"
+                    );
+                }
+                Err(error) => {
+                    // Without the search nothing may be sent: the post waits for another try.
+                    let decision = self.decision_for(claim, &error);
+                    return self.finish(claim, decision).await;
+                }
+            }
+        }
+
+        let paced = self
+            .inner
+            .pacer
+            .acquire_within(
+                user,
+                RateLimitCategory::OrgWrite,
+                self.inner.settings.max_pacer_wait,
+            )
+            .await;
+        if let Err(wait) = paced {
+            // Blocked by Pinterest's answer (Retry-After, an exhausted window): the post keeps
+            // its place in the queue rather than a worker slot.
+            let decision = Decision::Retry {
+                at: self.inner.queue.now_ms() + wait.as_millis() as i64,
+                class: ErrorClass::RateLimited,
+                message: format!(
+                    "waiting {} s for the account's Pinterest rate limit to reset",
+                    wait.as_secs()
+                ),
+            };
+            return self.finish(claim, decision).await;
+        }
+        if !self.keep_lease(claim, &mut lease).await? {
+            return Ok(self.fenced_out(claim));
+        }
+        let request = &pin;
+        let result = self
+            .inner
+            .vault
+            .call(&post.account_id, move |client, token| async move {
+                client.create_pin(&token, request).await
+            })
+            .await;
+        match result {
+            Ok(response) => {
+                self.inner
+                    .pacer
+                    .observe(user, RateLimitCategory::OrgWrite, &response.rate_limit);
+                self.complete_published(claim, &response.value.id, false)
+                    .await
+            }
+            Err(error) => {
+                self.observe_error(user, RateLimitCategory::OrgWrite, &error);
+                let decision = self.decision_for(claim, &error);
+                self.finish(claim, decision).await
+            }
+        }
+    }
+
+    /// Lists the board's newest pins (a few pages) for the pin an earlier attempt created.
+    async fn find_existing_pin(
+        &self,
+        claim: &ClaimedPost,
+        user: &str,
+    ) -> Result<Option<String>, VaultError> {
+        let Some(fingerprint) = PostFingerprint::from_post(&claim.post) else {
+            return Ok(None);
+        };
+        let skew = self.inner.settings.adopt_skew;
+        let not_before = fingerprint
+            .first_attempt_at
+            .saturating_sub(skew.as_millis() as i64);
+        let board_id = claim.post.board_id.as_str();
+        let page_size = self.inner.settings.adopt_page_size.clamp(1, 250);
+        let mut bookmark: Option<String> = None;
+        for _ in 0..self.inner.settings.adopt_pages.max(1) {
+            self.inner
+                .pacer
+                .acquire(user, RateLimitCategory::OrgRead)
+                .await;
+            let cursor = bookmark.as_deref();
+            let result = self
+                .inner
+                .vault
+                .call(&claim.post.account_id, move |client, token| async move {
+                    client
+                        .list_board_pins(&token, board_id, cursor, Some(page_size))
+                        .await
+                })
+                .await;
+            let page = match result {
+                Ok(response) => {
+                    self.inner.pacer.observe(
+                        user,
+                        RateLimitCategory::OrgRead,
+                        &response.rate_limit,
+                    );
+                    response.value
+                }
+                Err(error) => {
+                    self.observe_error(user, RateLimitCategory::OrgRead, &error);
+                    return Err(error);
+                }
+            };
+            if let Some(pin) = find_pin_to_adopt(&fingerprint, &page.items, skew) {
+                return Ok(Some(pin.id.clone()));
+            }
+            // Newest first: once a page reaches pins older than the first attempt, stop.
+            let reached_older = page
+                .items
+                .last()
+                .and_then(pin_created_at_ms)
+                .is_some_and(|created_at| created_at < not_before);
+            match page.bookmark {
+                Some(next) if !reached_older && !page.items.is_empty() => bookmark = Some(next),
+                _ => break,
+            }
+        }
+        Ok(None)
+    }
+
+    fn observe_error(&self, user: &str, category: RateLimitCategory, error: &VaultError) {
+        if let VaultError::Pinterest(error) = error
+            && let Some(info) = error.rate_limit()
+        {
+            self.inner.pacer.observe(user, category, info);
+        }
+    }
+
+    fn decision_for(&self, claim: &ClaimedPost, error: &VaultError) -> Decision {
+        let attempts = u32::try_from(claim.post.attempts).unwrap_or(u32::MAX);
+        decide_vault(
+            error,
+            attempts,
+            &self.inner.queue.settings().retry,
+            self.inner.queue.now_ms(),
+            random_jitter(),
+        )
+    }
+
+    /// Extends the lease when a third of it has passed since it was taken or last extended
+    /// (a long wait for the pacer); false when the post is no longer ours.
+    async fn keep_lease(
+        &self,
+        claim: &ClaimedPost,
+        lease: &mut LeaseClock,
+    ) -> Result<bool, StoreError> {
+        let period = self.inner.queue.settings().lease.as_millis() as i64;
+        let now = self.inner.queue.now_ms();
+        if lease.until - now > period * 2 / 3 {
+            return Ok(true);
+        }
+        let extended = self.inner.queue.extend(claim).await?.is_applied();
+        lease.until = now + period;
+        Ok(extended)
+    }
+
+    async fn complete_published(
+        &self,
+        claim: &ClaimedPost,
+        pin_id: &str,
+        adopted: bool,
+    ) -> Result<Outcome, StoreError> {
+        let pin_url = format!("https://www.pinterest.com/pin/{pin_id}/");
+        let completion = self
+            .inner
+            .queue
+            .published(claim, pin_id, Some(&pin_url), adopted)
+            .await?;
+        if completion == Completion::Fenced {
+            tracing::warn!(
+                event = "post.fenced_out",
+                post_id = %claim.post.id,
+                pin_id,
+                "published, but the lease was lost; the new owner adopts the pin"
+            );
+            return Ok(Outcome::FencedOut);
+        }
+        let post = &claim.post;
+        tracing::info!(
+            event = post_kind::PUBLISHED,
+            post_id = %post.id,
+            account_id = %post.account_id,
+            pin_id,
+            adopted,
+            attempts = post.attempts,
+            "post published"
+        );
+        self.emit(PostEvent {
+            pin_id: Some(pin_id.to_owned()),
+            pin_url: Some(pin_url),
+            adopted,
+            ..PostEvent::new(post_kind::PUBLISHED, post)
+        });
+        if post.canary {
+            match self.inner.queue.release_account(&post.account_id).await {
+                Ok(released) => {
+                    tracing::info!(
+                        event = "post.canary_published",
+                        account_id = %post.account_id,
+                        released,
+                        "canary published; the account's held posts resume"
+                    );
+                    self.wake();
+                }
+                Err(error) => {
+                    tracing::error!(%error, "releasing the account's held posts failed");
+                }
+            }
+        }
+        Ok(if adopted {
+            Outcome::Adopted
+        } else {
+            Outcome::Published
+        })
+    }
+
+    async fn finish(&self, claim: &ClaimedPost, decision: Decision) -> Result<Outcome, StoreError> {
+        let completion = self.inner.queue.apply(claim, &decision).await?;
+        if completion == Completion::Fenced {
+            return Ok(self.fenced_out(claim));
+        }
+        let post = &claim.post;
+        Ok(match decision {
+            Decision::Retry { at, class, message } => {
+                tracing::info!(
+                    event = "post.retry",
+                    post_id = %post.id,
+                    error_class = class.as_str(),
+                    retry_in_ms = at - self.inner.queue.now_ms(),
+                    %message,
+                    "attempt failed; retrying later"
+                );
+                Outcome::Retry
+            }
+            Decision::Unknown { message } => {
+                tracing::warn!(
+                    event = "post.outcome_unknown",
+                    post_id = %post.id,
+                    %message,
+                    "the create may have happened; the board is searched before the next attempt"
+                );
+                Outcome::Unknown
+            }
+            Decision::Fail { class, message } => {
+                tracing::warn!(
+                    event = post_kind::FAILED,
+                    post_id = %post.id,
+                    error_class = class.as_str(),
+                    %message,
+                    "post failed"
+                );
+                self.emit(PostEvent {
+                    error_class: Some(class.as_str().to_owned()),
+                    message: Some(message),
+                    ..PostEvent::new(post_kind::FAILED, post)
+                });
+                if post.canary {
+                    // The post's own fault, not the account's: the next held post is the canary.
+                    self.release_canary(&post.account_id).await;
+                }
+                Outcome::Failed
+            }
+            Decision::Hold { reason } => {
+                tracing::warn!(
+                    event = post_kind::HELD,
+                    post_id = %post.id,
+                    account_id = %post.account_id,
+                    %reason,
+                    "post held until the account is reconnected"
+                );
+                self.emit(PostEvent {
+                    error_class: Some(ErrorClass::Auth.as_str().to_owned()),
+                    message: Some(reason),
+                    ..PostEvent::new(post_kind::HELD, post)
+                });
+                Outcome::Held
+            }
+        })
+    }
+
+    fn fenced_out(&self, claim: &ClaimedPost) -> Outcome {
+        tracing::warn!(
+            event = "post.fenced_out",
+            post_id = %claim.post.id,
+            fence = claim.fence,
+            "the lease was lost to another worker; nothing written"
+        );
+        Outcome::FencedOut
+    }
+
+    fn emit(&self, event: PostEvent) {
+        // No subscriber is fine: the store holds the truth.
+        let _ = self.inner.events.send(event);
+    }
+}
+
+impl PostEvent {
+    fn new(kind: &'static str, post: &PostRow) -> PostEvent {
+        PostEvent {
+            kind,
+            profile_id: post.profile_id.clone(),
+            account_id: post.account_id.clone(),
+            post_id: post.id.clone(),
+            pin_id: None,
+            pin_url: None,
+            adopted: false,
+            error_class: None,
+            message: None,
+        }
+    }
+}
+
+/// Until when this worker's lease on a post runs, unix ms.
+struct LeaseClock {
+    until: i64,
+}
+
+impl LeaseClock {
+    fn start(claim: &ClaimedPost, now: i64) -> LeaseClock {
+        LeaseClock {
+            until: claim.post.lease_until.unwrap_or(now),
+        }
+    }
+}
+
+fn usable(account: &AccountRow) -> bool {
+    matches!(
+        AccountStatus::parse(&account.status),
+        AccountStatus::Active | AccountStatus::Refreshing
+    )
+}
+
+async fn recv_event(
+    events: &mut Option<broadcast::Receiver<VaultEvent>>,
+) -> Result<VaultEvent, broadcast::error::RecvError> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The create request of a stored post.
+pub fn pin_create(post: &PostRow) -> Result<PinCreate, String> {
+    let media: PinMediaSource = serde_json::from_str(&post.media)
+        .map_err(|error| format!("the post's media is not a Pinterest media_source: {error}"))?;
+    let mut pin = PinCreate::new(post.board_id.clone(), media);
+    pin.board_section_id = post.board_section_id.clone();
+    pin.title = post.title.clone();
+    pin.description = post.description.clone();
+    pin.link = post.link.clone();
+    pin.alt_text = post.alt_text.clone();
+    Ok(pin)
+}

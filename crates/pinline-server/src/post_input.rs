@@ -1,0 +1,212 @@
+//! A post as an app sends it, parsed once into a [`ValidPost`]: every field checked against
+//! Pinterest's limits, each refusal naming the field and the fix. Checks that need Pinterest
+//! (does the board exist, is it secret) happen afterwards, in the handler.
+
+use pinline_pinterest::facts::{is_pinterest_id, pin_limits};
+use pinline_pinterest::{PinCreate, PinMediaSource, Refusal};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::ApiError;
+
+/// The body of `POST /v1/posts` (and each item of a batch).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostInput {
+    pub account_id: Option<String>,
+    /// The board's id (digits).
+    pub board_id: Option<String>,
+    /// Or the board's name, resolved to its id once, now.
+    pub board: Option<String>,
+    pub board_section_id: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub link: Option<String>,
+    pub alt_text: Option<String>,
+    /// Pinterest's `media_source` object (`{"source_type": "image_url", "url": …}`, …).
+    pub media_source: Option<serde_json::Value>,
+    /// Shorthand for `{"source_type": "image_url", "url": …}`.
+    pub image_url: Option<String>,
+    /// When to publish (RFC 3339 with an offset); absent or past means now.
+    pub publish_at: Option<String>,
+}
+
+/// Which board the post names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoardRef {
+    Id(String),
+    Name(String),
+}
+
+/// A post whose fields passed every check that needs no network.
+#[derive(Debug, Clone)]
+pub struct ValidPost {
+    pub account_id: String,
+    pub board: BoardRef,
+    pub board_section_id: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub link: Option<String>,
+    pub alt_text: Option<String>,
+    pub media: PinMediaSource,
+    pub publish_at_ms: Option<i64>,
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn check_length(field: &str, value: &Option<String>, max: usize) -> Result<(), ApiError> {
+    if let Some(value) = value {
+        let length = value.chars().count();
+        if length > max {
+            return Err(ApiError::invalid(
+                field,
+                format!(
+                    "{field} is {length} characters; Pinterest allows at most {max}: shorten it"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parses an RFC 3339 time with an offset into unix milliseconds.
+pub fn parse_time(field: &str, value: &str) -> Result<i64, ApiError> {
+    let parsed = OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
+        ApiError::invalid(
+            field,
+            format!(
+                "{field} must be an RFC 3339 time with an offset, such as 2026-12-01T09:30:00+01:00"
+            ),
+        )
+    })?;
+    Ok((parsed.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+impl PostInput {
+    /// Runs every check that needs no network.
+    pub fn validate(self) -> Result<ValidPost, ApiError> {
+        let account_id = non_empty(self.account_id).ok_or_else(|| {
+            ApiError::invalid(
+                "account_id",
+                "account_id is required: the id from GET /v1/accounts",
+            )
+        })?;
+        let board = match (non_empty(self.board_id), non_empty(self.board)) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "board",
+                    "give board_id or board (a name), not both",
+                ));
+            }
+            (Some(id), None) if is_pinterest_id(&id) => BoardRef::Id(id),
+            (Some(id), None) => {
+                return Err(ApiError::invalid(
+                    "board_id",
+                    format!(
+                        "board_id `{id}` is not a board id (digits); to name a board, send it as `board`"
+                    ),
+                ));
+            }
+            (None, Some(name)) => BoardRef::Name(name),
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "board_id",
+                    "board_id (or board, a board name) is required; GET /v1/accounts/{id}/boards lists them",
+                ));
+            }
+        };
+        let board_section_id = non_empty(self.board_section_id);
+        if let Some(section) = &board_section_id
+            && !is_pinterest_id(section)
+        {
+            return Err(ApiError::invalid(
+                "board_section_id",
+                "board_section_id must be digits",
+            ));
+        }
+        let title = non_empty(self.title);
+        let description = non_empty(self.description);
+        let alt_text = non_empty(self.alt_text);
+        let link = non_empty(self.link);
+        check_length("title", &title, pin_limits::TITLE_MAX)?;
+        check_length("description", &description, pin_limits::DESCRIPTION_MAX)?;
+        check_length("alt_text", &alt_text, pin_limits::ALT_TEXT_MAX)?;
+        check_length("link", &link, pin_limits::LINK_MAX)?;
+        if let Some(link) = &link
+            && !(link.starts_with("https://") || link.starts_with("http://"))
+        {
+            return Err(ApiError::invalid("link", "link must be an http(s) URL"));
+        }
+        let media = match (self.media_source, non_empty(self.image_url)) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid("media_source", "give media_source or image_url, not both"));
+            }
+            (None, Some(url)) => PinMediaSource::ImageUrl { url },
+            (Some(value), None) => serde_json::from_value::<PinMediaSource>(value).map_err(|error| {
+                ApiError::invalid(
+                    "media_source",
+                    format!(
+                        "media_source is not valid ({error}); source_type is one of image_url, image_base64, multiple_image_urls, multiple_image_base64, video_id"
+                    ),
+                )
+            })?,
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "media_source",
+                    "media is required: image_url, or media_source as Pinterest defines it",
+                ));
+            }
+        };
+        if let PinMediaSource::ImageUrl { url } = &media
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ApiError::invalid(
+                "image_url",
+                "the image URL must be http(s)",
+            ));
+        }
+        let publish_at_ms = match non_empty(self.publish_at) {
+            Some(text) => Some(parse_time("publish_at", &text)?),
+            None => None,
+        };
+        let post = ValidPost {
+            account_id,
+            board,
+            board_section_id,
+            title,
+            description,
+            link,
+            alt_text,
+            media,
+            publish_at_ms,
+        };
+        // Pinterest's own rules for the create call (carousel sizes, id shapes, …).
+        post.pin_create("0").validate().map_err(refusal_to_error)?;
+        Ok(post)
+    }
+}
+
+impl ValidPost {
+    /// The Pinterest create call this post will make on `board_id`.
+    pub fn pin_create(&self, board_id: &str) -> PinCreate {
+        let mut create = PinCreate::new(board_id, self.media.clone());
+        create.board_section_id = self.board_section_id.clone();
+        create.title = self.title.clone();
+        create.description = self.description.clone();
+        create.link = self.link.clone();
+        create.alt_text = self.alt_text.clone();
+        create
+    }
+}
+
+fn refusal_to_error(refusal: Refusal) -> ApiError {
+    let message = refusal.to_string();
+    let field = match &refusal {
+        Refusal::InvalidField { field, .. } => field.to_string(),
+        _ => "media_source".to_owned(),
+    };
+    ApiError::invalid(&field, message)
+}
