@@ -135,6 +135,10 @@ pub struct ServeArgs {
     )]
     pub pinterest_rates: Vec<String>,
 
+    /// Seconds a worker owns a claimed post before another replica may take it over.
+    #[arg(long, env = "PINLINE_QUEUE_LEASE_SECS", default_value_t = 60)]
+    pub lease_secs: u64,
+
     /// How many `pinline serve` replicas share the database (each takes 1/N of every rate).
     #[arg(long, env = "PINLINE_REPLICAS", default_value_t = 1)]
     pub replicas: u32,

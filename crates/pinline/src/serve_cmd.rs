@@ -46,7 +46,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Queue::new(
             store.clone(),
             clock.clone(),
-            QueueSettings::new(uuid::Uuid::new_v4().to_string()),
+            QueueSettings {
+                lease: std::time::Duration::from_secs(args.lease_secs.max(1)),
+                ..QueueSettings::new(uuid::Uuid::new_v4().to_string())
+            },
         ),
         vault.clone(),
         Arc::new(Pacer::new(args.pacing()?, clock.clone())),
