@@ -29,6 +29,16 @@ async fn start_server(
     sandbox_url: &str,
     sandbox_oauth: &str,
 ) -> Server {
+    start_server_with(db_url, master_key, sandbox_url, sandbox_oauth, &[]).await
+}
+
+async fn start_server_with(
+    db_url: &str,
+    master_key: &str,
+    sandbox_url: &str,
+    sandbox_oauth: &str,
+    extra_env: &[(&str, &str)],
+) -> Server {
     let port = free_port();
     let base_url = format!("http://127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pinline"))
@@ -43,6 +53,7 @@ async fn start_server(
         .env("PINTEREST_API_URL", sandbox_url)
         .env("PINTEREST_OAUTH_URL", sandbox_oauth)
         .env("RUST_LOG", "warn")
+        .envs(extra_env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -324,4 +335,194 @@ async fn two_processes_refresh_an_expired_token_once(db: TestDatabase) {
 
 async fn two_processes_survive_a_failing_first_refresh(db: TestDatabase) {
     stampede(db, true).await;
+}
+
+/// Three replicas on PostgreSQL publish 1,000 posts while one of them is SIGKILLed mid-run:
+/// every post is published exactly once (counted at the sandbox) and none is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_publish_exactly_once_when_one_is_killed() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let sandbox = pinline_sandbox::spawn(
+        SandboxConfig {
+            auto_approve: true,
+            ..SandboxConfig::default()
+        },
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .await
+    .expect("sandbox");
+    let master_key = "33".repeat(32);
+    let key = pinline_server::api_keys::create_api_key(&db.store, "default", "test", 0)
+        .await
+        .expect("api key")
+        .key;
+    let env = [
+        ("PINLINE_QUEUE_LEASE_SECS", "2"),
+        (
+            "PINLINE_PINTEREST_RATES",
+            "org_write=2000/s,org_read=2000/s",
+        ),
+    ];
+    let (api, oauth) = (sandbox.base_url(), sandbox.oauth_url());
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(start_server_with(&db.url, &master_key, &api, &oauth, &env).await);
+    }
+    let first = replicas[0].base_url.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http");
+    http.post(format!("{api}/_sandbox/users"))
+        .json(&json!({"username": "maker"}))
+        .send()
+        .await
+        .expect("user");
+    let started: Value = http
+        .post(format!("{first}/v1/accounts/connect"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("connect")
+        .json()
+        .await
+        .expect("json");
+    let consent = http
+        .get(started["authorize_url"].as_str().expect("authorize_url"))
+        .send()
+        .await
+        .expect("consent");
+    let callback = consent.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(
+        http.get(&callback)
+            .send()
+            .await
+            .expect("callback")
+            .status()
+            .as_u16(),
+        200
+    );
+    let accounts: Value = http
+        .get(format!("{first}/v1/accounts"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let account = accounts["items"][0]["id"]
+        .as_str()
+        .expect("account")
+        .to_owned();
+    let board: Value = http
+        .post(format!("{first}/v1/accounts/{account}/boards"))
+        .bearer_auth(&key)
+        .json(&json!({"name": "Chaos"}))
+        .send()
+        .await
+        .expect("board")
+        .json()
+        .await
+        .expect("json");
+    let board = board["id"].as_str().expect("board id").to_owned();
+
+    let pins_created = |http: reqwest::Client, api: String| async move {
+        let stats: Value = http
+            .get(format!("{api}/_sandbox/stats"))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json");
+        stats["pins_created"].as_i64().unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // SIGKILL one replica in the middle of the run, while posts are still arriving.
+    let mut victim = replicas.remove(1);
+    let killer = {
+        let (http, api) = (http.clone(), api.clone());
+        tokio::spawn(async move {
+            while pins_created(http.clone(), api.clone()).await < 200 {
+                assert!(Instant::now() < deadline, "publishing did not start");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            victim.child.kill().await.expect("SIGKILL a replica");
+            pins_created(http, api).await
+        })
+    };
+    for chunk in 0..2 {
+        let posts: Vec<Value> = (0..500)
+            .map(|i| {
+                json!({
+                    "account_id": account, "board_id": board,
+                    "title": format!("Post {}", chunk * 500 + i),
+                    "image_url": format!("https://example.com/{}.jpg", chunk * 500 + i),
+                })
+            })
+            .collect();
+        let reply: Value = http
+            .post(format!("{first}/v1/posts/batch"))
+            .bearer_auth(&key)
+            .json(&json!({ "posts": posts }))
+            .send()
+            .await
+            .expect("batch")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(reply["accepted"], json!(500), "{reply}");
+    }
+
+    let killed_at = killer.await.expect("killer");
+
+    loop {
+        let counts = db.store.post_counts_by_status().await.expect("counts");
+        if counts.get("published").copied().unwrap_or(0) == 1000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all posts published: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let created = pins_created(http.clone(), api.clone()).await;
+    eprintln!("three replicas: killed one at {killed_at} pins; {created} pins for 1000 posts");
+    assert_eq!(created, 1000, "exactly one pin per post at the sandbox");
+    // Every post carries its own pin.
+    let mut pins = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{first}/v1/posts?status=published&limit=500");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: Value = http
+            .get(url)
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("posts")
+            .json()
+            .await
+            .expect("json");
+        for post in page["items"].as_array().expect("items") {
+            pins.insert(post["pin"]["id"].as_str().expect("pin id").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pins.len(), 1000, "1000 distinct pins");
+    for mut replica in replicas {
+        let _ = replica.child.kill().await;
+    }
 }
