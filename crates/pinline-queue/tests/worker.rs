@@ -32,6 +32,7 @@ backend_tests!(
     scheduled_posts_publish_within_a_second_of_their_time,
     a_deleted_board_fails_the_post_without_retries,
     a_long_retry_after_requeues_posts_instead_of_holding_slots,
+    two_thousand_posts_for_twenty_accounts_publish_at_the_allowed_rate,
 );
 
 const PUBLIC_URL: &str = "http://127.0.0.1:9";
@@ -641,4 +642,84 @@ async fn a_long_retry_after_requeues_posts_instead_of_holding_slots(db: TestData
             post.next_attempt_at - t0
         );
     }
+}
+
+/// The issue's load case: 2,000 posts over 20 accounts with the sandbox limiting `org_write`
+/// per user; all publish, 429s stay near zero and each account runs within 5% of its rate.
+async fn two_thousand_posts_for_twenty_accounts_publish_at_the_allowed_rate(db: TestDatabase) {
+    const ACCOUNTS: usize = 20;
+    const PER_ACCOUNT: usize = 100;
+    const RATE: u32 = 5;
+    let config = SandboxConfig {
+        rates: vec![(
+            RateLimitCategory::OrgWrite,
+            pinline_sandbox::Rate {
+                count: RATE,
+                per: Duration::from_secs(1),
+            },
+        )],
+        ..SandboxConfig::default()
+    };
+    let h = harness(db, config).await;
+    let mut accounts = Vec::new();
+    for n in 0..ACCOUNTS {
+        let account = h.connect(&format!("load{n}")).await;
+        let board = h.board(&account.id, &format!("Load {n}")).await;
+        accounts.push((account, board));
+    }
+    for i in 0..PER_ACCOUNT {
+        for (account, board) in &accounts {
+            h.submit(&account.id, board, &format!("Load {i}"), None)
+                .await;
+        }
+    }
+    let publisher = h.publisher(
+        RATE,
+        PublisherSettings {
+            concurrency: 64,
+            ..fast()
+        },
+    );
+    let running = start(&publisher);
+    h.wait_counts(Duration::from_secs(90), |c| {
+        count(c, PostRow::PUBLISHED) == (ACCOUNTS * PER_ACCOUNT) as i64
+    })
+    .await;
+    running.stop().await;
+
+    let stats = h.sandbox.stats();
+    assert_eq!(stats.pins_created, (ACCOUNTS * PER_ACCOUNT) as u64);
+    let posts = h.posts(None).await;
+    assert_distinct_pins(&posts);
+    let mut worst: f64 = 1.0;
+    let mut sum = 0.0;
+    for (account, _) in &accounts {
+        let times: Vec<i64> = posts
+            .iter()
+            .filter(|post| post.account_id == account.id)
+            .map(|post| post.published_at.expect("published_at"))
+            .collect();
+        let span = times.iter().max().expect("times") - times.iter().min().expect("times");
+        let achieved = (times.len() - 1) as f64 * 1000.0 / span.max(1) as f64;
+        let ratio = achieved / f64::from(RATE);
+        sum += ratio;
+        worst = if (ratio - 1.0).abs() > (worst - 1.0).abs() {
+            ratio
+        } else {
+            worst
+        };
+    }
+    let share_429 = stats.responses_429 as f64 / stats.requests_total.max(1) as f64;
+    eprintln!(
+        "2,000 posts / 20 accounts at {RATE}/s each: mean achieved/allowed {:.3}, worst {worst:.3}, \
+         429s {} ({:.3}% of requests)",
+        sum / ACCOUNTS as f64,
+        stats.responses_429,
+        share_429 * 100.0
+    );
+    assert!(
+        (worst - 1.0).abs() <= 0.05,
+        "an account ran at {worst:.3} of its allowed rate"
+    );
+    assert!(stats.responses_429 <= 10, "429s: {}", stats.responses_429);
 }
