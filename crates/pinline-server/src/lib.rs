@@ -9,6 +9,7 @@ pub mod api_keys;
 mod auth;
 pub mod background;
 mod boards;
+mod dashboard;
 mod error;
 mod extract;
 mod post_input;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .route("/oauth/callback", get(callback::oauth_callback))
         .route("/healthz", get(health::healthz))
+        .merge(dashboard::router(state.clone()))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 // The path only: query strings carry OAuth codes and states.

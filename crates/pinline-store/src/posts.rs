@@ -134,6 +134,9 @@ pub struct NewPost {
     pub idempotency_key: Option<String>,
     /// A hash of the request body, to tell a replay from a different request under the same key.
     pub request_hash: Option<String>,
+    /// When set, the post is committed `held` with this reason (its account needs
+    /// reconnecting) instead of `queued`, so no worker can claim it in between.
+    pub held_reason: Option<String>,
 }
 
 /// What [`Store::insert_post`] did.
@@ -252,9 +255,10 @@ impl Store {
         let id = uuid::Uuid::now_v7().to_string();
         let insert = format!(
             "INSERT INTO posts (id, profile_id, account_id, board_id, board_section_id, title,
-                description, link, alt_text, media, publish_at, status, next_attempt_at,
-                idempotency_key, request_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $13, $14, $15,
+                description, link, alt_text, media, publish_at, status, held_reason,
+                next_attempt_at, idempotency_key, request_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                CASE WHEN $16 IS NULL THEN 'queued' ELSE 'held' END, $16, $12, $13, $14, $15,
                 $15)
              ON CONFLICT (profile_id, idempotency_key) WHERE idempotency_key IS NOT NULL
              DO NOTHING
@@ -279,6 +283,7 @@ impl Store {
                 .bind(&new.idempotency_key)
                 .bind(&new.request_hash)
                 .bind(now)
+                .bind(&new.held_reason)
                 .fetch_optional(&mut *tx)
                 .await?;
             match created {

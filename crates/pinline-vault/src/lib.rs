@@ -14,6 +14,7 @@
 pub mod account;
 pub mod cipher;
 pub mod clock;
+pub mod doctor;
 mod error;
 pub mod events;
 pub mod master_key;

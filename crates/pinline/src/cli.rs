@@ -10,7 +10,13 @@ use pinline_sandbox::Rate;
 
 /// A self-hosted publishing gateway for Pinterest.
 #[derive(Debug, Parser)]
-#[command(name = "pinline", version, about, propagate_version = true)]
+#[command(
+    name = "pinline",
+    version,
+    about,
+    propagate_version = true,
+    after_help = TOP_HELP
+)]
 pub struct Cli {
     /// More log output (-v debug, -vv trace). RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -34,7 +40,90 @@ pub enum Command {
     /// Run a Pinterest API v5 stand-in on loopback, for tests, demos and trying things out.
     #[command(after_help = SANDBOX_EXAMPLES)]
     Sandbox(SandboxArgs),
+    /// Benchmarks (throughput, pacing, api) against baselines measured in the same run.
+    Bench(pinline_bench::BenchArgs),
+    /// Try pinline now: a local Pinterest sandbox, a connected demo account, a published pin.
+    #[command(after_help = DEMO_EXAMPLES)]
+    Demo(crate::demo_cmd::DemoArgs),
+    /// Run the troubleshooting sequence on an account and print the fix for what is wrong.
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Doctor(crate::doctor_cmd::DoctorArgs),
+    /// Publish (or schedule) one pin (through a running pinline).
+    #[command(after_help = POST_EXAMPLES)]
+    Post(crate::posts_cmd::PostArgs),
+    /// Posts: list, show, cancel (through a running pinline).
+    #[command(subcommand, after_help = POSTS_EXAMPLES)]
+    Posts(crate::posts_cmd::PostsCommand),
+    /// Schedule many pins from a CSV file, all or none (through a running pinline).
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(crate::import_cmd::ImportArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(crate::completions_cmd::CompletionsArgs),
 }
+
+const TOP_HELP: &str = "\
+Start here:
+  pinline demo                      everything local, nothing to configure
+
+Commands that talk to a running pinline (accounts, post, posts, import) take its URL and an API
+key from --url/--api-key or PINLINE_URL/PINLINE_API_KEY. keys and doctor open the database
+directly, with the same settings as `pinline serve`.
+
+Exit codes:
+  0  success
+  1  failure: the command ran and something is wrong (the message says why and what to do;
+     for doctor, a check failed; for import, a row is invalid)
+  2  bad usage: unknown flag, missing or malformed argument";
+
+const DEMO_EXAMPLES: &str = "\
+Examples:
+  pinline demo
+  pinline demo --listen 127.0.0.1:8080 --sandbox-listen 127.0.0.1:8090
+  PINLINE_DATA_DIR=/tmp/pinline pinline demo --exit-after-setup";
+
+const DOCTOR_EXAMPLES: &str = "\
+Checks, in order: account (status), last_failure (true 401 or 403/429/other, with Pinterest's
+code and message), app_and_environment, access_token (expiry), refresh (refreshes when the
+access token expired, or with --refresh), pinterest_user (whose token it is), scopes (enough to
+publish, and to secret boards), boards (can be listed), test_publish (with --test-publish).
+Exit code 0 when no check fails, 1 when one does.
+
+Examples:
+  pinline doctor 0192…
+  pinline doctor 0192… --refresh --json
+  pinline doctor 0192… --test-publish 549755885175 --image-url https://example.com/pin.jpg";
+
+const POST_EXAMPLES: &str = "\
+Examples:
+  pinline post --account 0192… --board-id 549755885175 --title 'Summer sale' \\
+      --image-url https://example.com/sale.jpg --link https://example.com/sale
+  pinline post --account 0192… --board Recipes --image-url https://example.com/soup.jpg \\
+      --publish-at 2026-12-01T09:30:00+01:00 --json";
+
+const POSTS_EXAMPLES: &str = "\
+Examples:
+  pinline posts list --status queued
+  pinline posts show 0193…
+  pinline posts cancel 0193…";
+
+const IMPORT_EXAMPLES: &str = "\
+The CSV has a header row; columns: account_id, board or board_id, title, description, link,
+alt_text, image_url, publish_at (RFC 3339 with an offset; empty means now). Every row is checked
+first; if any is invalid, each is reported as `line N: reason` and nothing is submitted. Rows go
+in batches of up to 500 with an Idempotency-Key, so running the same import again after a
+failure does not post twice.
+
+Examples:
+  pinline import pins.csv --dry-run
+  pinline import pins.csv
+  pinline import pins.csv --json";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  pinline completions bash > /etc/bash_completion.d/pinline
+  pinline completions zsh > \"${fpath[1]}/_pinline\"
+  pinline completions fish > ~/.config/fish/completions/pinline.fish";
 
 const SERVE_EXAMPLES: &str = "\
 Examples:

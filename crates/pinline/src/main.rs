@@ -4,8 +4,13 @@
 mod accounts_cmd;
 mod api_client;
 mod cli;
+mod completions_cmd;
 mod config;
+mod demo_cmd;
+mod doctor_cmd;
+mod import_cmd;
 mod keys_cmd;
+mod posts_cmd;
 mod sandbox_cmd;
 mod serve_cmd;
 
@@ -15,7 +20,10 @@ use crate::cli::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // `pinline bench` logs warnings only unless -v: a line per published post would bury
+    // its tables (and cost time inside the measurements).
+    let bench = matches!(cli.command, Command::Bench(_));
+    init_logging(cli.verbose, bench);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,6 +40,16 @@ fn main() -> std::process::ExitCode {
             Command::Keys(command) => keys_cmd::run(command).await,
             Command::Accounts(command) => accounts_cmd::run(command).await,
             Command::Sandbox(args) => sandbox_cmd::run(args).await,
+            Command::Bench(args) => pinline_bench::run_cli(args).await,
+            Command::Demo(args) => demo_cmd::run(args).await,
+            Command::Doctor(args) => doctor_cmd::run(args).await,
+            Command::Post(args) => posts_cmd::run_post(args).await,
+            Command::Posts(command) => posts_cmd::run(command).await,
+            Command::Import(args) => import_cmd::run(args).await,
+            Command::Completions(args) => {
+                completions_cmd::run(&args);
+                Ok(())
+            }
         }
     });
     match result {
@@ -44,8 +62,9 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`.
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, quiet: bool) {
     let default = match verbose {
+        0 if quiet => "warn",
         0 => "info",
         1 => "debug",
         _ => "trace",

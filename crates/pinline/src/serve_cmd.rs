@@ -1,24 +1,74 @@
 //! `pinline serve`: the API server with its background work, until Ctrl-C or SIGTERM.
+//!
+//! [`start`] wires pinline together (store, vault, webhooks, publisher, API, background work) on
+//! a bound listener; `serve` and `demo` both run it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use pinline_pinterest::PinterestClient;
-use pinline_queue::{Pacer, Publisher, PublisherSettings, Queue, QueueSettings};
+use pinline_queue::{Pacer, PacerSettings, Publisher, PublisherSettings, Queue, QueueSettings};
 use pinline_server::{AppState, background};
-use pinline_store::Store;
+use pinline_store::{DatabaseLocation, Store};
+use pinline_vault::cipher::KeyRing;
 use pinline_vault::clock::{SharedClock, SystemClock};
 use pinline_vault::{Vault, VaultSettings};
 use pinline_webhooks::{RetryPolicy, Webhooks};
 use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
 
-use crate::config::ServeArgs;
+use crate::config::{PinterestApp, ServeArgs};
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let app = args.pinterest.app()?;
-    let public_url = args.public_url()?;
-    let location = args.data.database()?;
-    let keys = args.data.key_ring()?;
+/// Everything [`start`] needs.
+#[derive(Debug)]
+pub struct ServerSetup {
+    pub app: PinterestApp,
+    pub public_url: String,
+    pub location: DatabaseLocation,
+    pub keys: Arc<KeyRing>,
+    pub pacing: PacerSettings,
+    pub lease: std::time::Duration,
+}
+
+/// A running pinline: API server plus background work.
+#[derive(Debug)]
+pub struct RunningServer {
+    pub bound: SocketAddr,
+    pub store: Store,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting requests, lets those in flight and the background work finish, and closes
+    /// the database.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.server
+            .await
+            .context("server task")?
+            .context("while serving")?;
+        while self.tasks.join_next().await.is_some() {}
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Opens the database and serves pinline on `listener`.
+pub async fn start(
+    setup: ServerSetup,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<RunningServer> {
+    let ServerSetup {
+        app,
+        public_url,
+        location,
+        keys,
+        pacing,
+        lease,
+    } = setup;
     let store = Store::open(&location)
         .await
         .with_context(|| format!("while opening the database at {location}"))?;
@@ -47,12 +97,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             store.clone(),
             clock.clone(),
             QueueSettings {
-                lease: std::time::Duration::from_secs(args.lease_secs.max(1)),
+                lease: lease.max(std::time::Duration::from_secs(1)),
                 ..QueueSettings::new(uuid::Uuid::new_v4().to_string())
             },
         ),
         vault.clone(),
-        Arc::new(Pacer::new(args.pacing()?, clock.clone())),
+        Arc::new(Pacer::new(pacing, clock.clone())),
         store.clone(),
         PublisherSettings::default(),
     );
@@ -63,37 +113,51 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         publisher.clone(),
         clock,
     );
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("while listening on {} (PINLINE_LISTEN)", args.listen))?;
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = background::spawn_all(vault, webhooks, publisher, stopped.clone());
+    let tasks = background::spawn_all(vault, webhooks, publisher, stopped.clone());
     let bound = listener
         .local_addr()
         .context("while reading the bound address")?;
-    eprintln!(
-        "pinline is serving on http://{bound} (public URL {public_url}, database {location})"
-    );
     let mut server_stopped = stopped;
     let server =
         axum::serve(listener, pinline_server::router(state)).with_graceful_shutdown(async move {
             let _ = server_stopped.wait_for(|s| *s).await;
         });
     let server = tokio::spawn(async move { server.await });
+    Ok(RunningServer {
+        bound,
+        store,
+        stop,
+        server,
+        tasks,
+    })
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let setup = ServerSetup {
+        app: args.pinterest.app()?,
+        public_url: args.public_url()?,
+        location: args.data.database()?,
+        keys: args.data.key_ring()?,
+        pacing: args.pacing()?,
+        lease: std::time::Duration::from_secs(args.lease_secs),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("while listening on {} (PINLINE_LISTEN)", args.listen))?;
+    let (public_url, location) = (setup.public_url.clone(), setup.location.to_string());
+    let running = start(setup, listener).await?;
+    eprintln!(
+        "pinline is serving on http://{} (public URL {public_url}, database {location})",
+        running.bound
+    );
     shutdown_signal().await;
     eprintln!("stopping: finishing requests in flight…");
-    let _ = stop.send(true);
-    server
-        .await
-        .context("server task")?
-        .context("while serving")?;
-    while tasks.join_next().await.is_some() {}
-    store.close().await;
-    Ok(())
+    running.shutdown().await
 }
 
 /// Ctrl-C, or SIGTERM on Unix (what process managers send).
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

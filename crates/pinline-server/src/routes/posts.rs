@@ -183,29 +183,16 @@ async fn accept(
                 publish_at: post.publish_at_ms,
                 idempotency_key,
                 request_hash: Some(request_hash),
+                held_reason: held_reason.clone(),
             },
             state.now_ms(),
         )
         .await?;
     match outcome {
         InsertOutcome::Created(row) => {
-            let row = match held_reason {
-                Some(reason) => {
-                    state
-                        .store()
-                        .hold_account_posts(&row.account_id, &reason, state.now_ms())
-                        .await?;
-                    state
-                        .store()
-                        .post(&caller.profile_id, &row.id)
-                        .await?
-                        .unwrap_or(row)
-                }
-                None => {
-                    state.publisher().wake();
-                    row
-                }
-            };
+            if held_reason.is_none() {
+                state.publisher().wake();
+            }
             Ok((StatusCode::ACCEPTED, row))
         }
         InsertOutcome::Existing(row) => Ok((StatusCode::OK, row)),

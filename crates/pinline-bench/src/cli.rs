@@ -1,0 +1,133 @@
+//! `pinline bench`'s arguments and driver (the binary only forwards to [`run`]).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use crate::report::{Machine, append_run, run_section};
+use crate::{BackendKind, BenchOptions, Scenario, Size};
+
+/// Settings of `pinline bench`.
+#[derive(Debug, Args)]
+#[command(after_help = BENCH_EXAMPLES)]
+pub struct BenchArgs {
+    /// Scenarios to run: throughput, pacing, api (default: all of them).
+    #[arg(value_name = "SCENARIO")]
+    pub scenarios: Vec<Scenario>,
+
+    /// A few seconds per scenario (what CI runs) instead of the full sizes.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Which database engines to measure.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Both)]
+    pub backend: BackendChoice,
+
+    /// PostgreSQL server to create the benchmark's throw-away schema on (default:
+    /// PINLINE_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres).
+    #[arg(long, value_name = "URL")]
+    pub postgres_url: Option<String>,
+
+    /// Print the tables only; do not append them to the results file.
+    #[arg(long)]
+    pub no_append: bool,
+
+    /// The results file the run is appended to.
+    #[arg(long, value_name = "FILE", default_value = "docs/BENCHMARKS.md")]
+    pub output: PathBuf,
+}
+
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  pinline bench                          # every scenario, both backends, appended to docs/BENCHMARKS.md
+  pinline bench --quick --no-append      # what CI runs
+  pinline bench throughput --backend postgres --postgres-url postgres://postgres@127.0.0.1/postgres";
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+impl BackendChoice {
+    fn kinds(self) -> Vec<BackendKind> {
+        match self {
+            BackendChoice::Sqlite => vec![BackendKind::Sqlite],
+            BackendChoice::Postgres => vec![BackendKind::Postgres],
+            BackendChoice::Both => vec![BackendKind::Sqlite, BackendKind::Postgres],
+        }
+    }
+}
+
+/// Runs `pinline bench`: prints the machine and each scenario's table, then appends the run to
+/// the results file unless `--no-append`.
+pub async fn run(args: BenchArgs) -> Result<()> {
+    let scenarios = if args.scenarios.is_empty() {
+        Scenario::ALL.to_vec()
+    } else {
+        let mut unique = Vec::new();
+        for scenario in args.scenarios {
+            if !unique.contains(&scenario) {
+                unique.push(scenario);
+            }
+        }
+        unique
+    };
+    let options = BenchOptions {
+        scenarios,
+        size: if args.quick { Size::Quick } else { Size::Full },
+        backends: args.backend.kinds(),
+        postgres_url: args.postgres_url,
+    };
+    let machine = Machine::describe();
+    println!("pinline bench on {}", machine.summary());
+    println!(
+        "Absolute numbers on a shared machine (this one has {} CPUs) are noise: read the ratios \
+         to the baselines measured in the same run.\n",
+        machine.cpus
+    );
+    let results = crate::run(&options, |text| println!("{text}")).await?;
+    if !args.no_append {
+        let command = command_line();
+        let section = run_section(&machine, &command, args.quick, &results);
+        append_run(&args.output, &section)?;
+        println!("appended to {}", args.output.display());
+    }
+    Ok(())
+}
+
+/// `pinline ARGS…` as typed (a URL's password, if any, is masked).
+fn command_line() -> String {
+    let mut words = vec!["pinline".to_owned()];
+    for arg in std::env::args().skip(1) {
+        words.push(mask_password(&arg));
+    }
+    words.join(" ")
+}
+
+fn mask_password(arg: &str) -> String {
+    match url::Url::parse(arg) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => arg.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(
+            mask_password("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(mask_password("--quick"), "--quick");
+    }
+}

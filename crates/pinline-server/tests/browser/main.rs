@@ -1,0 +1,471 @@
+//! The dashboard in a real browser: headless Chromium driven over WebDriver (Debian's
+//! `chromium` and `chromium-driver`) through sign-in, connect, a revoked account whose posts are
+//! held, a reconnect and the held posts publishing. Runs on SQLite and PostgreSQL.
+//!
+//! Without a chromedriver binary the browser half skips with a note, unless
+//! `PINLINE_TEST_REQUIRE_BROWSER=1` (CI sets it), which turns a missing browser into a failure.
+//! The session and CSRF checks below need no browser and always run.
+
+mod support;
+mod webdriver;
+
+use std::path::Path;
+use std::time::Duration;
+
+use pinline_store::backend_tests;
+use pinline_store::testing::TestDatabase;
+use reqwest::Method;
+use serde_json::json;
+use support::{TestApp, spawn_app};
+use webdriver::{Browser, Driver, find_chromedriver};
+
+backend_tests!(
+    dashboard_in_a_browser,
+    sessions_need_a_live_key_and_forms_need_their_csrf_token,
+);
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn browser_required() -> bool {
+    std::env::var("PINLINE_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
+}
+
+async fn dashboard_in_a_browser(db: TestDatabase) {
+    let Some(chromedriver) = find_chromedriver() else {
+        assert!(
+            !browser_required(),
+            "PINLINE_TEST_REQUIRE_BROWSER=1 but no chromedriver was found: install Debian's \
+             chromium and chromium-driver, or set PINLINE_TEST_CHROMEDRIVER"
+        );
+        eprintln!(
+            "note: skipping the browser test: no chromedriver on PATH \
+             (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let app = spawn_app(db).await;
+    let screenshots = tempfile::Builder::new()
+        .prefix("pinline-browser-")
+        .tempdir()
+        .expect("screenshot dir")
+        // Kept after the test so the screenshots can be looked at.
+        .keep();
+    println!("screenshots in {}", screenshots.display());
+    let profile = tempfile::tempdir().expect("browser profile dir");
+    let driver = Driver::start(&chromedriver, &app.http).await;
+    let browser = Browser::open(&driver, &app.http, profile.path()).await;
+    run_scenario(&app, &browser, &screenshots).await;
+    // The browser quits (drop) before chromedriver is killed (declared earlier, dropped later).
+}
+
+async fn run_scenario(app: &TestApp, browser: &Browser, shots: &Path) {
+    let base = &app.base_url;
+    let sandbox = app.sandbox.base_url();
+    let maker = app
+        .sandbox_control("/users", json!({ "username": "maker" }))
+        .await;
+    let maker_id = maker["id"].as_str().expect("sandbox user id").to_owned();
+
+    // Signing in: the dashboard sends us to the form and back.
+    browser.goto(&format!("{base}/dashboard")).await;
+    browser
+        .wait_for("the sign-in page", DEADLINE, false, |url, _| {
+            url.contains("/signin?next=/dashboard")
+        })
+        .await;
+    browser.screenshot(shots, "01-signin").await;
+    browser.type_into("#api_key", &app.key_alpha).await;
+    browser.click("#signin").await;
+    browser
+        .wait_for("an empty dashboard", DEADLINE, false, |url, source| {
+            url.ends_with("/dashboard") && source.contains("id=\"no-accounts\"")
+        })
+        .await;
+    browser.screenshot(shots, "02-no-accounts").await;
+
+    // Connect: the sandbox's consent page, approve, back at pinline's callback.
+    browser.click("#connect").await;
+    approve_at_sandbox(browser, &sandbox, base, "maker").await;
+    browser.screenshot(shots, "03-connected").await;
+    browser.goto(&format!("{base}/dashboard")).await;
+    browser
+        .wait_for("the account as active", DEADLINE, false, |_, source| {
+            source.contains("@maker") && source.contains("data-status=\"active\"")
+        })
+        .await;
+    let source = browser.source().await;
+    assert!(source.contains("pins:write"), "scopes are shown");
+    assert!(source.contains("expires in"), "time left is shown");
+    browser.screenshot(shots, "04-account-active").await;
+
+    let accounts = app
+        .api(Method::GET, "/v1/accounts", Some(&app.key_alpha), None)
+        .await;
+    let account_id = accounts.json["items"][0]["id"]
+        .as_str()
+        .expect("account id")
+        .to_owned();
+    let board = app
+        .api(
+            Method::POST,
+            &format!("/v1/accounts/{account_id}/boards"),
+            Some(&app.key_alpha),
+            Some(json!({ "name": "Tarts" })),
+        )
+        .await;
+    assert_eq!(board.status, 201, "{}", board.text);
+    let board_id = board.json["id"].as_str().expect("board id").to_owned();
+    // A webhook that answers 405, so the delivery log has something to show.
+    let hook = app
+        .api(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&app.key_alpha),
+            Some(json!({ "url": format!("{base}/healthz") })),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+
+    // Revoked at Pinterest: the next refresh turns the account needs_reauth, and new posts are
+    // accepted as held.
+    app.sandbox_control(&format!("/users/{maker_id}/revoke"), json!({}))
+        .await;
+    let refreshed = app
+        .api(
+            Method::POST,
+            &format!("/v1/accounts/{account_id}/refresh"),
+            Some(&app.key_alpha),
+            None,
+        )
+        .await;
+    assert_eq!(refreshed.status, 409, "{}", refreshed.text);
+    let mut post_ids = Vec::new();
+    for n in 1..=2 {
+        let post = app
+            .api(
+                Method::POST,
+                "/v1/posts",
+                Some(&app.key_alpha),
+                Some(json!({
+                    "account_id": account_id,
+                    "board_id": board_id,
+                    "title": format!("Lemon <tart> #{n}"),
+                    "description": "Sharp and sweet.",
+                    "link": "https://example.com/tart",
+                    "image_url": "https://example.com/tart.jpg",
+                })),
+            )
+            .await;
+        assert_eq!(post.status, 202, "{}", post.text);
+        // Accepted as held; a worker may already be looking at it, and then holds it again.
+        assert!(
+            ["held", "publishing"].contains(&post.json["status"].as_str().unwrap_or_default()),
+            "{}",
+            post.text
+        );
+        post_ids.push(post.json["id"].as_str().expect("post id").to_owned());
+    }
+    browser.refresh().await;
+    browser
+        .wait_for(
+            "needs_reauth with two held posts",
+            DEADLINE,
+            true,
+            |_, source| {
+                source.contains("data-status=\"needs_reauth\"")
+                    && source.matches("Lemon &lt;tart&gt; #").count() == 2
+            },
+        )
+        .await;
+    browser.screenshot(shots, "05-needs-reauth").await;
+
+    // Reconnect: consent again; the held posts publish.
+    browser.click(&format!("#reconnect-{account_id}")).await;
+    approve_at_sandbox(browser, &sandbox, base, "maker").await;
+    assert!(browser.source().await.contains("reconnected"));
+    browser.goto(&format!("{base}/dashboard/posts")).await;
+    browser
+        .wait_for("both held posts published", DEADLINE, true, |_, source| {
+            source.matches("data-status=\"published\"").count() == 2
+        })
+        .await;
+    browser.screenshot(shots, "06-queue-published").await;
+    browser
+        .goto(&format!("{base}/dashboard/posts/{}", post_ids[0]))
+        .await;
+    browser
+        .wait_for("the post page", DEADLINE, false, |_, source| {
+            source.contains("id=\"post-status\"") && source.contains("Attempts")
+        })
+        .await;
+    browser.screenshot(shots, "07-post").await;
+    browser.goto(&format!("{base}/dashboard/webhooks")).await;
+    browser
+        .wait_for("the delivery log", DEADLINE, true, |_, source| {
+            source.contains("account.") || source.contains("post.")
+        })
+        .await;
+    browser.screenshot(shots, "08-webhooks").await;
+
+    // Another profile sees none of it: sign out, sign in as beta, and the post is "not found".
+    browser.click("#signout").await;
+    browser
+        .wait_for("the sign-in page", DEADLINE, false, |url, _| {
+            url.contains("/signin")
+        })
+        .await;
+    browser.type_into("#api_key", &app.key_beta).await;
+    browser.click("#signin").await;
+    browser
+        .wait_for("beta's empty dashboard", DEADLINE, false, |_, source| {
+            source.contains("id=\"no-accounts\"")
+        })
+        .await;
+    browser
+        .goto(&format!("{base}/dashboard/posts/{}", post_ids[0]))
+        .await;
+    let source = browser.source().await;
+    assert!(source.contains("Not found"), "{source}");
+    assert!(!source.contains("Lemon"), "{source}");
+}
+
+/// On the sandbox's consent page: choose `username`, approve, and land on pinline's callback.
+async fn approve_at_sandbox(browser: &Browser, sandbox: &str, base: &str, username: &str) {
+    browser
+        .wait_for("the sandbox's consent page", DEADLINE, false, |url, _| {
+            url.starts_with(&format!("{sandbox}/oauth/"))
+        })
+        .await;
+    browser.choose_option(username).await;
+    browser.click("button[value=\"approve\"]").await;
+    browser
+        .wait_for("pinline's callback page", DEADLINE, false, |url, source| {
+            url.starts_with(&format!("{base}/oauth/callback")) && source.contains("Connected")
+        })
+        .await;
+}
+
+// ----- Sessions and CSRF, without a browser ----------------------------------------------------
+
+/// A reply with its headers.
+struct Page {
+    status: u16,
+    location: String,
+    cookies: Vec<String>,
+    body: String,
+}
+
+async fn page(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    cookie: &str,
+    form: Option<&[(&str, &str)]>,
+) -> Page {
+    let mut request = app
+        .http
+        .request(method, format!("{}{path}", app.base_url))
+        .header("cookie", cookie);
+    if let Some(form) = form {
+        request = request.form(form);
+    }
+    let response = request.send().await.expect("dashboard request");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let location = header("location").into_iter().next().unwrap_or_default();
+    let cookies = header("set-cookie");
+    Page {
+        status: response.status().as_u16(),
+        location,
+        cookies,
+        body: response.text().await.expect("body"),
+    }
+}
+
+fn hidden(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).expect("the hidden field") + marker.len();
+    let end = body[start..].find('"').expect("end of value") + start;
+    body[start..end].to_owned()
+}
+
+fn cookie_pair(cookies: &[String], name: &str) -> String {
+    cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .expect("the cookie")
+        .to_owned()
+}
+
+/// Signs in with `key` over plain HTTP; returns the session cookie pair.
+async fn sign_in(app: &TestApp, key: &str) -> String {
+    let form = page(app, Method::GET, "/signin", "", None).await;
+    assert_eq!(form.status, 200);
+    let signin_cookie = cookie_pair(&form.cookies, "pinline_signin");
+    let token = hidden(&form.body, "signin_token");
+    let signed_in = page(
+        app,
+        Method::POST,
+        "/signin",
+        &signin_cookie,
+        Some(&[
+            ("api_key", key),
+            ("signin_token", &token),
+            ("next", "/dashboard"),
+        ]),
+    )
+    .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    assert_eq!(signed_in.location, "/dashboard");
+    let session = signed_in
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("pinline_session="))
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"));
+    assert!(!session.contains("Secure"), "plain HTTP: no Secure flag");
+    cookie_pair(&signed_in.cookies, "pinline_session")
+}
+
+async fn sessions_need_a_live_key_and_forms_need_their_csrf_token(db: TestDatabase) {
+    let app = spawn_app(db).await;
+
+    // Not signed in: pages go to the form, and come back where they were.
+    let root = page(&app, Method::GET, "/", "", None).await;
+    assert_eq!((root.status, root.location.as_str()), (303, "/dashboard"));
+    let dashboard = page(&app, Method::GET, "/dashboard", "", None).await;
+    assert_eq!(dashboard.location, "/signin?next=/dashboard");
+    let link = page(&app, Method::GET, "/accounts/abc/reconnect", "", None).await;
+    assert_eq!(link.location, "/signin?next=/accounts/abc/reconnect");
+    let forged = page(&app, Method::POST, "/dashboard/connect", "", Some(&[])).await;
+    assert_eq!(forged.location, "/signin");
+    let stranger = page(
+        &app,
+        Method::GET,
+        "/dashboard",
+        "pinline_session=made-up",
+        None,
+    )
+    .await;
+    assert_eq!(stranger.status, 303);
+
+    // The sign-in form is bound to its cookie, and the key must be live.
+    let form = page(&app, Method::GET, "/signin", "", None).await;
+    let token = hidden(&form.body, "signin_token");
+    let unbound = page(
+        &app,
+        Method::POST,
+        "/signin",
+        "",
+        Some(&[("api_key", &app.key_alpha), ("signin_token", &token)]),
+    )
+    .await;
+    assert_eq!(unbound.status, 403);
+    let cookie = cookie_pair(&form.cookies, "pinline_signin");
+    let wrong_key = page(
+        &app,
+        Method::POST,
+        "/signin",
+        &cookie,
+        Some(&[("api_key", "pl_nope"), ("signin_token", &token)]),
+    )
+    .await;
+    assert_eq!(wrong_key.status, 401);
+    assert!(wrong_key.body.contains("unknown or revoked"));
+
+    let session = sign_in(&app, &app.key_alpha).await;
+    let accounts = page(&app, Method::GET, "/dashboard", &session, None).await;
+    assert_eq!(accounts.status, 200, "{}", accounts.body);
+    assert!(accounts.body.contains("id=\"no-accounts\""));
+    let csrf = hidden(&accounts.body, "csrf");
+
+    // Forms need this session's CSRF token.
+    for presented in [None, Some("wrong"), Some("")] {
+        let fields: Vec<(&str, &str)> = presented.map(|t| ("csrf", t)).into_iter().collect();
+        let refused = page(
+            &app,
+            Method::POST,
+            "/dashboard/connect",
+            &session,
+            Some(&fields),
+        )
+        .await;
+        assert_eq!(refused.status, 403, "{presented:?}");
+    }
+    let connect = page(
+        &app,
+        Method::POST,
+        "/dashboard/connect",
+        &session,
+        Some(&[("csrf", &csrf)]),
+    )
+    .await;
+    assert_eq!(connect.status, 303);
+    assert!(
+        connect
+            .location
+            .starts_with(&format!("{}/oauth/?", app.sandbox.base_url())),
+        "{}",
+        connect.location
+    );
+
+    // Things of other profiles, or none, are not found.
+    for path in [
+        "/dashboard/posts/0190a000-0000-7000-8000-000000000000",
+        "/accounts/0190a000-0000-7000-8000-000000000000/reconnect",
+    ] {
+        let missing = page(&app, Method::GET, path, &session, None).await;
+        assert_eq!(missing.status, 404, "{path}");
+    }
+    for path in ["/dashboard/posts", "/dashboard/webhooks"] {
+        let shown = page(&app, Method::GET, path, &session, None).await;
+        assert_eq!(shown.status, 200, "{path}: {}", shown.body);
+        assert!(
+            shown
+                .cookies
+                .iter()
+                .all(|c| !c.starts_with("pinline_session"))
+        );
+    }
+
+    // Signing out ends the session.
+    let out = page(
+        &app,
+        Method::POST,
+        "/signout",
+        &session,
+        Some(&[("csrf", &csrf)]),
+    )
+    .await;
+    assert_eq!((out.status, out.location.as_str()), (303, "/signin"));
+    let after = page(&app, Method::GET, "/dashboard", &session, None).await;
+    assert_eq!(after.status, 303);
+
+    // Revoking the key ends its sessions too.
+    let session = sign_in(&app, &app.key_beta).await;
+    let before = page(&app, Method::GET, "/dashboard", &session, None).await;
+    assert_eq!(before.status, 200);
+    let beta = app
+        .db
+        .store
+        .api_key_by_hash(&pinline_server::api_keys::hash_api_key(&app.key_beta))
+        .await
+        .expect("store")
+        .expect("beta's key");
+    let revoked = app
+        .db
+        .store
+        .revoke_api_key(&beta.profile_id, &beta.id, 1)
+        .await
+        .expect("revoke");
+    assert!(revoked);
+    let after = page(&app, Method::GET, "/dashboard", &session, None).await;
+    assert_eq!(after.status, 303);
+}

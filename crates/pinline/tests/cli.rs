@@ -1,0 +1,433 @@
+//! The CLI as people and scripts use it: the real `pinline` binary, against a real `pinline
+//! serve` process and an in-process sandbox. `demo`, `doctor` (healthy and revoked), `import`
+//! (a bad row sends nothing; a good file sends everything), `post` and `posts list`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use pinline_sandbox::{SandboxConfig, SandboxHandle};
+use pinline_store::backend_tests;
+use pinline_store::testing::TestDatabase;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// Runs the `pinline` binary to completion; returns (exit code, stdout, stderr).
+async fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pinline"))
+        .args(args)
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run pinline");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn demo_sets_up_twice_in_the_same_data_dir() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    for run in 1..=2 {
+        let (code, out, err) = tokio::time::timeout(
+            Duration::from_secs(120),
+            cli(
+                &["demo", "--exit-after-setup"],
+                &[("PINLINE_DATA_DIR", data)],
+            ),
+        )
+        .await
+        .expect("demo finishes");
+        assert_eq!(code, 0, "run {run}: {out}\n{err}");
+        assert!(out.contains("/pin/"), "run {run} prints the pin URL: {out}");
+        assert!(out.contains("API key:     pl_"), "run {run}: {out}");
+        assert!(out.contains("/dashboard"), "run {run}: {out}");
+        assert_eq!(out.matches("  at ").count(), 3, "three scheduled: {out}");
+    }
+    assert!(dir.path().join("data/demo/pinline.db").exists());
+}
+
+#[tokio::test]
+async fn help_documents_exit_codes_and_bad_usage_exits_2() {
+    let (code, out, _) = cli(&["--help"], &[]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit codes"), "{out}");
+    let (code, _, _) = cli(&["posts", "list", "--no-such-flag"], &[]).await;
+    assert_eq!(code, 2);
+    let (code, out, _) = cli(&["completions", "bash"], &[]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("pinline"), "{out}");
+}
+
+/// A sandbox, a `pinline serve` on `db`, an API key and one connected account with a board.
+struct World {
+    sandbox: SandboxHandle,
+    server: Child,
+    base_url: String,
+    key: String,
+    db_url: String,
+    master_key: String,
+    sandbox_user: String,
+    account_id: String,
+    board_id: String,
+}
+
+impl World {
+    fn api_env(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("PINLINE_URL", self.base_url.as_str()),
+            ("PINLINE_API_KEY", self.key.as_str()),
+        ]
+    }
+
+    fn serve_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PINLINE_DATABASE_URL", self.db_url.clone()),
+            ("PINLINE_MASTER_KEY", self.master_key.clone()),
+            ("PINLINE_PUBLIC_URL", self.base_url.clone()),
+            ("PINTEREST_CLIENT_ID", "1000001".into()),
+            ("PINTEREST_CLIENT_SECRET", "sandbox-secret".into()),
+            ("PINTEREST_API_URL", self.sandbox.base_url()),
+            ("PINTEREST_OAUTH_URL", self.sandbox.oauth_url()),
+        ]
+    }
+
+    async fn doctor(&self, args: &[&str]) -> (i32, String, String) {
+        let env = self.serve_env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut full = vec!["doctor", self.account_id.as_str()];
+        full.extend_from_slice(args);
+        cli(&full, &env).await
+    }
+}
+
+async fn world(db: &TestDatabase) -> World {
+    let sandbox = pinline_sandbox::spawn(
+        SandboxConfig {
+            auto_approve: true,
+            ..SandboxConfig::default()
+        },
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .await
+    .expect("sandbox");
+    let master_key = "33".repeat(32);
+    let key = pinline_server::api_keys::create_api_key(&db.store, "default", "test", 0)
+        .await
+        .expect("api key")
+        .key;
+    let port = free_port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_pinline"))
+        .arg("serve")
+        .env_clear()
+        .env("PINLINE_DATABASE_URL", &db.url)
+        .env("PINLINE_MASTER_KEY", &master_key)
+        .env("PINLINE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PINLINE_PUBLIC_URL", &base_url)
+        .env("PINTEREST_CLIENT_ID", "1000001")
+        .env("PINTEREST_CLIENT_SECRET", "sandbox-secret")
+        .env("PINTEREST_API_URL", sandbox.base_url())
+        .env("PINTEREST_OAUTH_URL", sandbox.oauth_url())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start pinline serve");
+    let stderr = server.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("pinline is serving on") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(ready, Ok(true), "pinline serve did not start");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http");
+    let user: Value = http
+        .post(format!("{}/_sandbox/users", sandbox.base_url()))
+        .json(&json!({"username": "maker"}))
+        .send()
+        .await
+        .expect("user")
+        .json()
+        .await
+        .expect("json");
+    let started: Value = http
+        .post(format!("{base_url}/v1/accounts/connect"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("connect")
+        .json()
+        .await
+        .expect("json");
+    let consent = http
+        .get(started["authorize_url"].as_str().expect("authorize_url"))
+        .send()
+        .await
+        .expect("consent");
+    let callback = consent.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let landed = http.get(&callback).send().await.expect("callback");
+    assert_eq!(landed.status().as_u16(), 200);
+    let accounts: Value = http
+        .get(format!("{base_url}/v1/accounts"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let account_id = accounts["items"][0]["id"]
+        .as_str()
+        .expect("account id")
+        .to_owned();
+    let board: Value = http
+        .post(format!("{base_url}/v1/accounts/{account_id}/boards"))
+        .bearer_auth(&key)
+        .json(&json!({"name": "Recipes"}))
+        .send()
+        .await
+        .expect("board")
+        .json()
+        .await
+        .expect("json");
+    World {
+        sandbox,
+        server,
+        base_url,
+        key,
+        db_url: db.url.clone(),
+        master_key,
+        sandbox_user: user["id"].as_str().expect("user id").to_owned(),
+        account_id,
+        board_id: board["id"].as_str().expect("board id").to_owned(),
+    }
+}
+
+backend_tests!(
+    doctor_passes_on_a_healthy_account_and_names_the_fix_for_a_revoked_one,
+    import_is_all_or_nothing_and_post_and_posts_list_work,
+);
+
+async fn doctor_passes_on_a_healthy_account_and_names_the_fix_for_a_revoked_one(db: TestDatabase) {
+    let mut world = world(&db).await;
+
+    let (code, out, err) = world
+        .doctor(&["--refresh", "--test-publish", &world.board_id.clone()])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("[PASS] refresh"), "{out}");
+    assert!(out.contains("[PASS] test_publish"), "{out}");
+    assert!(out.contains("All checks passed"), "{out}");
+
+    let (code, out, err) = world.doctor(&["--json"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).expect("JSON report");
+    let checks = report["checks"].as_array().expect("checks");
+    for name in [
+        "account",
+        "access_token",
+        "pinterest_user",
+        "scopes",
+        "boards",
+    ] {
+        let check = checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("check {name} in {report}"));
+        assert_eq!(check["status"], json!("pass"), "{check}");
+    }
+
+    // Revoked at Pinterest: pinline does not know yet; the doctor finds out and names the fix.
+    reqwest::Client::new()
+        .post(format!(
+            "{}/_sandbox/users/{}/revoke",
+            world.sandbox.base_url(),
+            world.sandbox_user
+        ))
+        .send()
+        .await
+        .expect("revoke");
+    let (code, out, err) = world.doctor(&[]).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("[FAIL]"), "{out}");
+    let reconnect = format!("{}/accounts/{}/reconnect", world.base_url, world.account_id);
+    assert!(out.contains(&reconnect), "names the reconnect link: {out}");
+    assert!(out.contains("pinline accounts connect"), "{out}");
+    assert!(err.contains("failed"), "{err}");
+
+    // Now the account is known to need reauth: the JSON report says so at once.
+    let (code, out, _) = world.doctor(&["--json"]).await;
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&out).expect("JSON report");
+    assert_eq!(
+        report["account"]["status"],
+        json!("needs_reauth"),
+        "{report}"
+    );
+    assert_eq!(report["checks"][0]["status"], json!("fail"), "{report}");
+    assert!(
+        report["checks"][0]["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("reconnect")),
+        "{report}"
+    );
+
+    let (code, _, err) = cli(
+        &["doctor", "no-such-account"],
+        &world
+            .serve_env()
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    let _ = world.server.kill().await;
+}
+
+async fn import_is_all_or_nothing_and_post_and_posts_list_work(db: TestDatabase) {
+    let mut world = world(&db).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = world.api_env();
+    let account = world.account_id.clone();
+    let board = world.board_id.clone();
+
+    // One bad row (line 3: title too long): reported, and nothing is sent.
+    let long = "x".repeat(101);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "account_id,board_id,title,description,link,alt_text,image_url,publish_at\n\
+             {account},{board},Fine,,https://example.com,,https://example.com/1.jpg,2030-01-01T00:00:00Z\n\
+             {account},{board},{long},,,,https://example.com/2.jpg,\n"
+        ),
+    )
+    .expect("write csv");
+    let bad = bad.to_str().expect("utf-8").to_owned();
+    let (code, out, err) = cli(&["import", &bad], &env).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("line 3:"), "{err}");
+    assert!(err.contains("nothing was submitted"), "{err}");
+    let (code, out, _) = cli(&["posts", "list", "--json"], &env).await;
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+
+    // An unknown board is caught before anything is sent, too.
+    let unknown = dir.path().join("unknown.csv");
+    std::fs::write(
+        &unknown,
+        format!(
+            "account_id,board,image_url\n{account},Recipes,https://example.com/1.jpg\n{account},Nope,https://example.com/2.jpg\n"
+        ),
+    )
+    .expect("write csv");
+    let (code, _, err) = cli(&["import", unknown.to_str().expect("utf-8")], &env).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("line 3:") && err.contains("Nope"), "{err}");
+
+    // A valid file: every row is imported; running it again duplicates nothing.
+    let good = dir.path().join("good.csv");
+    std::fs::write(
+        &good,
+        format!(
+            "account_id,board_id,title,description,link,alt_text,image_url,publish_at\n\
+             {account},{board},One,,https://example.com,,https://example.com/1.jpg,2030-01-01T00:00:00Z\n\
+             {account},{board},Two,A description,,Alt,https://example.com/2.jpg,2030-01-02T00:00:00+01:00\n\
+             {account},{board},Three,,,,https://example.com/3.jpg,2030-01-03T00:00:00Z\n"
+        ),
+    )
+    .expect("write csv");
+    let good = good.to_str().expect("utf-8").to_owned();
+    let (code, out, err) = cli(&["import", &good, "--dry-run"], &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("All 3 rows are valid"), "{out}");
+    let (code, out, err) = cli(&["import", &good, "--json"], &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let imported: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(imported["created"], json!(3), "{imported}");
+    let (code, out, err) = cli(&["import", &good, "--json"], &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let again: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(again["created"], json!(0), "{again}");
+    assert_eq!(again["already_imported"], json!(3), "{again}");
+
+    // One pin from flags, published now.
+    let (code, out, err) = cli(
+        &[
+            "post",
+            "--account",
+            &account,
+            "--board",
+            "Recipes",
+            "--title",
+            "Soup",
+            "--image-url",
+            "https://example.com/soup.jpg",
+            "--wait",
+            "--json",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let post: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(post["status"], json!("published"), "{post}");
+    let post_id = post["id"].as_str().expect("id").to_owned();
+
+    let (code, out, _) = cli(&["posts", "list", "--json"], &env).await;
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(listed.as_array().map(Vec::len), Some(4), "{listed}");
+    let (code, out, _) = cli(&["posts", "list", "--status", "queued"], &env).await;
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 4, "header and three queued: {out}");
+
+    let (code, out, _) = cli(&["posts", "show", &post_id], &env).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("published"), "{out}");
+    let queued = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["status"] == "queued")
+        .and_then(|p| p["id"].as_str())
+        .expect("a queued post")
+        .to_owned();
+    let (code, out, _) = cli(&["posts", "cancel", &queued, "--json"], &env).await;
+    assert_eq!(code, 0);
+    let canceled: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(canceled["status"], json!("canceled"), "{canceled}");
+    let _ = world.server.kill().await;
+}
