@@ -78,7 +78,10 @@ pub struct PublisherSettings {
     /// How often an idle worker looks for due posts (scheduled posts go out within about this
     /// much of their time).
     pub idle_poll: Duration,
-    /// Pages of the board's newest pins searched before re-sending an unknown-outcome create.
+    /// At most this many pages of the board's newest pins are searched before re-sending an
+    /// unknown-outcome create. The search walks back until it reaches pins older than the first
+    /// attempt; a board that grew by more than this since then makes the search inconclusive and
+    /// the post fails (class `unknown`) rather than risking a second pin.
     pub adopt_pages: u32,
     /// Pins per page of that search (Pinterest allows up to 250).
     pub adopt_page_size: u32,
@@ -95,9 +98,9 @@ impl Default for PublisherSettings {
         PublisherSettings {
             concurrency: 16,
             idle_poll: Duration::from_millis(100),
-            adopt_pages: 2,
-            adopt_page_size: 100,
-            adopt_skew: Duration::from_secs(30),
+            adopt_pages: 40,
+            adopt_page_size: 250,
+            adopt_skew: Duration::from_secs(10),
             max_pacer_wait: Duration::from_secs(5),
         }
     }
@@ -419,8 +422,21 @@ impl Publisher {
                 return Ok(self.fenced_out(claim));
             }
             match self.find_existing_pin(claim, user).await {
-                Ok(Some(pin_id)) => return self.complete_published(claim, &pin_id, true).await,
-                Ok(None) => {
+                Ok(Search::Found(pin_id)) => {
+                    return self.complete_published(claim, &pin_id, true).await;
+                }
+                Ok(Search::Inconclusive { searched }) => {
+                    let decision = Decision::Fail {
+                        class: ErrorClass::Unknown,
+                        message: format!(
+                            "an earlier attempt may have created this pin, but the board gained \
+                             more than {searched} pins since then and the search stopped there; \
+                             check the board before posting it again"
+                        ),
+                    };
+                    return self.finish(claim, decision).await;
+                }
+                Ok(Search::NotFound) => {
                     tracing::info!(
                         event = "post.reconcile_not_found",
                         post_id = %post.id,
@@ -484,14 +500,15 @@ impl Publisher {
         }
     }
 
-    /// Lists the board's newest pins (a few pages) for the pin an earlier attempt created.
+    /// Walks the board's pins, newest first, back to the first attempt (less the skew), for the
+    /// pin an earlier attempt created.
     async fn find_existing_pin(
         &self,
         claim: &ClaimedPost,
         user: &str,
-    ) -> Result<Option<String>, VaultError> {
+    ) -> Result<Search, VaultError> {
         let Some(fingerprint) = PostFingerprint::from_post(&claim.post) else {
-            return Ok(None);
+            return Ok(Search::NotFound);
         };
         let skew = self.inner.settings.adopt_skew;
         let not_before = fingerprint
@@ -500,6 +517,7 @@ impl Publisher {
         let board_id = claim.post.board_id.as_str();
         let page_size = self.inner.settings.adopt_page_size.clamp(1, 250);
         let mut bookmark: Option<String> = None;
+        let mut searched = 0usize;
         for _ in 0..self.inner.settings.adopt_pages.max(1) {
             self.inner
                 .pacer
@@ -530,8 +548,9 @@ impl Publisher {
                 }
             };
             if let Some(pin) = find_pin_to_adopt(&fingerprint, &page.items, skew) {
-                return Ok(Some(pin.id.clone()));
+                return Ok(Search::Found(pin.id.clone()));
             }
+            searched += page.items.len();
             // Newest first: once a page reaches pins older than the first attempt, stop.
             let reached_older = page
                 .items
@@ -540,10 +559,10 @@ impl Publisher {
                 .is_some_and(|created_at| created_at < not_before);
             match page.bookmark {
                 Some(next) if !reached_older && !page.items.is_empty() => bookmark = Some(next),
-                _ => break,
+                _ => return Ok(Search::NotFound),
             }
         }
-        Ok(None)
+        Ok(Search::Inconclusive { searched })
     }
 
     fn observe_error(&self, user: &str, category: RateLimitCategory, error: &VaultError) {
@@ -736,6 +755,17 @@ impl PostEvent {
             message: None,
         }
     }
+}
+
+/// What a board search for an earlier attempt's pin found.
+enum Search {
+    Found(String),
+    /// The search reached pins older than the first attempt (or the board's end) without a match.
+    NotFound,
+    /// The page limit ran out before the search reached the first attempt.
+    Inconclusive {
+        searched: usize,
+    },
 }
 
 /// Until when this worker's lease on a post runs, unix ms.

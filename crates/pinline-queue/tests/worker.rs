@@ -33,6 +33,8 @@ backend_tests!(
     a_deleted_board_fails_the_post_without_retries,
     a_long_retry_after_requeues_posts_instead_of_holding_slots,
     two_thousand_posts_for_twenty_accounts_publish_at_the_allowed_rate,
+    an_unknown_outcome_is_adopted_deep_in_a_busy_board,
+    a_board_too_busy_to_search_fails_the_post_instead_of_resending,
 );
 
 const PUBLIC_URL: &str = "http://127.0.0.1:9";
@@ -722,4 +724,93 @@ async fn two_thousand_posts_for_twenty_accounts_publish_at_the_allowed_rate(db: 
         "an account ran at {worst:.3} of its allowed rate"
     );
     assert!(stats.responses_429 <= 10, "429s: {}", stats.responses_429);
+}
+
+/// One post whose create is dropped, then `others` pins land on the board before the retry.
+async fn unknown_outcome_then_busy_board(
+    h: &Harness,
+    publisher: &Publisher,
+    others: usize,
+) -> PostRow {
+    let account = h.connect("busy").await;
+    let board = h.board(&account.id, "Busy").await;
+    let post = h.submit(&account.id, &board, "Deep pin", None).await;
+    h.control(
+        "/faults",
+        json!({ "rules": [
+            { "operation": "pins/create", "kind": "drop_after_create", "count": 1 }
+        ]}),
+    )
+    .await;
+    assert_eq!(publisher.run_once().await, 1);
+    let unknown = h.posts(None).await.remove(0);
+    assert!(unknown.outcome_unknown_since.is_some(), "{unknown:?}");
+    // Other pins (another tool, another post) land on the board before the retry.
+    for i in 0..others {
+        let pin = pinline_pinterest::PinCreate::new(
+            board.clone(),
+            serde_json::from_value(json!({
+                "source_type": "image_url", "url": format!("https://cdn.example/other-{i}.jpg")
+            }))
+            .expect("media"),
+        );
+        let pin = &pin;
+        h.vault
+            .call(&account.id, move |client, token| async move {
+                client.create_pin(&token, pin).await
+            })
+            .await
+            .expect("another pin");
+    }
+    // Past the retry backoff.
+    h.clock.advance(Duration::from_secs(5));
+    post
+}
+
+async fn an_unknown_outcome_is_adopted_deep_in_a_busy_board(db: TestDatabase) {
+    let h = harness(db, SandboxConfig::default()).await;
+    let publisher = h.publisher(10_000, fast());
+    let post = unknown_outcome_then_busy_board(&h, &publisher, 600).await;
+    assert_eq!(publisher.run_once().await, 1);
+    let done = h.posts(None).await.remove(0);
+    assert_eq!(done.id, post.id);
+    assert_eq!(done.status, PostRow::PUBLISHED, "{done:?}");
+    assert_eq!(
+        h.sandbox.stats().pins_created,
+        601,
+        "the dropped create was found behind 600 newer pins, not sent again"
+    );
+    let attempts = h.db.store.post_attempts(&post.id).await.expect("attempts");
+    assert_eq!(
+        attempts.last().and_then(|a| a.outcome.as_deref()),
+        Some(PostAttemptRow::ADOPTED)
+    );
+}
+
+async fn a_board_too_busy_to_search_fails_the_post_instead_of_resending(db: TestDatabase) {
+    let h = harness(db, SandboxConfig::default()).await;
+    let publisher = h.publisher(
+        10_000,
+        PublisherSettings {
+            adopt_pages: 2,
+            adopt_page_size: 10,
+            ..fast()
+        },
+    );
+    unknown_outcome_then_busy_board(&h, &publisher, 30).await;
+    assert_eq!(publisher.run_once().await, 1);
+    let done = h.posts(None).await.remove(0);
+    assert_eq!(done.status, PostRow::FAILED, "{done:?}");
+    assert_eq!(
+        done.last_error_class.as_deref(),
+        Some("unknown"),
+        "{done:?}"
+    );
+    assert!(
+        done.last_error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("check the board")),
+        "{done:?}"
+    );
+    assert_eq!(h.sandbox.stats().pins_created, 31, "nothing sent twice");
 }
