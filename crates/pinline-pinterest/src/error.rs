@@ -408,7 +408,8 @@ impl ApiError {
             status,
             code,
             message: scrub(&message),
-            oauth_error,
+            // Kept for classification; scrubbed too, since it is free text from the far side.
+            oauth_error: oauth_error.map(|error| scrub(&error)),
             rate_limit,
         }
     }
@@ -498,26 +499,35 @@ fn reason_phrase(status: u16) -> String {
         .to_owned()
 }
 
-/// Shortens a message and replaces every word that looks like a Pinterest token (`pina_…`,
-/// `pinr_…`, or the `pina.`/`pinr.` forms in the spec's examples) with `[REDACTED]`.
+/// Shortens a message and replaces everything that looks like a Pinterest token (`pina_…`,
+/// `pinr_…`, or the `pina.`/`pinr.` forms in the spec's examples) with `[REDACTED]`, wherever it
+/// stands: after a space, a newline, a quote, a colon or inside a longer word.
 pub(crate) fn scrub(message: &str) -> String {
-    let looks_like_token = |word: &str| {
-        let word = word.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
-        ["pina_", "pinr_", "pina.", "pinr."]
-            .iter()
-            .any(|prefix| word.len() > prefix.len() && word.starts_with(prefix))
-    };
-    let scrubbed = message
-        .split(' ')
-        .map(|word| {
-            if looks_like_token(word) {
-                crate::secret::REDACTED
-            } else {
-                word
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
+    const PREFIXES: [&str; 4] = ["pina_", "pinr_", "pina.", "pinr."];
+    let is_token_char =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
+    let mut scrubbed = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some((at, prefix)) = PREFIXES
+        .iter()
+        .filter_map(|prefix| rest.find(prefix).map(|at| (at, *prefix)))
+        .min_by_key(|(at, _)| *at)
+    {
+        let after = &rest[at + prefix.len()..];
+        let token_len = after
+            .char_indices()
+            .find(|(_, c)| !is_token_char(*c))
+            .map_or(after.len(), |(end, _)| end);
+        scrubbed.push_str(&rest[..at]);
+        if token_len == 0 {
+            // A bare prefix (`pina_` at the end of a sentence) carries no secret.
+            scrubbed.push_str(prefix);
+        } else {
+            scrubbed.push_str(crate::secret::REDACTED);
+        }
+        rest = &after[token_len..];
+    }
+    scrubbed.push_str(rest);
     match scrubbed.char_indices().nth(MESSAGE_MAX_CHARS) {
         Some((cut, _)) => format!("{}…", &scrubbed[..cut]),
         None => scrubbed,

@@ -11,6 +11,7 @@ mod oauth_states;
 mod post_pins;
 mod posts;
 mod profiles;
+mod sessions;
 mod sql;
 mod store;
 #[cfg(feature = "testing")]
@@ -26,5 +27,6 @@ pub use posts::{
     PostCursor, PostFilter, PostPage, PostRow,
 };
 pub use profiles::{ApiKeyRow, ProfileRow};
+pub use sessions::SessionRow;
 pub use store::{Backend, Store};
 pub use webhooks::{WebhookAttemptResult, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow};

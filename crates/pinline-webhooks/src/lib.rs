@@ -21,4 +21,4 @@ pub mod signature;
 pub use error::WebhookError;
 pub use retry::RetryPolicy;
 pub use secret::WebhookSecret;
-pub use service::{EmittedEvent, Webhooks};
+pub use service::{EmittedEvent, Webhooks, event_payload};

@@ -166,13 +166,7 @@ impl Webhooks {
         }
         let now = self.inner.clock.now_ms();
         let event_id = uuid::Uuid::now_v7().to_string();
-        let payload = json!({
-            "id": event_id,
-            "type": event,
-            "created_at": rfc3339(now),
-            "data": data,
-        })
-        .to_string();
+        let payload = event_payload(&event_id, event, now, data);
         let delivery_ids = self
             .inner
             .store
@@ -408,6 +402,23 @@ fn parse_events(names: &[&str]) -> Result<String, WebhookError> {
         return Err(WebhookError::NoEvents);
     }
     Ok(kept.join(","))
+}
+
+/// The body of one event: `{"id", "type", "created_at", "data"}` as compact JSON, with
+/// `created_at` in RFC 3339 (UTC, millisecond precision).
+pub fn event_payload(
+    event_id: &str,
+    event: &str,
+    created_at_ms: i64,
+    data: serde_json::Value,
+) -> String {
+    json!({
+        "id": event_id,
+        "type": event,
+        "created_at": rfc3339(created_at_ms),
+        "data": data,
+    })
+    .to_string()
 }
 
 fn rfc3339(unix_ms: i64) -> String {

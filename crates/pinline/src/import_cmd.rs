@@ -639,4 +639,92 @@ mod tests {
             assert!(error.contains(reason), "{error} should mention {reason}");
         }
     }
+
+    mod properties {
+        use std::io::Write;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn read(content: &[u8]) -> anyhow::Result<(Vec<Row>, Vec<BadRow>)> {
+            let mut file = tempfile::NamedTempFile::new().expect("temp file");
+            file.write_all(content).expect("write");
+            read_rows(&file.path().to_path_buf())
+        }
+
+        /// A valid row: account, board id, a title and an image.
+        fn good_row() -> impl Strategy<Value = [String; 4]> {
+            (
+                "[a-z0-9-]{1,20}",
+                "[0-9]{1,18}",
+                "[^\\x00-\\x1f\\x7f]{0,100}",
+                "[a-z0-9]{1,20}",
+            )
+                .prop_map(|(account, board, title, image)| {
+                    [
+                        account,
+                        board,
+                        title,
+                        format!("https://cdn.example/{image}.jpg"),
+                    ]
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Any bytes at all: an answer (rows, bad rows with their lines, or a message),
+            /// never a panic.
+            #[test]
+            fn any_file_is_answered(content in prop::collection::vec(any::<u8>(), 0..4096)) {
+                if let Ok((rows, bad)) = read(&content) {
+                    for row in &rows {
+                        prop_assert!(row.line >= 2);
+                    }
+                    for row in &bad {
+                        prop_assert!(!row.reason.is_empty());
+                    }
+                }
+            }
+
+            /// A file of valid rows with one row spoiled: exactly that row is reported, with
+            /// its line number, and every other row is accepted as written.
+            #[test]
+            fn one_bad_row_is_found_by_its_line(
+                rows in prop::collection::vec(good_row(), 1..30),
+                spoil in any::<prop::sample::Index>(),
+                how in 0usize..4,
+            ) {
+                let spoiled = spoil.index(rows.len());
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                writer
+                    .write_record(["account_id", "board_id", "title", "image_url"])
+                    .expect("header");
+                for (i, row) in rows.iter().enumerate() {
+                    let mut row = row.clone();
+                    if i == spoiled {
+                        match how {
+                            0 => row[0].clear(),
+                            1 => row[1] = "Recipes".into(),
+                            2 => row[2] = "x".repeat(101),
+                            _ => row[3] = "ftp://cdn.example/a.jpg".into(),
+                        }
+                    }
+                    writer.write_record(&row).expect("row");
+                }
+                let content = writer.into_inner().expect("csv");
+                let (good, bad) = read(&content).expect("a readable file");
+                prop_assert_eq!(bad.len(), 1, "{:?}", bad);
+                prop_assert_eq!(good.len(), rows.len() - 1);
+                // Line 1 is the header; titles hold no newlines, so row i is on line i + 2.
+                prop_assert_eq!(bad[0].line, spoiled as u64 + 2);
+                for row in &good {
+                    let source = &rows[row.line as usize - 2];
+                    prop_assert_eq!(row.post["account_id"].as_str(), Some(source[0].trim()));
+                    prop_assert_eq!(row.post["board_id"].as_str(), Some(source[1].as_str()));
+                }
+            }
+        }
+    }
 }

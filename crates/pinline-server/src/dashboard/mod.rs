@@ -6,14 +6,13 @@
 //! without JavaScript; the pages load nothing from elsewhere and carry their CSS inline.
 //!
 //! Sessions and CSRF are described in [`session`]: an HttpOnly, SameSite=Lax cookie names a
-//! session held in this process, and every form carries the session's CSRF token, compared in
-//! constant time. Templates are askama's, checked at compile time and HTML-escaped.
+//! session kept in the database (so every replica honours it), and every form carries the
+//! session's CSRF token, compared in constant time. Templates are askama's, checked at compile
+//! time and HTML-escaped.
 
 mod format;
 mod pages;
 mod session;
-
-use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
@@ -26,13 +25,12 @@ use axum::routing::{get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use session::{SESSION_COOKIE, Session, Sessions, constant_time_eq, cookie_value};
+use session::{SESSION_COOKIE, Session, constant_time_eq, cookie_value};
 
-/// What the dashboard's handlers share: the application and the session table.
+/// What the dashboard's handlers share: the application.
 #[derive(Debug, Clone)]
 pub struct Dashboard {
     app: AppState,
-    sessions: Arc<Sessions>,
 }
 
 impl Dashboard {
@@ -46,15 +44,12 @@ impl Dashboard {
     }
 }
 
-/// The dashboard's routes, with a session table of their own.
+/// The dashboard's routes.
 pub fn router<S>(app: AppState) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    let dashboard = Dashboard {
-        app,
-        sessions: Arc::new(Sessions::default()),
-    };
+    let dashboard = Dashboard { app };
     Router::new()
         .route("/", get(pages::root))
         .route("/signin", get(pages::signin_form).post(pages::signin))
@@ -129,25 +124,13 @@ impl FromRequestParts<Dashboard> for SignedIn {
             .and_then(|value| value.to_str().ok())
             .and_then(|header| cookie_value(header, SESSION_COOKIE))
             .map(str::to_owned);
-        let now = dashboard.app.now_ms();
-        let session = token
-            .as_deref()
-            .and_then(|token| dashboard.sessions.get(token, now));
-        let (Some(token), Some(session)) = (token, session) else {
+        let Some(token) = token else {
             return Err(to_signin(parts));
         };
-        // The key may have been revoked since sign-in: that ends the session too.
-        match dashboard
-            .app
-            .store()
-            .api_key_by_hash(&session.key_hash)
-            .await
-        {
-            Ok(Some(key)) if key.id == session.key_id => Ok(SignedIn { session, token }),
-            Ok(_) => {
-                dashboard.sessions.remove(&token);
-                Err(to_signin(parts))
-            }
+        // An expired session, or one whose key was revoked since sign-in, is no session.
+        match session::get(dashboard.app.store(), &token, dashboard.app.now_ms()).await {
+            Ok(Some(session)) => Ok(SignedIn { session, token }),
+            Ok(None) => Err(to_signin(parts)),
             Err(error) => Err(PageError::from(ApiError::from(error)).into_response()),
         }
     }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::format::{day_and_time, plain_error, relative, time_left, timestamp};
 use super::session::{
-    SESSION_COOKIE, SESSION_LIFETIME_MS, SIGNIN_COOKIE, constant_time_eq, cookie_value,
+    self, SESSION_COOKIE, SESSION_LIFETIME_MS, SIGNIN_COOKIE, constant_time_eq, cookie_value,
     random_token, set_cookie,
 };
 use super::{Dashboard, PageError, SignedIn, render};
@@ -187,9 +187,13 @@ pub async fn signin(
             next,
         ));
     };
-    let token = dashboard
-        .sessions
-        .create(row.profile_id, row.id, key_hash, dashboard.app.now_ms());
+    let token = session::create(
+        dashboard.app.store(),
+        row.profile_id,
+        row.id,
+        dashboard.app.now_ms(),
+    )
+    .await?;
     let secure = dashboard.secure_cookies();
     let mut response = Redirect::to(safe_next(next).unwrap_or("/dashboard")).into_response();
     append_cookie(
@@ -207,7 +211,7 @@ pub async fn signout(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     signed_in.check_csrf(csrf_of(&form))?;
-    dashboard.sessions.remove(&signed_in.token);
+    session::remove(dashboard.app.store(), &signed_in.token).await?;
     let mut response = Redirect::to("/signin").into_response();
     append_cookie(
         &mut response,

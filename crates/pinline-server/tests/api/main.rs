@@ -2,6 +2,7 @@
 //! test on SQLite and PostgreSQL.
 
 mod accounts;
+mod callback_inputs;
 mod posts;
 mod support;
 mod webhooks;

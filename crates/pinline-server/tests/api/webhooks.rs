@@ -118,23 +118,20 @@ async fn revocation_turns_needs_reauth_and_sends_a_signed_webhook(db: TestDataba
             .as_str()
             .is_some_and(|u| u.contains(id))
     );
-    let log = app
-        .api(
-            Method::GET,
-            &format!(
-                "/v1/webhooks/{}/deliveries",
-                hook.json["id"].as_str().unwrap_or("")
-            ),
-            key,
-            None,
-        )
-        .await;
-    assert_eq!(
-        log.json["items"][0]["status"],
-        json!("delivered"),
-        "{}",
-        log.text
+    // The receiver saw the request before the deliverer recorded the answer: wait for the log.
+    let deliveries = format!(
+        "/v1/webhooks/{}/deliveries",
+        hook.json["id"].as_str().unwrap_or("")
     );
+    eventually(Duration::from_secs(10), "the delivery recorded", || {
+        let deliveries = deliveries.clone();
+        let app = &app;
+        async move {
+            let log = app.api(Method::GET, &deliveries, key, None).await;
+            log.json["items"][0]["status"] == json!("delivered")
+        }
+    })
+    .await;
 }
 
 async fn webhooks_are_per_profile(db: TestDatabase) {

@@ -207,6 +207,31 @@ async fn run_scenario(app: &TestApp, browser: &Browser, shots: &Path) {
         .await;
     browser.screenshot(shots, "08-webhooks").await;
 
+    // No page shows a Pinterest token, an API key or the app's secret.
+    let mut shown = String::new();
+    for path in [
+        "/dashboard".to_owned(),
+        "/dashboard/posts".to_owned(),
+        format!("/dashboard/posts/{}", post_ids[0]),
+        "/dashboard/webhooks".to_owned(),
+    ] {
+        browser.goto(&format!("{base}{path}")).await;
+        shown.push_str(&browser.source().await);
+    }
+    for needle in [
+        "pina_",
+        "pinr_",
+        app.key_alpha.as_str(),
+        app.key_beta.as_str(),
+        "sandbox-secret",
+    ] {
+        assert!(
+            !shown.contains(needle),
+            "a dashboard page shows a secret ({})",
+            &needle[..5]
+        );
+    }
+
     // Another profile sees none of it: sign out, sign in as beta, and the post is "not found".
     browser.click("#signout").await;
     browser
