@@ -4,6 +4,7 @@
 //! `migrations/<backend>/`, kept in step so that both pass the same test suite.
 
 mod accounts;
+mod drafts;
 mod error;
 mod location;
 mod meta;
@@ -19,6 +20,7 @@ pub mod testing;
 mod webhooks;
 
 pub use accounts::{AccountRow, ConnectedAccount, RefreshClaim, RefreshFailure, SealedTokens};
+pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;
 pub use location::DatabaseLocation;
 pub use oauth_states::{OAuthStateRow, StateRejection};
