@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use pinline_pinterest::ErrorClass;
 use pinline_vault::VaultError;
 use pinline_webhooks::WebhookError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error answered by the API.
 #[derive(Debug, thiserror::Error)]
@@ -65,13 +66,47 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(
+    as = Error,
+    example = json!({"error": {"code": "invalid_field", "field": "title",
+        "message": "title is 120 characters; Pinterest allows at most 100: shorten it"}})
+)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for programs (`code`, `field`) and for people (`message`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code such as `invalid_field`, `not_found`, `unauthorized`,
+    /// `idempotency_conflict`, `account_needs_reauth` or `pinterest_rate_limited`.
+    pub code: String,
+    /// What happened and how to fix it, in words. Never contains a token or key.
+    pub message: String,
+    /// The input field at fault (a body field, query parameter or header), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// The error's `error` object (also used for each refused item of a batch).
+    pub fn detail(&self) -> ErrorDetail {
+        ErrorDetail {
+            code: self.code.to_owned(),
+            message: self.message.clone(),
+            field: self.field.clone(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "code": self.code, "message": self.message });
-        if let Some(field) = &self.field {
-            body["field"] = json!(field);
-        }
-        let mut response = (self.status, Json(json!({ "error": body }))).into_response();
+        let body = ErrorBody {
+            error: self.detail(),
+        };
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())
         {

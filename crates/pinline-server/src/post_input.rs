@@ -7,29 +7,83 @@ use pinline_pinterest::{PinCreate, PinMediaSource, Refusal};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 use crate::error::ApiError;
 
 /// The body of `POST /v1/posts` (and each item of a batch).
-#[derive(Debug, Clone, Deserialize)]
+///
+/// The schema marks nothing as required because every rule (required fields, exclusive pairs,
+/// lengths) is checked here, in `validate`, so that each refusal names its field.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    as = NewPost,
+    example = json!({
+        "account_id": "0193a5b2-7c1e-7f00-8000-000000000001",
+        "board_id": "1234567890",
+        "title": "Lemon tart",
+        "description": "Sharp and sweet.",
+        "link": "https://example.com/tart",
+        "alt_text": "A lemon tart on a plate",
+        "image_url": "https://example.com/tart.jpg",
+        "publish_at": "2026-12-01T09:30:00+01:00"
+    })
+)]
 pub struct PostInput {
+    /// Required: the account to publish as (an `id` from `GET /v1/accounts`).
     pub account_id: Option<String>,
-    /// The board's id (digits).
+    /// The board's id (digits). One of `board_id` and `board` is required.
     pub board_id: Option<String>,
-    /// Or the board's name, resolved to its id once, now.
+    /// Or the board's name, resolved to its id once, now (case-insensitively).
     pub board: Option<String>,
+    /// A section of the board (digits).
     pub board_section_id: Option<String>,
+    /// At most 100 characters.
     pub title: Option<String>,
+    /// At most 800 characters.
     pub description: Option<String>,
+    /// Where the pin leads: an http(s) URL of at most 2048 characters.
     pub link: Option<String>,
+    /// At most 500 characters.
     pub alt_text: Option<String>,
-    /// Pinterest's `media_source` object (`{"source_type": "image_url", "url": …}`, …).
+    /// Pinterest's `media_source` object (`{"source_type": "image_url", "url": …}`, …). One of
+    /// `media_source` and `image_url` is required.
+    #[schema(schema_with = media_source_schema)]
     pub media_source: Option<serde_json::Value>,
     /// Shorthand for `{"source_type": "image_url", "url": …}`.
     pub image_url: Option<String>,
     /// When to publish (RFC 3339 with an offset); absent or past means now.
+    #[schema(format = DateTime)]
     pub publish_at: Option<String>,
+}
+
+/// The JSON Schema of Pinterest's `media_source` object: its `source_type` picks the other
+/// fields, which Pinterest's own rules check when the post is validated.
+pub fn media_source_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "Pinterest's media source: `source_type` is `image_url` (with `url`), `image_base64` \
+             (`content_type`, `data`), `multiple_image_urls` or `multiple_image_base64` (`items`, \
+             optional `index`) or `video_id` (`media_id`, `cover_image_url` or \
+             `cover_image_key_frame_time`).",
+        ))
+        .property(
+            "source_type",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([
+                    "image_url",
+                    "image_base64",
+                    "multiple_image_urls",
+                    "multiple_image_base64",
+                    "video_id",
+                ])),
+        )
+        .required("source_type")
+        .build()
 }
 
 /// Which board the post names.

@@ -1,7 +1,8 @@
-//! What every handler sees: the store, the vault, webhooks and the clock.
+//! What every handler sees: the store, the vault, webhooks, the drafter and the clock.
 
 use std::sync::Arc;
 
+use pinline_drafts::{DraftSettings, Drafter, RuleGenerator};
 use pinline_queue::Publisher;
 use pinline_store::Store;
 use pinline_vault::Vault;
@@ -27,6 +28,8 @@ pub struct AppInner {
     pub boards: BoardDirectory,
     /// Publishes accepted posts; woken when one is accepted.
     pub publisher: Publisher,
+    /// Turns ideas into pin drafts.
+    pub drafter: Drafter,
 }
 
 impl AppState {
@@ -46,8 +49,20 @@ impl AppState {
                 clock,
                 boards: BoardDirectory::default(),
                 publisher,
+                drafter: Drafter::new(DraftSettings::default(), Arc::new(RuleGenerator)),
             }),
         }
+    }
+
+    /// Uses `drafter` for drafts instead of the default (public pages only, built-in copy).
+    /// Call it while building the state, before it is shared: a state already cloned keeps its
+    /// drafter, and the refusal is logged.
+    pub fn with_drafter(mut self, drafter: Drafter) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.drafter = drafter,
+            None => tracing::error!("the drafter was configured after the state was shared"),
+        }
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -64,6 +79,11 @@ impl AppState {
 
     pub fn boards(&self) -> &BoardDirectory {
         &self.inner.boards
+    }
+
+    /// The drafter of this process.
+    pub fn drafter(&self) -> &Drafter {
+        &self.inner.drafter
     }
 
     /// The publisher of this process.

@@ -86,4 +86,24 @@ impl ApiClient {
             None => bail!("{message} ({code}, HTTP {})", status.as_u16()),
         }
     }
+
+    /// Downloads a binary body (an image), or fails with the API's message.
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach pinline at {}", self.base))?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("{path} answered HTTP {}", status.as_u16());
+        }
+        Ok(response
+            .bytes()
+            .await
+            .context("while reading the body")?
+            .to_vec())
+    }
 }

@@ -54,6 +54,13 @@ pub enum Command {
     /// Posts: list, show, cancel (through a running pinline).
     #[command(subcommand, after_help = POSTS_EXAMPLES)]
     Posts(crate::posts_cmd::PostsCommand),
+    /// Draft pins from one idea: a page link, a line of text or an image (through a running
+    /// pinline).
+    #[command(after_help = crate::drafts_cmd::DRAFT_EXAMPLES)]
+    Draft(crate::drafts_cmd::DraftArgs),
+    /// Drafts: list, show, publish, delete (through a running pinline).
+    #[command(subcommand)]
+    Drafts(crate::drafts_cmd::DraftsCommand),
     /// Schedule many pins from a CSV file, all or none (through a running pinline).
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(crate::import_cmd::ImportArgs),
@@ -66,9 +73,9 @@ const TOP_HELP: &str = "\
 Start here:
   pinline demo                      everything local, nothing to configure
 
-Commands that talk to a running pinline (accounts, post, posts, import) take its URL and an API
-key from --url/--api-key or PINLINE_URL/PINLINE_API_KEY. keys and doctor open the database
-directly, with the same settings as `pinline serve`.
+Commands that talk to a running pinline (accounts, post, posts, draft, drafts, import) take its
+URL and an API key from --url/--api-key or PINLINE_URL/PINLINE_API_KEY. keys and doctor open the
+database directly, with the same settings as `pinline serve`.
 
 Exit codes:
   0  success

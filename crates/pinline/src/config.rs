@@ -148,6 +148,70 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub pinterest: PinterestArgs,
+
+    #[command(flatten)]
+    pub drafts: DraftArgs,
+}
+
+/// How drafts are made: which links may be fetched and who writes the copy.
+#[derive(Debug, Clone, Args)]
+pub struct DraftArgs {
+    /// Let drafting fetch pages on private and loopback addresses (an intranet). Off by
+    /// default: a link in an idea could otherwise reach inside the network pinline runs in.
+    #[arg(long, env = "PINLINE_DRAFTS_ALLOW_PRIVATE")]
+    pub drafts_allow_private: bool,
+
+    /// An OpenAI-compatible API (e.g. https://api.openai.com/v1) that writes draft copy; the
+    /// built-in templates write it when unset, and whenever the model fails.
+    #[arg(long, env = "PINLINE_CHAT_URL")]
+    pub chat_url: Option<String>,
+
+    /// The model asked for draft copy.
+    #[arg(long, env = "PINLINE_CHAT_MODEL", default_value = "gpt-4o-mini")]
+    pub chat_model: String,
+
+    /// The chat API's key.
+    #[arg(long, env = "PINLINE_CHAT_API_KEY", hide_env_values = true)]
+    pub chat_api_key: Option<String>,
+
+    /// Seconds a chat request may take before the built-in templates take over.
+    #[arg(long, env = "PINLINE_CHAT_TIMEOUT_SECS", default_value_t = 20)]
+    pub chat_timeout_secs: u64,
+}
+
+impl DraftArgs {
+    /// The drafter these settings describe.
+    pub fn drafter(&self) -> anyhow::Result<pinline_drafts::Drafter> {
+        let settings = pinline_drafts::DraftSettings {
+            fetch: pinline_drafts::FetchPolicy {
+                allow_private: self.drafts_allow_private,
+                ..pinline_drafts::FetchPolicy::default()
+            },
+            ..pinline_drafts::DraftSettings::default()
+        };
+        let generator: Arc<dyn pinline_drafts::Generator> = match &self.chat_url {
+            None => Arc::new(pinline_drafts::RuleGenerator),
+            Some(url) => {
+                let base_url = url::Url::parse(url).map_err(|error| {
+                    anyhow::anyhow!(
+                        "--chat-url `{url}` is not a URL ({error}); give the API's base, e.g. https://api.openai.com/v1 (PINLINE_CHAT_URL)"
+                    )
+                })?;
+                let api_key = self.chat_api_key.clone().with_context(
+                    || "--chat-url is set but --chat-api-key is not; set PINLINE_CHAT_API_KEY",
+                )?;
+                Arc::new(pinline_drafts::ChatGenerator::new(
+                    pinline_drafts::ChatSettings {
+                        base_url,
+                        model: self.chat_model.clone(),
+                        api_key: api_key.into(),
+                        timeout: std::time::Duration::from_secs(self.chat_timeout_secs.max(1)),
+                    },
+                )?)
+            }
+        };
+        Ok(pinline_drafts::Drafter::new(settings, generator))
+    }
 }
 
 impl ServeArgs {

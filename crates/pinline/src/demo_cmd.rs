@@ -164,6 +164,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         keys: data.key_ring()?,
         pacing: pinline_queue::PacerSettings::default(),
         lease: Duration::from_secs(60),
+        drafter: pinline_drafts::Drafter::new(
+            pinline_drafts::DraftSettings::default(),
+            std::sync::Arc::new(pinline_drafts::RuleGenerator),
+        ),
     };
     let running = serve_cmd::start(setup, listener).await?;
 

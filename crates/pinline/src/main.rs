@@ -8,6 +8,7 @@ mod completions_cmd;
 mod config;
 mod demo_cmd;
 mod doctor_cmd;
+mod drafts_cmd;
 mod import_cmd;
 mod keys_cmd;
 mod posts_cmd;
@@ -45,6 +46,8 @@ fn main() -> std::process::ExitCode {
             Command::Doctor(args) => doctor_cmd::run(args).await,
             Command::Post(args) => posts_cmd::run_post(args).await,
             Command::Posts(command) => posts_cmd::run(command).await,
+            Command::Draft(args) => drafts_cmd::draft(args).await,
+            Command::Drafts(command) => drafts_cmd::run(command).await,
             Command::Import(args) => import_cmd::run(args).await,
             Command::Completions(args) => {
                 completions_cmd::run(&args);

@@ -97,7 +97,8 @@ pub struct PostArgs {
     pub api: ApiArgs,
 }
 
-fn cut(text: &str, width: usize) -> String {
+/// `text` cut to `width` characters with an ellipsis.
+pub fn cut(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_owned()
     } else {

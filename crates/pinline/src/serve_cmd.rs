@@ -29,6 +29,7 @@ pub struct ServerSetup {
     pub keys: Arc<KeyRing>,
     pub pacing: PacerSettings,
     pub lease: std::time::Duration,
+    pub drafter: pinline_drafts::Drafter,
 }
 
 /// A running pinline: API server plus background work.
@@ -68,6 +69,7 @@ pub async fn start(
         keys,
         pacing,
         lease,
+        drafter,
     } = setup;
     let store = Store::open(&location)
         .await
@@ -112,7 +114,8 @@ pub async fn start(
         webhooks.clone(),
         publisher.clone(),
         clock,
-    );
+    )
+    .with_drafter(drafter);
     let (stop, stopped) = watch::channel(false);
     let tasks = background::spawn_all(vault, webhooks, publisher, stopped.clone());
     let bound = listener
@@ -141,6 +144,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         keys: args.data.key_ring()?,
         pacing: args.pacing()?,
         lease: std::time::Duration::from_secs(args.lease_secs),
+        drafter: args.drafts.drafter()?,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -236,7 +236,77 @@ async fn world(db: &TestDatabase) -> World {
 backend_tests!(
     doctor_passes_on_a_healthy_account_and_names_the_fix_for_a_revoked_one,
     import_is_all_or_nothing_and_post_and_posts_list_work,
+    a_draft_from_text_and_a_local_image_is_published_from_the_cli,
 );
+
+/// `pinline draft --text … --image FILE` makes drafts with a 1000×1500 JPEG saved locally, and
+/// `pinline drafts publish` queues one to the board; bad usage names the fix.
+async fn a_draft_from_text_and_a_local_image_is_published_from_the_cli(db: TestDatabase) {
+    let world = world(&db).await;
+    let env = world.api_env();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let picture = image::RgbImage::from_fn(900, 900, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
+    });
+    let image_path = dir.path().join("tart.png");
+    picture.save(&image_path).expect("save png");
+    let saved = dir.path().join("drafts");
+    let (code, out, err) = cli(
+        &[
+            "draft",
+            "--text",
+            "Lemon tart for a spring brunch, bright and sharp",
+            "--image",
+            image_path.to_str().expect("utf-8"),
+            "--count",
+            "2",
+            "--save-images",
+            saved.to_str().expect("utf-8"),
+            "--json",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let made: Value = serde_json::from_str(&out).expect("JSON");
+    let drafts = made["items"].as_array().expect("items");
+    assert_eq!(drafts.len(), 2);
+    let id = drafts[0]["id"].as_str().expect("id").to_owned();
+    let jpeg = image::open(saved.join(format!("{id}.jpg"))).expect("a saved JPEG");
+    assert_eq!((jpeg.width(), jpeg.height()), (1000, 1500));
+
+    let (code, out, err) = cli(
+        &[
+            "drafts",
+            "publish",
+            &id,
+            "--account",
+            &world.account_id,
+            "--board",
+            "Recipes",
+            "--json",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let post: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(post["board_id"], json!(world.board_id));
+    let (code, out, _) = cli(&["drafts", "show", &id], &env).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("published"), "{out}");
+
+    let (code, _, err) = cli(&["draft"], &env).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("nothing to draft from"), "{err}");
+    let (code, _, err) = cli(
+        &["draft", "--text", "x", "--image", "/no/such/file.png"],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("--image"), "{err}");
+}
 
 async fn doctor_passes_on_a_healthy_account_and_names_the_fix_for_a_revoked_one(db: TestDatabase) {
     let mut world = world(&db).await;

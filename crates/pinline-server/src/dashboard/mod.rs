@@ -10,6 +10,7 @@
 //! session's CSRF token, compared in constant time. Templates are askama's, checked at compile
 //! time and HTML-escaped.
 
+mod drafts;
 mod format;
 mod pages;
 mod session;
@@ -67,6 +68,18 @@ where
         .route("/dashboard/posts", get(pages::posts_page))
         .route("/dashboard/posts/{post_id}", get(pages::post_page))
         .route("/dashboard/webhooks", get(pages::webhooks_page))
+        .route(
+            "/dashboard/drafts",
+            get(drafts::drafts_page).post(drafts::create_drafts),
+        )
+        .route(
+            "/dashboard/drafts/{draft_id}/image",
+            get(drafts::draft_image),
+        )
+        .route(
+            "/dashboard/drafts/{draft_id}/publish",
+            post(drafts::publish_draft),
+        )
         .layer(axum::middleware::map_response(page_headers))
         .with_state(dashboard)
 }
@@ -78,7 +91,7 @@ async fn page_headers(mut response: Response) -> Response {
     headers.insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
@@ -98,6 +111,11 @@ impl SignedIn {
     /// The profile everything shown is scoped to.
     fn profile_id(&self) -> &str {
         &self.session.profile_id
+    }
+
+    /// The API key the person signed in with.
+    fn key_id(&self) -> &str {
+        &self.session.key_id
     }
 
     /// Refuses a form whose CSRF token is missing or is not this session's.
@@ -176,6 +194,13 @@ struct ErrorPage<'a> {
 }
 
 impl PageError {
+    fn bad_request(message: &str) -> PageError {
+        PageError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.to_owned(),
+        }
+    }
+
     fn forbidden(message: &str) -> PageError {
         PageError {
             status: StatusCode::FORBIDDEN,

@@ -32,13 +32,13 @@ const HELD_SHOWN: i64 = 50;
 
 /// What the page header needs: the active tab and the CSRF token for sign-out.
 #[derive(Debug)]
-struct Chrome {
-    active: &'static str,
-    csrf: String,
+pub(super) struct Chrome {
+    pub(super) active: &'static str,
+    pub(super) csrf: String,
 }
 
 impl Chrome {
-    fn new(active: &'static str, signed_in: &SignedIn) -> Chrome {
+    pub(super) fn new(active: &'static str, signed_in: &SignedIn) -> Chrome {
         Chrome {
             active,
             csrf: signed_in.session.csrf_token.clone(),
@@ -52,7 +52,7 @@ pub struct CsrfForm {
     csrf: Option<String>,
 }
 
-fn csrf_of(form: &Result<Form<CsrfForm>, FormRejection>) -> Option<&str> {
+pub(super) fn csrf_of(form: &Result<Form<CsrfForm>, FormRejection>) -> Option<&str> {
     form.as_ref()
         .ok()
         .and_then(|Form(form)| form.csrf.as_deref())
@@ -611,7 +611,7 @@ pub async fn post_page(
         ("Description", optional(&post.description)),
         ("Link", optional(&post.link)),
         ("Alt text", optional(&post.alt_text)),
-        ("Media", post.media.clone()),
+        ("Media", media_summary(&post.media)),
         (
             "Publish at",
             post.publish_at
@@ -748,6 +748,25 @@ pub async fn webhooks_page(
         webhooks,
         deliveries,
     }))
+}
+
+/// A post's media for people: URLs as they are, inline images by type and size (the base64
+/// text itself is of no use on a page).
+fn media_summary(media: &str) -> String {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(media) else {
+        return media.to_owned();
+    };
+    let mut shorten = |item: &mut serde_json::Value| {
+        if let Some(data) = item.get("data").and_then(|d| d.as_str()) {
+            let kib = data.len() * 3 / 4 / 1024;
+            item["data"] = serde_json::Value::String(format!("[inline image, {kib} KiB]"));
+        }
+    };
+    shorten(&mut value);
+    if let Some(items) = value.get_mut("items").and_then(|i| i.as_array_mut()) {
+        items.iter_mut().for_each(&mut shorten);
+    }
+    value.to_string()
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub const SESSION_LIFETIME_MS: i64 = 12 * 3600 * 1000;
 #[derive(Debug, Clone)]
 pub struct Session {
     pub profile_id: String,
+    /// The API key the person signed in with.
+    pub key_id: String,
     /// The token every form of this session must carry.
     pub csrf_token: String,
 }
@@ -54,6 +56,7 @@ pub async fn get(store: &Store, token: &str, now_ms: i64) -> Result<Option<Sessi
         .await?
         .map(|row| Session {
             profile_id: row.profile_id,
+            key_id: row.api_key_id,
             csrf_token: row.csrf_token,
         }))
 }

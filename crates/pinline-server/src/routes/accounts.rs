@@ -6,68 +6,213 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pinline_pinterest::facts::Scope;
 use pinline_pinterest::{BoardCreate, BoardPrivacy};
-use pinline_vault::Account;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use pinline_vault::{Account, AccountStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, rfc3339};
 use crate::state::AppState;
 
-/// An account as the API shows it: RFC 3339 times, seconds left, never a token.
-pub fn account_json(account: &Account, now_ms: i64) -> Value {
-    let left = |at: Option<i64>| at.map(|at| (at - now_ms).max(0) / 1000);
-    json!({
-        "id": account.id,
-        "username": account.username,
-        "pinterest_user_id": account.pinterest_user_id,
-        "environment": account.environment,
-        "app_client_id": account.client_id,
-        "status": account.status,
-        "status_reason": account.status_reason,
-        "scopes": account.scopes,
-        "access_token_expires_at": account.access_expires_at_ms.map(rfc3339),
-        "access_token_expires_in_secs": left(account.access_expires_at_ms),
-        "refresh_token_expires_at": account.refresh_expires_at_ms.map(rfc3339),
-        "refresh_token_expires_in_secs": left(account.refresh_expires_at_ms),
-        "last_refresh_at": account.last_refresh_at_ms.map(rfc3339),
-        "last_error": account.last_error.as_ref().map(|error| json!({
-            "class": error.class,
-            "message": error.message,
-            "at": error.at_ms.map(rfc3339),
-        })),
-        "created_at": rfc3339(account.created_at_ms),
-        "updated_at": rfc3339(account.updated_at_ms),
-    })
+/// A connected Pinterest account as the API shows it: RFC 3339 times, seconds left, never a
+/// token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Account)]
+pub struct AccountView {
+    /// pinline's id for the account; posts name it as `account_id`.
+    pub id: String,
+    /// The Pinterest username.
+    pub username: String,
+    pub pinterest_user_id: String,
+    /// The Pinterest environment the account lives in (`production`, `sandbox`, …).
+    pub environment: String,
+    /// The Pinterest app the account was connected through.
+    pub app_client_id: String,
+    /// The account's health; see [`account_status_schema`].
+    #[schema(schema_with = account_status_schema)]
+    pub status: AccountStatus,
+    /// Why the account is not `active`.
+    pub status_reason: Option<String>,
+    /// The scopes Pinterest granted.
+    pub scopes: Vec<String>,
+    #[schema(format = DateTime)]
+    pub access_token_expires_at: Option<String>,
+    pub access_token_expires_in_secs: Option<i64>,
+    #[schema(format = DateTime)]
+    pub refresh_token_expires_at: Option<String>,
+    pub refresh_token_expires_in_secs: Option<i64>,
+    #[schema(format = DateTime)]
+    pub last_refresh_at: Option<String>,
+    /// The last failure talking to Pinterest for this account.
+    pub last_error: Option<AccountErrorView>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// The last failure of an account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AccountError)]
+pub struct AccountErrorView {
+    /// `auth`, `scope`, `rate_limited`, `validation`, `not_found`, `transient` or `unknown`.
+    pub class: String,
+    pub message: String,
+    #[schema(format = DateTime)]
+    pub at: Option<String>,
+}
+
+impl AccountView {
+    /// The API's view of an account at `now_ms`.
+    pub fn new(account: &Account, now_ms: i64) -> AccountView {
+        let left = |at: Option<i64>| at.map(|at| (at - now_ms).max(0) / 1000);
+        AccountView {
+            id: account.id.clone(),
+            username: account.username.clone(),
+            pinterest_user_id: account.pinterest_user_id.clone(),
+            environment: account.environment.clone(),
+            app_client_id: account.client_id.clone(),
+            status: account.status,
+            status_reason: account.status_reason.clone(),
+            scopes: account.scopes.clone(),
+            access_token_expires_at: account.access_expires_at_ms.map(rfc3339),
+            access_token_expires_in_secs: left(account.access_expires_at_ms),
+            refresh_token_expires_at: account.refresh_expires_at_ms.map(rfc3339),
+            refresh_token_expires_in_secs: left(account.refresh_expires_at_ms),
+            last_refresh_at: account.last_refresh_at_ms.map(rfc3339),
+            last_error: account.last_error.as_ref().map(|error| AccountErrorView {
+                class: error.class.clone(),
+                message: error.message.clone(),
+                at: error.at_ms.map(rfc3339),
+            }),
+            created_at: rfc3339(account.created_at_ms),
+            updated_at: rfc3339(account.updated_at_ms),
+        }
+    }
+}
+
+/// The JSON Schema of an account's status, from [`AccountStatus`] itself.
+fn account_status_schema() -> Object {
+    let all = [
+        AccountStatus::Active,
+        AccountStatus::Refreshing,
+        AccountStatus::NeedsReauth,
+        AccountStatus::Disconnected,
+    ];
+    // A new status fails to compile here until it is listed above.
+    for status in all {
+        match status {
+            AccountStatus::Active
+            | AccountStatus::Refreshing
+            | AccountStatus::NeedsReauth
+            | AccountStatus::Disconnected => {}
+        }
+    }
+    ObjectBuilder::new()
+        .description(Some(
+            "`active`, `refreshing`, `needs_reauth` (a person must reconnect the account; its \
+             posts are accepted as `held` meanwhile) or `disconnected`.",
+        ))
+        .schema_type(Type::String)
+        .enum_values(Some(all.map(AccountStatus::as_str)))
+        .build()
+}
+
+/// The JSON Schema of a board's privacy, from [`BoardPrivacy`] itself.
+fn board_privacy_schema() -> Object {
+    let all = [
+        BoardPrivacy::Public,
+        BoardPrivacy::Protected,
+        BoardPrivacy::Secret,
+    ];
+    // A new privacy fails to compile here until it is listed above.
+    for privacy in all {
+        match privacy {
+            BoardPrivacy::Public | BoardPrivacy::Protected | BoardPrivacy::Secret => {}
+        }
+    }
+    ObjectBuilder::new()
+        .description(Some(
+            "Who sees the board. Posting to a `SECRET` board needs the `boards:read_secret` and \
+             `pins:write_secret` scopes; `PUBLIC` when absent.",
+        ))
+        .schema_type(Type::String)
+        .enum_values(Some(
+            all.map(|privacy| serde_json::to_value(privacy).unwrap_or_default()),
+        ))
+        .build()
+}
+
+/// The accounts of a profile.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AccountList)]
+pub struct AccountList {
+    pub items: Vec<AccountView>,
+}
+
+/// Where to send a person to connect (or reconnect) a Pinterest account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectStarted {
+    /// Pinterest's consent page; after it, Pinterest sends the person to pinline's
+    /// `/oauth/callback`, which completes the connection.
+    pub authorize_url: String,
+    /// The link works until this time.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// The (optional) body of `POST /v1/accounts/connect`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectRequest {
-    /// Scopes to ask for; the default covers reading the account and publishing to public and
-    /// secret boards.
+    /// Scopes to ask for, by Pinterest's names (`pins:write`, …); `user_accounts:read` must be
+    /// among them. The default covers reading the account and publishing to public and secret
+    /// boards.
     #[serde(default)]
+    #[schema(example = json!(["user_accounts:read", "boards:read", "pins:read", "pins:write"]))]
     scopes: Option<Vec<String>>,
 }
 
 /// `POST /v1/accounts/connect` → the authorize URL to send a person to.
+#[utoipa::path(
+    post,
+    path = "/accounts/connect",
+    operation_id = "connect_account",
+    tag = "accounts",
+    summary = "Start connecting a Pinterest account",
+    description = "Answers with an `authorize_url` to send a person to. They approve the scopes \
+at Pinterest, Pinterest sends them back to pinline's `/oauth/callback`, and the account appears in \
+`GET /v1/accounts`. Connecting an account that is already known reconnects it (and releases its \
+`held` posts). The body is optional.",
+    request_body(content = Option<ConnectRequest>, description = "Scopes to ask for; no body asks for the default scopes."),
+    responses(
+        (status = 201, description = "A connect was started.", body = ConnectStarted),
+        (status = 400, description = "The body is not a valid connect request (`invalid_body`).", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 422, description = "An unknown scope, or `user_accounts:read` missing (`invalid_field`).", body = ErrorBody),
+        (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn connect_account(
     State(state): State<AppState>,
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    // The body is optional: no body means the default scopes.
+    // The body is optional: no body (or `null`) means the default scopes.
     let request: Option<ConnectRequest> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        Some(serde_json::from_slice(&body).map_err(|error| {
+        serde_json::from_slice(&body).map_err(|error| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_body",
                 format!("the body is not a valid connect request: {error}"),
             )
-        })?)
+        })?
     };
     let scopes = match request.and_then(|request| request.scopes) {
         Some(names) => {
@@ -96,43 +241,97 @@ pub async fn connect_account(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "authorize_url": start.authorize_url.as_str(),
-            "expires_at": rfc3339(start.expires_at_ms),
-        })),
+        Json(ConnectStarted {
+            authorize_url: start.authorize_url.as_str().to_owned(),
+            expires_at: rfc3339(start.expires_at_ms),
+        }),
     ))
 }
 
 /// `GET /v1/accounts`.
+#[utoipa::path(
+    get,
+    path = "/accounts",
+    operation_id = "list_accounts",
+    tag = "accounts",
+    summary = "List connected accounts",
+    description = "Every Pinterest account of this key's profile with its health: status, token \
+expiry, granted scopes and the last error.",
+    responses(
+        (status = 200, description = "The accounts.", body = AccountList),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list_accounts(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountList>, ApiError> {
     let now = state.now_ms();
     let accounts = state.vault().accounts(&caller.profile_id).await?;
-    let items: Vec<Value> = accounts.iter().map(|a| account_json(a, now)).collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(AccountList {
+        items: accounts.iter().map(|a| AccountView::new(a, now)).collect(),
+    }))
 }
 
 /// `GET /v1/accounts/{id}`.
+#[utoipa::path(
+    get,
+    path = "/accounts/{account_id}",
+    operation_id = "get_account",
+    tag = "accounts",
+    summary = "Read an account",
+    params(("account_id" = String, Path, description = "The account's id.")),
+    responses(
+        (status = 200, description = "The account.", body = AccountView),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 404, description = "No such account in this key's profile.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn get_account(
     State(state): State<AppState>,
     caller: Caller,
     Path(account_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountView>, ApiError> {
     let account = state
         .vault()
         .account(&caller.profile_id, &account_id)
         .await?;
-    Ok(Json(account_json(&account, state.now_ms())))
+    Ok(Json(AccountView::new(&account, state.now_ms())))
 }
 
 /// `POST /v1/accounts/{id}/refresh`: refresh now (single-flight like every refresh).
+#[utoipa::path(
+    post,
+    path = "/accounts/{account_id}/refresh",
+    operation_id = "refresh_account",
+    tag = "accounts",
+    summary = "Refresh an account's tokens now",
+    description = "pinline refreshes tokens by itself before they expire; this forces a refresh \
+(to check an account, say). Concurrent refreshes of one account make one call to Pinterest.",
+    params(("account_id" = String, Path, description = "The account's id.")),
+    responses(
+        (status = 200, description = "The account after the refresh.", body = AccountView),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 403, description = "The account did not grant a scope this needs (`pinterest_scope`).", body = ErrorBody),
+        (status = 404, description = "No such account in this key's profile, or Pinterest does not know the thing asked for.", body = ErrorBody),
+        (status = 409, description = "The account must be reconnected or was disconnected (`account_needs_reauth`, `account_disconnected`, `credential_mismatch`, `pinterest_auth`).", body = ErrorBody),
+        (status = 422, description = "Pinterest refused the request (`pinterest_validation`).", body = ErrorBody),
+        (status = 429, description = "Pinterest's rate limit was reached; `Retry-After` says when to try again.", body = ErrorBody),
+        (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
+        (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
+        (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn refresh_account(
     State(state): State<AppState>,
     caller: Caller,
     Path(account_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountView>, ApiError> {
     let account = state
         .vault()
         .account(&caller.profile_id, &account_id)
@@ -147,36 +346,121 @@ pub async fn refresh_account(
         .vault()
         .refresh_from(&account_id, row.token_version)
         .await?;
-    Ok(Json(account_json(&grant.account, state.now_ms())))
+    Ok(Json(AccountView::new(&grant.account, state.now_ms())))
 }
 
 /// `DELETE /v1/accounts/{id}`: revoke at Pinterest and erase the tokens.
+#[utoipa::path(
+    delete,
+    path = "/accounts/{account_id}",
+    operation_id = "disconnect_account",
+    tag = "accounts",
+    summary = "Disconnect an account",
+    description = "Revokes the account's tokens at Pinterest and erases them here; the account \
+stays listed as `disconnected` and can be connected again.",
+    params(("account_id" = String, Path, description = "The account's id.")),
+    responses(
+        (status = 200, description = "The disconnected account.", body = AccountView),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 403, description = "The account did not grant a scope this needs (`pinterest_scope`).", body = ErrorBody),
+        (status = 404, description = "No such account in this key's profile, or Pinterest does not know the thing asked for.", body = ErrorBody),
+        (status = 409, description = "The account must be reconnected or was disconnected (`account_needs_reauth`, `account_disconnected`, `credential_mismatch`, `pinterest_auth`).", body = ErrorBody),
+        (status = 422, description = "Pinterest refused the request (`pinterest_validation`).", body = ErrorBody),
+        (status = 429, description = "Pinterest's rate limit was reached; `Retry-After` says when to try again.", body = ErrorBody),
+        (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
+        (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
+        (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn delete_account(
     State(state): State<AppState>,
     caller: Caller,
     Path(account_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountView>, ApiError> {
     let account = state
         .vault()
         .disconnect(&caller.profile_id, &account_id)
         .await?;
-    Ok(Json(account_json(&account, state.now_ms())))
+    Ok(Json(AccountView::new(&account, state.now_ms())))
 }
 
-#[derive(Debug, Deserialize)]
+/// The query of `GET /v1/accounts/{id}/boards`.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BoardsQuery {
+    /// The `bookmark` of the previous page; absent for the first page.
     bookmark: Option<String>,
+    /// Boards per page, 1–250 (Pinterest's default when absent).
+    #[param(minimum = 1, maximum = 250)]
     page_size: Option<u32>,
 }
 
+/// A board of an account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Board)]
+pub struct BoardView {
+    /// The board's id (digits); posts name it as `board_id`.
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Who sees the board; see [`board_privacy_schema`].
+    #[schema(schema_with = board_privacy_schema)]
+    pub privacy: BoardPrivacy,
+}
+
+impl BoardView {
+    fn new(board: &pinline_pinterest::Board) -> BoardView {
+        BoardView {
+            id: board.id.clone(),
+            name: board.name.clone(),
+            description: board.description.clone(),
+            privacy: board.privacy,
+        }
+    }
+}
+
+/// A page of boards.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = BoardPage)]
+pub struct BoardPage {
+    pub items: Vec<BoardView>,
+    /// Pass as `bookmark` to read the next page; `null` on the last page.
+    pub bookmark: Option<String>,
+}
+
 /// `GET /v1/accounts/{id}/boards`: the account's boards, one Pinterest page at a time.
+#[utoipa::path(
+    get,
+    path = "/accounts/{account_id}/boards",
+    operation_id = "list_boards",
+    tag = "accounts",
+    summary = "List an account's boards",
+    description = "The account's boards as Pinterest has them, one page at a time: pass the \
+answer's `bookmark` back to read the next page.",
+    params(("account_id" = String, Path, description = "The account's id."), BoardsQuery),
+    responses(
+        (status = 200, description = "One page of boards.", body = BoardPage),
+        (status = 400, description = "An unknown query parameter or a malformed value (`invalid_query`).", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 403, description = "The account did not grant a scope this needs (`pinterest_scope`).", body = ErrorBody),
+        (status = 404, description = "No such account in this key's profile, or Pinterest does not know the thing asked for.", body = ErrorBody),
+        (status = 409, description = "The account must be reconnected or was disconnected (`account_needs_reauth`, `account_disconnected`, `credential_mismatch`, `pinterest_auth`).", body = ErrorBody),
+        (status = 422, description = "A field or parameter is invalid; `error.field` names it (`invalid_field`, `invalid_body`). Or Pinterest refused the request (`pinterest_validation`).", body = ErrorBody),
+        (status = 429, description = "Pinterest's rate limit was reached; `Retry-After` says when to try again.", body = ErrorBody),
+        (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
+        (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
+        (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list_boards(
     State(state): State<AppState>,
     caller: Caller,
     Path(account_id): Path<String>,
     ApiQuery(query): ApiQuery<BoardsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BoardPage>, ApiError> {
     state
         .vault()
         .account(&caller.profile_id, &account_id)
@@ -202,32 +486,52 @@ pub async fn list_boards(
         })
         .await?
         .value;
-    Ok(Json(json!({
-        "items": page.items.iter().map(board_json).collect::<Vec<_>>(),
-        "bookmark": page.bookmark,
-    })))
+    Ok(Json(BoardPage {
+        items: page.items.iter().map(BoardView::new).collect(),
+        bookmark: page.bookmark,
+    }))
 }
 
-fn board_json(board: &pinline_pinterest::Board) -> Value {
-    json!({
-        "id": board.id,
-        "name": board.name,
-        "description": board.description,
-        "privacy": board.privacy,
-    })
-}
-
-#[derive(Debug, Deserialize)]
+/// The body of `POST /v1/accounts/{id}/boards`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBoardRequest {
+    /// The board's name.
+    #[schema(min_length = 1, pattern = "\\S", example = "Recipes")]
     name: String,
     #[serde(default)]
     description: Option<String>,
+    /// Who sees the board; see [`board_privacy_schema`].
     #[serde(default)]
+    #[schema(schema_with = board_privacy_schema)]
     privacy: Option<BoardPrivacy>,
 }
 
 /// `POST /v1/accounts/{id}/boards`.
+#[utoipa::path(
+    post,
+    path = "/accounts/{account_id}/boards",
+    operation_id = "create_board",
+    tag = "accounts",
+    summary = "Create a board",
+    params(("account_id" = String, Path, description = "The account's id.")),
+    request_body = CreateBoardRequest,
+    responses(
+        (status = 201, description = "The new board.", body = BoardView),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 403, description = "The account did not grant a scope this needs (`pinterest_scope`).", body = ErrorBody),
+        (status = 404, description = "No such account in this key's profile, or Pinterest does not know the thing asked for.", body = ErrorBody),
+        (status = 409, description = "The account must be reconnected or was disconnected (`account_needs_reauth`, `account_disconnected`, `credential_mismatch`, `pinterest_auth`).", body = ErrorBody),
+        (status = 422, description = "A field or parameter is invalid; `error.field` names it (`invalid_field`, `invalid_body`). Or Pinterest refused the request (`pinterest_validation`).", body = ErrorBody),
+        (status = 429, description = "Pinterest's rate limit was reached; `Retry-After` says when to try again.", body = ErrorBody),
+        (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
+        (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
+        (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create_board(
     State(state): State<AppState>,
     caller: Caller,
@@ -254,5 +558,5 @@ pub async fn create_board(
         .await?
         .value;
     state.boards().forget(&account_id);
-    Ok((StatusCode::CREATED, Json(board_json(&board))))
+    Ok((StatusCode::CREATED, Json(BoardView::new(&board))))
 }

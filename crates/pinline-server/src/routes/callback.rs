@@ -1,20 +1,26 @@
 //! `GET /oauth/callback`: where Pinterest sends the person back. It answers with a short HTML
 //! page either way: what was connected, or why nothing was (and that no code was exchanged).
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use pinline_pinterest::AuthorizationCode;
 use pinline_vault::VaultError;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::state::AppState;
 
 /// The callback's query. Everything is optional so a malformed callback still gets a page.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
+    /// The authorization code Pinterest issued (exchanged at most once).
     code: Option<String>,
+    /// The `state` pinline put in the authorize URL.
     state: Option<String>,
+    /// Pinterest's error when the person declined or the request was refused.
     error: Option<String>,
 }
 
@@ -44,10 +50,37 @@ fn page(status: StatusCode, title: &str, body: &str) -> impl IntoResponse {
 }
 
 /// `GET /oauth/callback?code=…&state=…` (or `error=…&state=…`).
+#[utoipa::path(
+    get,
+    path = "/oauth/callback",
+    operation_id = "oauth_callback",
+    tag = "accounts",
+    summary = "Finish connecting an account (Pinterest's redirect)",
+    description = "Where Pinterest sends the person after the consent page of an `authorize_url` \
+from `POST /v1/accounts/connect`; apps do not call it themselves. It answers with a short HTML \
+page saying what was connected, or why nothing was. A replayed or forged callback exchanges \
+nothing.",
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "The account is connected (or reconnected).", content_type = "text/html", body = String),
+        (status = 400, description = "Not connected: the link is incomplete, expired, already used, or the person declined.", content_type = "text/html", body = String),
+        (status = 502, description = "Not connected: Pinterest refused or answered in an unexpected way.", content_type = "text/html", body = String),
+        (status = 503, description = "Not connected: Pinterest or the database is not answering.", content_type = "text/html", body = String),
+    ),
+)]
 pub async fn oauth_callback(
     State(state): State<AppState>,
-    Query(query): Query<CallbackQuery>,
+    query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> impl IntoResponse {
+    // A query that cannot be read (a repeated parameter, say) still gets a page, not plain text.
+    let Ok(Query(query)) = query else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            "This link is malformed, so it did not come from Pinterest. Start the connection again.",
+        )
+        .into_response();
+    };
     let Some(oauth_state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
         return page(
             StatusCode::BAD_REQUEST,

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod callback;
+pub mod drafts;
 pub mod health;
 pub mod posts;
 pub mod webhooks;

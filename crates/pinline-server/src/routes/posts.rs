@@ -15,12 +15,14 @@ use pinline_store::{
     InsertOutcome, NewPost, PostChange, PostChanges, PostCursor, PostFilter, PostRow,
 };
 use pinline_vault::AccountStatus;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::{ApiJson, ApiQuery, rfc3339};
 use crate::post_input::{PostInput, parse_time};
 use crate::state::AppState;
@@ -30,31 +32,134 @@ const BATCH_MAX: usize = 500;
 const IDEMPOTENCY_KEY_MAX: usize = 255;
 
 /// A post as the API shows it.
-pub fn post_json(post: &PostRow) -> Value {
-    let media: Value = serde_json::from_str(&post.media).unwrap_or(Value::Null);
-    json!({
-        "id": post.id,
-        "status": post.status,
-        "account_id": post.account_id,
-        "board_id": post.board_id,
-        "board_section_id": post.board_section_id,
-        "title": post.title,
-        "description": post.description,
-        "link": post.link,
-        "alt_text": post.alt_text,
-        "media_source": media,
-        "publish_at": post.publish_at.map(rfc3339),
-        "held_reason": post.held_reason,
-        "attempts": post.attempts,
-        "pin": post.pin_id.as_ref().map(|id| json!({"id": id, "url": post.pin_url})),
-        "last_error": post.last_error_class.as_ref().map(|class| json!({
-            "class": class,
-            "message": post.last_error_message,
-        })),
-        "created_at": rfc3339(post.created_at),
-        "updated_at": rfc3339(post.updated_at),
-        "published_at": post.published_at.map(rfc3339),
-    })
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Post)]
+pub struct PostView {
+    /// The post's id (a UUID v7: ids sort by creation time).
+    pub id: String,
+    /// The post's status; see [`post_status_schema`] for what each one means.
+    #[schema(schema_with = post_status_schema)]
+    pub status: String,
+    /// The Pinterest account the post publishes as.
+    pub account_id: String,
+    /// The board's id (a board given by name was resolved to its id when the post was accepted).
+    pub board_id: String,
+    pub board_section_id: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub link: Option<String>,
+    pub alt_text: Option<String>,
+    /// Pinterest's `media_source` object, as it will be sent.
+    #[schema(schema_with = crate::post_input::media_source_schema)]
+    pub media_source: Value,
+    /// When the post publishes; `null` means as soon as possible.
+    #[schema(format = DateTime)]
+    pub publish_at: Option<String>,
+    /// Why a `held` post waits.
+    pub held_reason: Option<String>,
+    /// Publishing attempts so far.
+    pub attempts: i64,
+    /// The pin, once published.
+    pub pin: Option<PinView>,
+    /// The last failure, if any.
+    pub last_error: Option<PostErrorView>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    #[schema(format = DateTime)]
+    pub published_at: Option<String>,
+}
+
+/// The pin a post became.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Pin)]
+pub struct PinView {
+    /// Pinterest's pin id.
+    pub id: String,
+    /// The pin's page on Pinterest.
+    pub url: Option<String>,
+}
+
+/// Why the last attempt failed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PostError)]
+pub struct PostErrorView {
+    /// `auth`, `scope`, `rate_limited`, `validation`, `not_found`, `transient` or `unknown`.
+    pub class: String,
+    pub message: Option<String>,
+}
+
+impl PostView {
+    /// The API's view of a stored post.
+    pub fn from_row(post: &PostRow) -> PostView {
+        PostView {
+            id: post.id.clone(),
+            status: post.status.clone(),
+            account_id: post.account_id.clone(),
+            board_id: post.board_id.clone(),
+            board_section_id: post.board_section_id.clone(),
+            title: post.title.clone(),
+            description: post.description.clone(),
+            link: post.link.clone(),
+            alt_text: post.alt_text.clone(),
+            media_source: serde_json::from_str(&post.media).unwrap_or(Value::Null),
+            publish_at: post.publish_at.map(rfc3339),
+            held_reason: post.held_reason.clone(),
+            attempts: post.attempts,
+            pin: post.pin_id.as_ref().map(|id| PinView {
+                id: id.clone(),
+                url: post.pin_url.clone(),
+            }),
+            last_error: post.last_error_class.as_ref().map(|class| PostErrorView {
+                class: class.clone(),
+                message: post.last_error_message.clone(),
+            }),
+            created_at: rfc3339(post.created_at),
+            updated_at: rfc3339(post.updated_at),
+            published_at: post.published_at.map(rfc3339),
+        }
+    }
+}
+
+/// A post with the log of its publishing attempts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PostDetail)]
+pub struct PostDetailView {
+    #[serde(flatten)]
+    pub post: PostView,
+    /// Every attempt, oldest first.
+    pub attempt_log: Vec<AttemptView>,
+}
+
+/// One publishing attempt.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Attempt)]
+pub struct AttemptView {
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    #[schema(format = DateTime)]
+    pub finished_at: Option<String>,
+    /// `published`, `retry`, `failed`, `held` or `adopted`; `null` while running.
+    pub outcome: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// The JSON Schema of a post's status: the values of [`STATUSES`].
+fn post_status_schema() -> Object {
+    ObjectBuilder::new()
+        .description(Some(
+            "`queued` (waiting for its time or its turn), `publishing` (an attempt is running), \
+             `published`, `failed` (for good; see `last_error`), `held` (accepted for an account \
+             that must be reconnected first; see `held_reason`; it publishes after the \
+             reconnect) or `canceled`.",
+        ))
+        .schema_type(Type::String)
+        .enum_values(Some(STATUSES))
+        .build()
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -76,7 +181,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 /// Validates one post and commits it; returns the HTTP status and the post.
-async fn accept(
+pub(crate) async fn accept(
     state: &AppState,
     caller: &Caller,
     body: Value,
@@ -205,6 +310,43 @@ async fn accept(
 }
 
 /// `POST /v1/posts`.
+#[utoipa::path(
+    post,
+    path = "/posts",
+    operation_id = "create_post",
+    tag = "posts",
+    summary = "Queue a post",
+    description = "Validates the post completely (fields against Pinterest's limits, the board, \
+the account's scopes for that board) and commits it before answering `202 Accepted`: an accepted \
+post is never lost. It publishes at `publish_at`, or as soon as possible.\n\n\
+A post for an account that needs reconnecting is still accepted, with status `held` and a \
+`held_reason`; it publishes once the account is reconnected. Such a post must name its board by \
+`board_id` (a name cannot be resolved without a working token).\n\n\
+Send an `Idempotency-Key` to make retries safe: the same key with the same body answers `200` \
+with the post created the first time; the same key with a different body is a `409`.",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255, pattern = "^[ -~]*[!-~][ -~]*$",
+            description = "1–255 visible ASCII characters naming this post on your side (an order id, say). \
+Retrying with the same key and body never creates a second post."),
+    ),
+    request_body = PostInput,
+    responses(
+        (status = 202, description = "Accepted and committed: `queued`, or `held` when the account must be reconnected first.", body = PostView),
+        (status = 200, description = "A retry: this `Idempotency-Key` already created this post.", body = PostView),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 403, description = "The account did not grant the scopes this board needs (`missing_scopes`, `pinterest_scope`).", body = ErrorBody),
+        (status = 404, description = "Pinterest no longer knows the account's user (`pinterest_not_found`).", body = ErrorBody),
+        (status = 409, description = "The `Idempotency-Key` was used for a different post (`idempotency_conflict`), or the account is disconnected or cannot be used (`account_disconnected`, `account_needs_reauth`, `credential_mismatch`, `pinterest_auth`).", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
+        (status = 422, description = "A field is invalid; `error.field` names it (`invalid_field`, `invalid_body`).", body = ErrorBody),
+        (status = 429, description = "Pinterest's rate limit was reached while checking the board; `Retry-After` says when to try again.", body = ErrorBody),
+        (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
+        (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
+        (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create_post(
     State(state): State<AppState>,
     caller: Caller,
@@ -213,23 +355,78 @@ pub async fn create_post(
 ) -> Result<impl IntoResponse, ApiError> {
     let key = idempotency_key(&headers)?;
     let (status, row) = accept(&state, &caller, body, key).await?;
-    Ok((status, Json(post_json(&row))))
+    Ok((status, Json(PostView::from_row(&row))))
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /v1/posts/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
+    /// 1–500 posts, each as `POST /v1/posts` takes it. Each is parsed on its own so that one
+    /// bad post is refused alone.
+    #[schema(value_type = Vec<PostInput>, min_items = 1, max_items = 500)]
     posts: Vec<Value>,
+}
+
+/// The answer to a batch: a result for each post, in order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = BatchResult)]
+pub struct BatchOutcome {
+    /// Posts accepted (including retries answered from an earlier `Idempotency-Key`).
+    pub accepted: usize,
+    /// Posts refused.
+    pub refused: usize,
+    pub results: Vec<BatchItem>,
+}
+
+/// One post of a batch: either `post` or `error` is present.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchItem {
+    /// The post's position in the request, from 0.
+    pub index: usize,
+    /// The status `POST /v1/posts` would have answered for this post alone.
+    pub status: u16,
+    /// The accepted post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post: Option<PostView>,
+    /// Why the post was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
 }
 
 /// `POST /v1/posts/batch`: each post validated and answered on its own. With an
 /// `Idempotency-Key`, post *i* uses the key `KEY:i`.
+#[utoipa::path(
+    post,
+    path = "/posts/batch",
+    operation_id = "create_posts_batch",
+    tag = "posts",
+    summary = "Queue many posts",
+    description = "Each post is validated and committed on its own, exactly as `POST /v1/posts` \
+would: the answer is `200` with one result per post (its status and the post, or its error), so \
+one bad post does not refuse the others. With an `Idempotency-Key`, post *i* of the batch uses \
+the key `KEY:i`, so a whole batch can be retried safely.",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255, pattern = "^[ -~]*[!-~][ -~]*$",
+            description = "1–255 visible ASCII characters; post *i* is keyed `KEY:i`."),
+    ),
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One result per post, in order.", body = BatchOutcome),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
+        (status = 422, description = "The batch is empty, has more than 500 posts, is not `{\"posts\": [...]}`, or the `Idempotency-Key` is malformed.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create_posts_batch(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<BatchRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BatchOutcome>, ApiError> {
     if body.posts.is_empty() || body.posts.len() > BATCH_MAX {
         return Err(ApiError::invalid(
             "posts",
@@ -244,64 +441,106 @@ pub async fn create_posts_batch(
         match accept(&state, &caller, post, item_key).await {
             Ok((status, row)) => {
                 accepted += 1;
-                results.push(
-                    json!({"index": index, "status": status.as_u16(), "post": post_json(&row)}),
-                );
+                results.push(BatchItem {
+                    index,
+                    status: status.as_u16(),
+                    post: Some(PostView::from_row(&row)),
+                    error: None,
+                });
             }
             Err(error) => {
                 refused += 1;
-                let mut body = json!({"code": error.code, "message": error.message});
-                if let Some(field) = &error.field {
-                    body["field"] = json!(field);
-                }
-                results
-                    .push(json!({"index": index, "status": error.status.as_u16(), "error": body}));
+                results.push(BatchItem {
+                    index,
+                    status: error.status.as_u16(),
+                    post: None,
+                    error: Some(error.detail()),
+                });
             }
         }
     }
-    Ok(Json(
-        json!({"accepted": accepted, "refused": refused, "results": results}),
-    ))
+    Ok(Json(BatchOutcome {
+        accepted,
+        refused,
+        results,
+    }))
 }
 
 /// `GET /v1/posts/{id}`: the post with its attempts.
+#[utoipa::path(
+    get,
+    path = "/posts/{post_id}",
+    operation_id = "get_post",
+    tag = "posts",
+    summary = "Read a post and its attempts",
+    params(("post_id" = String, Path, description = "The post's id.")),
+    responses(
+        (status = 200, description = "The post, with `attempt_log`.", body = PostDetailView),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 404, description = "No such post in this key's profile.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn get_post(
     State(state): State<AppState>,
     caller: Caller,
     Path(post_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PostDetailView>, ApiError> {
     let row = state
         .store()
         .post(&caller.profile_id, &post_id)
         .await?
         .ok_or_else(|| ApiError::not_found("post"))?;
     let attempts = state.store().post_attempts(&row.id).await?;
-    let mut body = post_json(&row);
-    body["attempt_log"] = attempts
-        .iter()
-        .map(|a| {
-            json!({
-                "attempt": a.attempt,
-                "started_at": rfc3339(a.started_at),
-                "finished_at": a.finished_at.map(rfc3339),
-                "outcome": a.outcome,
-                "error_class": a.error_class,
-                "error_message": a.error_message,
+    Ok(Json(PostDetailView {
+        post: PostView::from_row(&row),
+        attempt_log: attempts
+            .iter()
+            .map(|a| AttemptView {
+                attempt: a.attempt,
+                started_at: rfc3339(a.started_at),
+                finished_at: a.finished_at.map(rfc3339),
+                outcome: a.outcome.clone(),
+                error_class: a.error_class.clone(),
+                error_message: a.error_message.clone(),
             })
-        })
-        .collect();
-    Ok(Json(body))
+            .collect(),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// The query of `GET /v1/posts`.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only posts with this status.
+    #[param(schema_with = post_status_schema)]
     status: Option<String>,
+    /// Only posts of this account.
     account_id: Option<String>,
+    /// Only posts created at or after this time (RFC 3339 with an offset).
+    #[param(format = DateTime)]
     from: Option<String>,
+    /// Only posts created before this time (RFC 3339 with an offset).
+    #[param(format = DateTime)]
     to: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first page.
+    #[param(pattern = "^-?[0-9]{1,18}\\.")]
     cursor: Option<String>,
+    /// Posts per page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+}
+
+/// A page of posts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PostPage)]
+pub struct PostPage {
+    /// Newest first.
+    pub items: Vec<PostView>,
+    /// Pass as `cursor` to read the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 const STATUSES: [&str; 6] = [
@@ -337,11 +576,30 @@ fn decode_cursor(text: &str) -> Result<PostCursor, ApiError> {
 }
 
 /// `GET /v1/posts?status=&account_id=&from=&to=&cursor=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/posts",
+    operation_id = "list_posts",
+    tag = "posts",
+    summary = "List posts",
+    description = "Posts of this key's profile, newest first, filtered by status, account and \
+creation time. Pages are read with a cursor: the answer's `next_cursor`, passed back as `cursor` \
+with the same filters, reads the next page; it is `null` on the last page.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of posts.", body = PostPage),
+        (status = 400, description = "An unknown query parameter or a malformed value (`invalid_query`).", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 422, description = "A parameter is out of range; `error.field` names it.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list_posts(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PostPage>, ApiError> {
     if let Some(status) = &query.status
         && !STATUSES.contains(&status.as_str())
     {
@@ -376,29 +634,58 @@ pub async fn list_posts(
         .store()
         .list_posts(&caller.profile_id, &filter, cursor.as_ref(), limit)
         .await?;
-    Ok(Json(json!({
-        "items": page.posts.iter().map(post_json).collect::<Vec<_>>(),
-        "next_cursor": page.next.as_ref().map(encode_cursor),
-    })))
+    Ok(Json(PostPage {
+        items: page.posts.iter().map(PostView::from_row).collect(),
+        next_cursor: page.next.as_ref().map(encode_cursor),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of `PATCH /v1/posts/{id}`: the fields to change; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchPost {
+    /// At most 100 characters.
     title: Option<String>,
+    /// At most 800 characters.
     description: Option<String>,
+    /// An http(s) URL of at most 2048 characters.
     link: Option<String>,
+    /// At most 500 characters.
     alt_text: Option<String>,
+    /// The new publishing time (RFC 3339 with an offset).
+    #[schema(format = DateTime)]
     publish_at: Option<String>,
 }
 
 /// `PATCH /v1/posts/{id}`: edit or reschedule a post that has not started publishing.
+#[utoipa::path(
+    patch,
+    path = "/posts/{post_id}",
+    operation_id = "update_post",
+    tag = "posts",
+    summary = "Edit or reschedule a post",
+    description = "Changes the given fields of a `queued` or `held` post. A post that is \
+publishing or done cannot be changed (`409`).",
+    params(("post_id" = String, Path, description = "The post's id.")),
+    request_body = PatchPost,
+    responses(
+        (status = 200, description = "The changed post.", body = PostView),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 404, description = "No such post in this key's profile.", body = ErrorBody),
+        (status = 409, description = "The post is no longer `queued` or `held` (`post_not_editable`).", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
+        (status = 422, description = "A field is invalid; `error.field` names it.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn patch_post(
     State(state): State<AppState>,
     caller: Caller,
     Path(post_id): Path<String>,
     ApiJson(body): ApiJson<PatchPost>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PostView>, ApiError> {
     use pinline_pinterest::facts::pin_limits;
     for (field, value, max) in [
         ("title", &body.title, pin_limits::TITLE_MAX),
@@ -438,7 +725,7 @@ pub async fn patch_post(
     {
         PostChange::Changed(row) => {
             state.publisher().wake();
-            Ok(Json(post_json(&row)))
+            Ok(Json(PostView::from_row(&row)))
         }
         PostChange::NotFound => Err(ApiError::not_found("post")),
         PostChange::NotAllowed(row) => Err(ApiError::new(
@@ -453,11 +740,35 @@ pub async fn patch_post(
 }
 
 /// `DELETE /v1/posts/{id}`: cancel a post that has not published; delete the pin of one that has.
+#[utoipa::path(
+    delete,
+    path = "/posts/{post_id}",
+    operation_id = "delete_post",
+    tag = "posts",
+    summary = "Cancel a post, or delete its pin",
+    description = "A post that has not published is `canceled`. For a `published` post the pin is \
+deleted at Pinterest (a pin already gone counts as deleted). A post whose attempt is running \
+can be canceled once that attempt ends (`409`).",
+    params(("post_id" = String, Path, description = "The post's id.")),
+    responses(
+        (status = 200, description = "The canceled post, or the published post whose pin was deleted.", body = PostView),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 403, description = "The account did not grant the scope deleting the pin needs (`pinterest_scope`).", body = ErrorBody),
+        (status = 404, description = "No such post in this key's profile.", body = ErrorBody),
+        (status = 409, description = "An attempt is running (`post_not_cancelable`), or the account cannot be used to delete the pin (`account_needs_reauth`, `account_disconnected`, `pinterest_auth`).", body = ErrorBody),
+        (status = 422, description = "Pinterest refused the deletion (`pinterest_validation`).", body = ErrorBody),
+        (status = 429, description = "Pinterest's rate limit was reached; `Retry-After` says when to try again.", body = ErrorBody),
+        (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
+        (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
+        (status = 503, description = "The database or Pinterest is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn delete_post(
     State(state): State<AppState>,
     caller: Caller,
     Path(post_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PostView>, ApiError> {
     let row = state
         .store()
         .post(&caller.profile_id, &post_id)
@@ -484,14 +795,14 @@ pub async fn delete_post(
             .mark_post_pin_deleted(&caller.profile_id, &post_id, state.now_ms())
             .await?
             .unwrap_or(row);
-        return Ok(Json(post_json(&row)));
+        return Ok(Json(PostView::from_row(&row)));
     }
     match state
         .store()
         .cancel_post(&caller.profile_id, &post_id, state.now_ms())
         .await?
     {
-        PostChange::Changed(row) => Ok(Json(post_json(&row))),
+        PostChange::Changed(row) => Ok(Json(PostView::from_row(&row))),
         PostChange::NotFound => Err(ApiError::not_found("post")),
         PostChange::NotAllowed(row) => Err(ApiError::new(
             StatusCode::CONFLICT,

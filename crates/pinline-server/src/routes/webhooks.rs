@@ -5,30 +5,114 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pinline_store::WebhookRow;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use pinline_webhooks::events;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, Type};
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, rfc3339};
 use crate::state::AppState;
 
-fn webhook_json(row: &WebhookRow) -> Value {
-    json!({
-        "id": row.id,
-        "url": row.url,
-        "events": row.events.split(',').collect::<Vec<_>>(),
-        "created_at": rfc3339(row.created_at),
-        "disabled_at": row.disabled_at.map(rfc3339),
-    })
+/// A registered webhook.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Webhook)]
+pub struct WebhookView {
+    pub id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// The events it receives; `*` means every event.
+    pub events: Vec<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub disabled_at: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+impl WebhookView {
+    fn new(row: &WebhookRow) -> WebhookView {
+        WebhookView {
+            id: row.id.clone(),
+            url: row.url.clone(),
+            events: row.events.split(',').map(str::to_owned).collect(),
+            created_at: rfc3339(row.created_at),
+            disabled_at: row.disabled_at.map(rfc3339),
+        }
+    }
+}
+
+/// A new webhook with its signing secret, which is shown this once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = NewWebhook)]
+pub struct WebhookCreated {
+    #[serde(flatten)]
+    pub webhook: WebhookView,
+    /// The HMAC-SHA256 key that signs deliveries (over `timestamp.body`); store it now.
+    pub secret: String,
+}
+
+/// The webhooks of a profile.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WebhookList {
+    pub items: Vec<WebhookView>,
+}
+
+/// One event delivery to a webhook.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Delivery)]
+pub struct DeliveryView {
+    pub id: String,
+    /// The event name (`post.published`, `account.needs_reauth`, …).
+    pub event: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    /// The receiver's last HTTP status.
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    #[schema(format = DateTime)]
+    pub next_attempt_at: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub delivered_at: Option<String>,
+}
+
+/// A webhook's delivery log.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryList {
+    /// The latest 100 deliveries, newest first.
+    pub items: Vec<DeliveryView>,
+}
+
+/// The body of `POST /v1/webhooks`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
+    /// An http(s) URL that receives the events.
+    #[schema(example = "https://example.com/hooks/pinline")]
     url: String,
+    /// Event names to receive; `["*"]` (every event) when absent.
     #[serde(default = "all_events")]
+    #[schema(schema_with = event_names_schema)]
     events: Vec<String>,
+}
+
+/// The JSON Schema of an event filter: names from the webhooks service's own list, or `*`.
+fn event_names_schema() -> Array {
+    let names = std::iter::once(events::WILDCARD).chain(events::ALL.iter().copied());
+    ArrayBuilder::new()
+        .description(Some(
+            "Event names to receive (`*` for every event); every event when absent.",
+        ))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names)),
+        )
+        .min_items(Some(1))
+        .build()
 }
 
 fn all_events() -> Vec<String> {
@@ -36,6 +120,27 @@ fn all_events() -> Vec<String> {
 }
 
 /// `POST /v1/webhooks` → the webhook and its signing secret (shown this once).
+#[utoipa::path(
+    post,
+    path = "/webhooks",
+    operation_id = "create_webhook",
+    tag = "webhooks",
+    summary = "Register a webhook",
+    description = "pinline POSTs each event (a post published or failed, an account needing \
+reconnection, …) to the URL, signed with HMAC-SHA256, and retries with backoff until the receiver \
+answers 2xx. The answer carries the signing `secret`, shown only this once.",
+    request_body = CreateWebhook,
+    responses(
+        (status = 201, description = "The webhook and its signing secret.", body = WebhookCreated),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
+        (status = 422, description = "The URL or an event name is invalid; `error.field` names it.", body = ErrorBody),
+        (status = 500, description = "The secret cannot be sealed with the configured master key.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create_webhook(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,37 +151,83 @@ pub async fn create_webhook(
         .webhooks()
         .create(&caller.profile_id, &body.url, &events)
         .await?;
-    let mut body = webhook_json(&row);
-    body["secret"] = json!(secret.expose_secret());
+    let body = WebhookCreated {
+        webhook: WebhookView::new(&row),
+        secret: secret.expose_secret().to_owned(),
+    };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// `GET /v1/webhooks`.
+#[utoipa::path(
+    get,
+    path = "/webhooks",
+    operation_id = "list_webhooks",
+    tag = "webhooks",
+    summary = "List webhooks",
+    responses(
+        (status = 200, description = "The webhooks of this key's profile.", body = WebhookList),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list_webhooks(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WebhookList>, ApiError> {
     let rows = state.webhooks().list(&caller.profile_id).await?;
-    Ok(Json(
-        json!({ "items": rows.iter().map(webhook_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(WebhookList {
+        items: rows.iter().map(WebhookView::new).collect(),
+    }))
 }
 
 /// `GET /v1/webhooks/{id}`.
+#[utoipa::path(
+    get,
+    path = "/webhooks/{webhook_id}",
+    operation_id = "get_webhook",
+    tag = "webhooks",
+    summary = "Read a webhook",
+    params(("webhook_id" = String, Path, description = "The webhook's id.")),
+    responses(
+        (status = 200, description = "The webhook (without its secret).", body = WebhookView),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 404, description = "No such webhook in this key's profile.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn get_webhook(
     State(state): State<AppState>,
     caller: Caller,
     Path(webhook_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WebhookView>, ApiError> {
     let row = state
         .webhooks()
         .get(&caller.profile_id, &webhook_id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    Ok(Json(webhook_json(&row)))
+    Ok(Json(WebhookView::new(&row)))
 }
 
 /// `DELETE /v1/webhooks/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/webhooks/{webhook_id}",
+    operation_id = "delete_webhook",
+    tag = "webhooks",
+    summary = "Delete a webhook",
+    description = "Stops deliveries to the webhook; its pending deliveries are dropped.",
+    params(("webhook_id" = String, Path, description = "The webhook's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 404, description = "No such webhook in this key's profile.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn delete_webhook(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,11 +245,26 @@ pub async fn delete_webhook(
 }
 
 /// `GET /v1/webhooks/{id}/deliveries`: the delivery log, newest first.
+#[utoipa::path(
+    get,
+    path = "/webhooks/{webhook_id}/deliveries",
+    operation_id = "list_webhook_deliveries",
+    tag = "webhooks",
+    summary = "Read a webhook's delivery log",
+    params(("webhook_id" = String, Path, description = "The webhook's id.")),
+    responses(
+        (status = 200, description = "The latest 100 deliveries, newest first.", body = DeliveryList),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 404, description = "No such webhook in this key's profile.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path(webhook_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeliveryList>, ApiError> {
     state
         .webhooks()
         .get(&caller.profile_id, &webhook_id)
@@ -108,21 +274,19 @@ pub async fn list_deliveries(
         .store()
         .list_webhook_deliveries(&caller.profile_id, Some(&webhook_id), 100)
         .await?;
-    let items: Vec<Value> = deliveries
+    let items = deliveries
         .iter()
-        .map(|d| {
-            json!({
-                "id": d.id,
-                "event": d.event,
-                "status": d.status,
-                "attempts": d.attempts,
-                "last_status_code": d.last_status_code,
-                "last_error": d.last_error,
-                "next_attempt_at": rfc3339(d.next_attempt_at),
-                "created_at": rfc3339(d.created_at),
-                "delivered_at": d.delivered_at.map(rfc3339),
-            })
+        .map(|d| DeliveryView {
+            id: d.id.clone(),
+            event: d.event.clone(),
+            status: d.status.clone(),
+            attempts: d.attempts,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error.clone(),
+            next_attempt_at: rfc3339(d.next_attempt_at),
+            created_at: rfc3339(d.created_at),
+            delivered_at: d.delivered_at.map(rfc3339),
         })
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(DeliveryList { items }))
 }

@@ -207,6 +207,66 @@ async fn run_scenario(app: &TestApp, browser: &Browser, shots: &Path) {
         .await;
     browser.screenshot(shots, "08-webhooks").await;
 
+    // Drafts: one idea in the form, drafts with their images, one published from its card.
+    let site = recipe_site().await;
+    browser.goto(&format!("{base}/dashboard/drafts")).await;
+    browser
+        .wait_for("the drafts page", DEADLINE, false, |_, source| {
+            source.contains("id=\"no-drafts\"")
+        })
+        .await;
+    browser
+        .type_into("input[name=url]", &format!("{site}/tart"))
+        .await;
+    browser.click("#make-drafts").await;
+    browser
+        .wait_for("three drafts", DEADLINE, false, |_, source| {
+            source.matches("class=\"card draft\"").count() == 3
+        })
+        .await;
+    browser.screenshot(shots, "09-drafts").await;
+    let source = browser.source().await;
+    let marker = "id=\"draft-";
+    let start = source.find(marker).expect("a draft card") + marker.len();
+    let draft_id = source[start..start + 36].to_owned();
+    browser
+        .type_into(&format!("#draft-{draft_id} input[name=board]"), &board_id)
+        .await;
+    browser.click(&format!("#publish-{draft_id}")).await;
+    browser
+        .wait_for(
+            "the draft's post published",
+            DEADLINE,
+            true,
+            |url, source| {
+                url.contains("/dashboard/posts/") && source.contains("id=\"post-status\">published")
+            },
+        )
+        .await;
+    browser.screenshot(shots, "10-draft-published").await;
+    let source = browser.source().await;
+    assert!(
+        source.contains("[inline image,") && !source.contains("/9j/"),
+        "the post page names the inline image instead of printing it"
+    );
+    let post_id = browser
+        .current_url()
+        .await
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let post = app
+        .api(
+            Method::GET,
+            &format!("/v1/posts/{post_id}"),
+            Some(&app.key_alpha),
+            None,
+        )
+        .await;
+    assert_eq!(post.json["status"], json!("published"), "{}", post.text);
+    assert_eq!(post.json["board_id"], json!(board_id));
+
     // No page shows a Pinterest token, an API key or the app's secret.
     let mut shown = String::new();
     for path in [
@@ -214,6 +274,7 @@ async fn run_scenario(app: &TestApp, browser: &Browser, shots: &Path) {
         "/dashboard/posts".to_owned(),
         format!("/dashboard/posts/{}", post_ids[0]),
         "/dashboard/webhooks".to_owned(),
+        "/dashboard/drafts".to_owned(),
     ] {
         browser.goto(&format!("{base}{path}")).await;
         shown.push_str(&browser.source().await);
@@ -255,6 +316,50 @@ async fn run_scenario(app: &TestApp, browser: &Browser, shots: &Path) {
 }
 
 /// On the sandbox's consent page: choose `username`, approve, and land on pinline's callback.
+/// A local recipe page with a detailed picture, for the drafts step.
+async fn recipe_site() -> String {
+    use axum::http::header::CONTENT_TYPE;
+    let picture = image::RgbImage::from_fn(1200, 900, |x, y| {
+        let v = ((x * 7 + y * 13) % 251) as u8;
+        if x > 600 {
+            image::Rgb([v, 255 - v, v / 2])
+        } else {
+            image::Rgb([235, 225, 200])
+        }
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(picture)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encode");
+    let png = png.into_inner();
+    let page = r#"<!doctype html><html><head><title>Lemon tart</title>
+<meta property="og:title" content="Sharp lemon tart">
+<meta property="og:description" content="A bright lemon curd in a crisp butter crust, ready in an hour.">
+<meta property="og:image" content="/tart.png">
+<script type="application/ld+json">{"@context":"https://schema.org","@type":"Recipe","name":"Lemon tart","recipeIngredient":["lemons","butter","flour","eggs","sugar"],"totalTime":"PT1H","keywords":"lemon, tart, baking"}</script>
+</head><body></body></html>"#;
+    let router = axum::Router::new()
+        .route(
+            "/tart",
+            axum::routing::get(move || async move { ([(CONTENT_TYPE, "text/html")], page) }),
+        )
+        .route(
+            "/tart.png",
+            axum::routing::get(move || {
+                let png = png.clone();
+                async move { ([(CONTENT_TYPE, "image/png")], png) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{address}")
+}
+
 async fn approve_at_sandbox(browser: &Browser, sandbox: &str, base: &str, username: &str) {
     browser
         .wait_for("the sandbox's consent page", DEADLINE, false, |url, _| {

@@ -99,13 +99,25 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
         db.store.clone(),
         PublisherSettings::default(),
     );
+    // The drafts step serves its page on loopback, which production drafting refuses.
+    let drafter = pinline_drafts::Drafter::new(
+        pinline_drafts::DraftSettings {
+            fetch: pinline_drafts::FetchPolicy {
+                allow_private: true,
+                ..pinline_drafts::FetchPolicy::default()
+            },
+            ..pinline_drafts::DraftSettings::default()
+        },
+        std::sync::Arc::new(pinline_drafts::RuleGenerator),
+    );
     let state = AppState::new(
         db.store.clone(),
         vault.clone(),
         webhooks.clone(),
         publisher.clone(),
         shared_clock,
-    );
+    )
+    .with_drafter(drafter);
     let (shutdown, stopped) = watch::channel(false);
     let mut server_stop = stopped.clone();
     tokio::spawn(async move {

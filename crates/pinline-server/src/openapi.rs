@@ -1,0 +1,119 @@
+//! The API's description of itself: an OpenAPI 3.1 document generated from the handlers.
+//!
+//! Every documented route is registered through [`api_router`], which adds a handler to the
+//! axum router and its `#[utoipa::path]` operation to the document in one step, so the two
+//! cannot drift apart: a route served without being documented would have to be added by hand
+//! beside it. Request and response bodies are the handlers' own types (`ToSchema` is derived on
+//! them), so the schemas describe exactly what is parsed and serialized.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::{accounts, callback, drafts, health, posts, webhooks};
+use crate::state::AppState;
+
+/// The name of the API-key security scheme in the document.
+pub const SECURITY_SCHEME: &str = "api_key";
+
+/// The parts of the document that belong to no single operation.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "pinline API",
+        description = "pinline publishes posts to Pinterest for your apps: connect Pinterest \
+accounts once, then send posts; pinline validates them, queues them durably, paces them within \
+Pinterest's rate limits and publishes each exactly once, with webhooks telling you how it went.\n\n\
+**Authentication.** Every `/v1` operation needs an API key, sent as \
+`Authorization: Bearer pl_…`. A key belongs to one profile and sees only that profile's \
+accounts, posts and webhooks. Create one with `pinline keys create --profile NAME`.\n\n\
+**Errors.** Every error has the same JSON body, \
+`{\"error\": {\"code\": \"…\", \"message\": \"…\", \"field\": \"…\"}}`: `code` is stable and \
+meant for programs, `message` says what to do, `field` names the input at fault when there is \
+one. A `Retry-After` header accompanies `429`.",
+        license(name = "Apache-2.0"),
+    ),
+    modifiers(&ApiKeyScheme),
+    tags(
+        (name = "posts", description = "Posts to publish: queue one or a batch, read them, \
+reschedule or edit them before they publish, cancel them."),
+        (name = "accounts", description = "Pinterest accounts: connect them through Pinterest's \
+consent page, check their health, refresh or disconnect them, list and create their boards."),
+        (name = "drafts", description = "Drafts: one idea (a page link, a line of text, an \
+image) becomes Pinterest-ready pins (copy within the limits, a 1000×1500 image), edited and \
+then published or scheduled in one call."),
+        (name = "webhooks", description = "Webhooks: signed HTTP callbacks for post and account \
+events, with their delivery log."),
+        (name = "health", description = "Liveness for load balancers and monitors."),
+    ),
+    components(schemas(ErrorBody)),
+)]
+struct ApiDoc;
+
+/// Adds the bearer-token scheme that `security(("api_key" = []))` refers to.
+struct ApiKeyScheme;
+
+impl Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            SECURITY_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("pl_…")
+                    .description(Some(
+                        "An API key, `pl_` followed by 43 characters, created with \
+                         `pinline keys create`. It scopes every request to one profile.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The documented routes (without state) together with their document.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(accounts::list_accounts))
+        .routes(routes!(accounts::connect_account))
+        .routes(routes!(accounts::get_account, accounts::delete_account))
+        .routes(routes!(accounts::refresh_account))
+        .routes(routes!(accounts::list_boards, accounts::create_board))
+        .routes(routes!(posts::list_posts, posts::create_post))
+        .routes(routes!(posts::create_posts_batch))
+        .routes(routes!(
+            posts::get_post,
+            posts::patch_post,
+            posts::delete_post
+        ))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(drafts::list_drafts, drafts::create_drafts))
+        .routes(routes!(
+            drafts::get_draft,
+            drafts::update_draft,
+            drafts::delete_draft
+        ))
+        .routes(routes!(drafts::get_draft_image))
+        .routes(routes!(drafts::publish_draft))
+        .fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint",
+            )
+        });
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/v1", v1)
+        .routes(routes!(callback::oauth_callback))
+        .routes(routes!(health::healthz))
+}
+
+/// pinline's OpenAPI document, as `GET /openapi.json` serves it.
+pub fn document() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
