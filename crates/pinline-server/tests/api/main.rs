@@ -2,9 +2,9 @@
 //! test on SQLite and PostgreSQL.
 
 mod accounts;
-mod openapi;
 mod callback_inputs;
 mod drafts;
+mod openapi;
 mod posts;
 mod support;
 mod webhooks;
