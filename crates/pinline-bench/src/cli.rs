@@ -12,13 +12,27 @@ use crate::{BackendKind, BenchOptions, Scenario, Size};
 #[derive(Debug, Args)]
 #[command(after_help = BENCH_EXAMPLES)]
 pub struct BenchArgs {
-    /// Scenarios to run: throughput, pacing, api (default: all of them).
+    /// Scenarios to run: throughput, pacing, api, stampede, schedule, chaos (default: all of
+    /// them).
     #[arg(value_name = "SCENARIO")]
     pub scenarios: Vec<Scenario>,
 
     /// A few seconds per scenario (what CI runs) instead of the full sizes.
     #[arg(long)]
     pub quick: bool,
+
+    /// schedule: how many posts (default 1,000,000; quick 2,000).
+    #[arg(long, value_name = "N")]
+    pub schedule_posts: Option<usize>,
+
+    /// schedule: over how many accounts (default 10,000; quick 50).
+    #[arg(long, value_name = "N")]
+    pub schedule_accounts: Option<usize>,
+
+    /// schedule: the window the posts' publish_at are spread over, seconds (default 1,000;
+    /// quick 10).
+    #[arg(long, value_name = "SECS")]
+    pub schedule_window_secs: Option<u64>,
 
     /// Which database engines to measure.
     #[arg(long, value_enum, default_value_t = BackendChoice::Both)]
@@ -42,7 +56,21 @@ const BENCH_EXAMPLES: &str = "\
 Examples:
   pinline bench                          # every scenario, both backends, appended to docs/BENCHMARKS.md
   pinline bench --quick --no-append      # what CI runs
-  pinline bench throughput --backend postgres --postgres-url postgres://postgres@127.0.0.1/postgres";
+  pinline bench throughput --backend postgres --postgres-url postgres://postgres@127.0.0.1/postgres
+  pinline bench chaos                    # 3 replicas, faults, 50 SIGKILLs; exits 1 on a lost or duplicated post
+  pinline bench stampede --backend sqlite
+  pinline bench schedule --backend postgres --schedule-posts 100000 --schedule-accounts 1000 --schedule-window-secs 200
+
+Scenarios:
+  throughput  posts/s through the publisher vs a bare create-pin loop (in process)
+  pacing      achieved/allowed rate and 429s with 1, 20 and 1,000 accounts; worst wait behind a backlog
+  api         POST /v1/posts latency at a fixed open-loop rate vs GET /healthz
+  stampede    1,000 concurrent calls on a just-expired token over 3 `pinline serve` processes:
+              refresh calls at the sandbox (goal 1) and p99 wait
+  schedule    scheduled posts bulk-loaded, published by a `pinline serve` process as they fall due:
+              lag p50/p99 (goal p99 <= 1 s), peak RSS, database size
+  chaos       3 replicas, sandbox faults, a revocation, a forced expiry, SIGKILLs; then a replica
+              SIGSTOPped past its lease: lost and duplicated posts (goal 0 and 0, else exit 1)";
 
 /// `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,6 +109,13 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         size: if args.quick { Size::Quick } else { Size::Full },
         backends: args.backend.kinds(),
         postgres_url: args.postgres_url,
+        schedule: crate::schedule::Overrides {
+            posts: args.schedule_posts,
+            accounts: args.schedule_accounts,
+            window: args
+                .schedule_window_secs
+                .map(std::time::Duration::from_secs),
+        },
     };
     let machine = Machine::describe();
     println!("pinline bench on {}", machine.summary());
@@ -95,6 +130,18 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let section = run_section(&machine, &command, args.quick, &results);
         append_run(&args.output, &section)?;
         println!("appended to {}", args.output.display());
+    }
+    let failures: Vec<&String> = results.iter().flat_map(|r| &r.failures).collect();
+    if !failures.is_empty() {
+        anyhow::bail!(
+            "{} goal(s) missed: {}",
+            failures.len(),
+            failures
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
     }
     Ok(())
 }

@@ -144,6 +144,8 @@ impl Drop for OwnSchema {
 #[derive(Debug, Clone)]
 pub struct BenchAccount {
     pub id: String,
+    /// The sandbox username it was connected as.
+    pub username: String,
     pub pinterest_user_id: String,
     pub board_id: String,
 }
@@ -171,13 +173,24 @@ impl Env {
         rates: Vec<(RateLimitCategory, pinline_sandbox::Rate)>,
         public_url: &str,
     ) -> Result<Env> {
+        Env::start_with_key(db, rates, public_url, &MasterKey::generate()).await
+    }
+
+    /// [`Env::start`] with a given master key, for scenarios whose `pinline serve` children
+    /// must read the tokens this vault seals.
+    pub async fn start_with_key(
+        db: BenchDatabase,
+        rates: Vec<(RateLimitCategory, pinline_sandbox::Rate)>,
+        public_url: &str,
+        master_key: &MasterKey,
+    ) -> Result<Env> {
         let config = SandboxConfig {
             auto_approve: true,
             rates,
             ..SandboxConfig::default()
         };
         let sandbox = pinline_sandbox::spawn(config, loopback()).await?;
-        let keys = Arc::new(KeyRing::new(&MasterKey::generate(), &[]));
+        let keys = Arc::new(KeyRing::new(master_key, &[]));
         let clock = Arc::new(OffsetClock::new());
         let client = PinterestClient::new(
             Environment::custom(&sandbox.base_url(), &sandbox.oauth_url())?,
@@ -226,6 +239,30 @@ impl Env {
         Ok(accounts)
     }
 
+    /// Connects `count` sandbox users like [`Env::accounts`], `parallel` at a time (for the
+    /// scenarios with thousands of accounts).
+    pub async fn accounts_parallel(
+        &self,
+        prefix: &str,
+        count: usize,
+        parallel: usize,
+    ) -> Result<Vec<BenchAccount>> {
+        let mut accounts = Vec::with_capacity(count);
+        let mut next = 0;
+        while next < count {
+            let end = (next + parallel.max(1)).min(count);
+            let connects = (next..end).map(|i| {
+                let name = format!("{prefix}{i}");
+                async move { self.connect(&name).await }
+            });
+            for account in futures_util::future::join_all(connects).await {
+                accounts.push(account?);
+            }
+            next = end;
+        }
+        Ok(accounts)
+    }
+
     /// Connects one sandbox user as a person would (the sandbox approves at once) and creates a
     /// board for it.
     pub async fn connect(&self, username: &str) -> Result<BenchAccount> {
@@ -270,6 +307,7 @@ impl Env {
             .id;
         Ok(BenchAccount {
             id: account.id,
+            username: username.to_owned(),
             pinterest_user_id: account.pinterest_user_id,
             board_id,
         })
@@ -376,6 +414,26 @@ impl Env {
         )
     }
 
+    /// A worker like [`Env::publisher`] whose `org_write` pace is `rate` per user.
+    pub fn publisher_with_rate(&self, rate: Rate, concurrency: usize) -> Publisher {
+        let publisher = self.publisher(1, concurrency);
+        let pacer = PacerSettings {
+            rates: HashMap::from([
+                (RateLimitCategory::OrgWrite, rate),
+                (RateLimitCategory::OrgRead, Rate::per_second(1000)),
+            ]),
+            default_rate: Rate::per_second(1000),
+            share: 1.0,
+        };
+        Publisher::new(
+            publisher.queue().clone(),
+            self.vault.clone(),
+            Arc::new(Pacer::new(pacer, self.shared_clock())),
+            self.store().clone(),
+            publisher.settings().clone(),
+        )
+    }
+
     /// How many posts have `status`.
     pub async fn count(&self, status: &str) -> Result<i64> {
         let counts = self.store().post_counts_by_status().await?;
@@ -420,6 +478,16 @@ pub fn pin_media(slug: &str) -> Value {
         "source_type": "image_url",
         "url": format!("https://cdn.example/{slug}.jpg"),
     })
+}
+
+/// A fresh random master key and its text form (64 hex digits) for `PINLINE_MASTER_KEY`.
+pub fn master_key_pair() -> Result<(MasterKey, String)> {
+    let text = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    Ok((MasterKey::parse(&text)?, text))
 }
 
 /// `127.0.0.1:0`.

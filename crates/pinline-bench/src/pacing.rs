@@ -1,10 +1,13 @@
 //! `pacing`: with the sandbox limiting `org_write` per user and the pacer configured to the same
 //! rate, how close each account's publishing gets to the allowed rate, how many requests still
-//! earn a 429, and how long one post of another account waits behind a big backlog.
+//! earn a 429, and how long one post of another account waits behind a big backlog. The
+//! 1,000-account case runs on its own sandbox with a slower limit per account (15 creates a
+//! minute; the pacer sends one per 4 s), so that the sum over all accounts (250/s) stays within what one publisher does and the
+//! row measures pacing over many users, not raw throughput.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use pinline_pinterest::facts::RateLimitCategory;
 use pinline_queue::Publisher;
 use pinline_store::PostRow;
@@ -22,6 +25,11 @@ pub struct Params {
     /// Accounts of the many-accounts case, and posts of each.
     pub many_accounts: usize,
     pub many_posts_each: usize,
+    /// The many-users case: accounts, posts of each, and the allowed pace of each (one create
+    /// per `wide_interval`).
+    pub wide_accounts: usize,
+    pub wide_posts_each: usize,
+    pub wide_interval: Duration,
     /// Backlog on account A in the fairness case, and how many single posts of B are timed.
     pub backlog: usize,
     pub samples: usize,
@@ -39,6 +47,9 @@ impl Params {
                 single_posts: 200,
                 many_accounts: 20,
                 many_posts_each: 100,
+                wide_accounts: 1_000,
+                wide_posts_each: 5,
+                wide_interval: Duration::from_secs(4),
                 backlog: 1_000,
                 samples: 5,
                 warmup: Duration::from_secs(1),
@@ -50,6 +61,9 @@ impl Params {
                 single_posts: 40,
                 many_accounts: 20,
                 many_posts_each: 20,
+                wide_accounts: 50,
+                wide_posts_each: 3,
+                wide_interval: Duration::from_secs(1),
                 backlog: 200,
                 samples: 2,
                 warmup: Duration::from_millis(500),
@@ -61,6 +75,9 @@ impl Params {
                 single_posts: 10,
                 many_accounts: 2,
                 many_posts_each: 5,
+                wide_accounts: 6,
+                wide_posts_each: 2,
+                wide_interval: Duration::from_millis(500),
                 backlog: 30,
                 samples: 1,
                 warmup: Duration::from_millis(100),
@@ -117,6 +134,8 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Option<
     let row = rate_case(&env, &publisher, &many, p.many_posts_each, &p).await?;
     table.row(row.cells(backend, &format!("{} accounts", p.many_accounts), p.rate));
 
+    table.row(wide_case(options, backend, &p).await?);
+
     let worst = fairness(&env, &publisher, &p).await?;
     table.row(vec![
         backend.name().to_owned(),
@@ -159,6 +178,10 @@ struct RateRow {
 
 impl RateRow {
     fn cells(&self, backend: BackendKind, case: &str, rate: u32) -> Vec<String> {
+        self.cells_at(backend, case, f64::from(rate))
+    }
+
+    fn cells_at(&self, backend: BackendKind, case: &str, rate: f64) -> Vec<String> {
         let share = if self.requests > 0 {
             format!(
                 "{} / {} ({:.2}%)",
@@ -180,14 +203,62 @@ impl RateRow {
             backend.name().to_owned(),
             case.to_owned(),
             self.posts.to_string(),
-            rate.to_string(),
+            format!("{rate}"),
             format!("{:.2}", self.achieved_mean),
-            ratio(self.achieved_mean, f64::from(rate)),
+            ratio(self.achieved_mean, rate),
             share,
             "–".to_owned(),
             notes.join("; "),
         ]
     }
+}
+
+/// The many-users case on its own sandbox and database: `wide_accounts` accounts, each allowed
+/// one create per `wide_interval` by the sandbox and paced to the same by the publisher.
+async fn wide_case(
+    options: &BenchOptions,
+    backend: BackendKind,
+    p: &Params,
+) -> Result<Vec<String>> {
+    let Some(db) = BenchDatabase::fresh(backend, options.postgres_url.as_deref()).await? else {
+        bail!("PostgreSQL went away during the pacing scenario");
+    };
+    // The same average as the pacer, in a one-minute window (so with a burst, as Pinterest's
+    // limits and the 20/s cases above have): a burst of 1 would turn every millisecond of jitter
+    // between two requests into a 429.
+    let limit = pinline_sandbox::Rate {
+        count: (60_000 / p.wide_interval.as_millis().max(1)) as u32,
+        per: Duration::from_secs(60),
+    };
+    let env = Env::start(
+        db,
+        vec![(RateLimitCategory::OrgWrite, limit)],
+        "http://127.0.0.1:9",
+    )
+    .await?;
+    let connecting = Instant::now();
+    let accounts = env.accounts_parallel("wide", p.wide_accounts, 16).await?;
+    let connect_time = connecting.elapsed();
+    let rate = pinline_queue::Rate {
+        requests: 1,
+        per: p.wide_interval,
+        burst: 1,
+    };
+    let publisher = env.publisher_with_rate(rate, p.concurrency);
+    let deadline = p.wide_interval * (p.wide_posts_each as u32 + 2) + Duration::from_secs(60);
+    let wide = Params { deadline, ..*p };
+    let row = rate_case(&env, &publisher, &accounts, p.wide_posts_each, &wide).await?;
+    let allowed = 1.0 / p.wide_interval.as_secs_f64();
+    let mut cells = row.cells_at(backend, &format!("{} accounts", p.wide_accounts), allowed);
+    if let Some(notes) = cells.last_mut() {
+        notes.push_str(&format!(
+            "; {:.0}/s allowed in all; {} accounts connected in {:.1} s",
+            allowed * p.wide_accounts as f64,
+            p.wide_accounts,
+            connect_time.as_secs_f64()
+        ));
+    }
+    Ok(cells)
 }
 
 /// Queues `each` posts per account, runs the publisher until they are all out, and measures

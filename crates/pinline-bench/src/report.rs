@@ -167,6 +167,9 @@ pub fn run_section(
         for note in &result.notes {
             out.push_str(&format!("_{}: {note}_\n\n", result.scenario));
         }
+        for failure in &result.failures {
+            out.push_str(&format!("**goal missed: {failure}**\n\n"));
+        }
     }
     out
 }

@@ -1,22 +1,32 @@
 //! Every scenario at a tiny size on both backends (PostgreSQL when reachable), so `cargo test`
 //! catches a benchmark that no longer runs. The figures are not checked: only that each scenario
-//! produces its table with one row per case and completes everything it queued.
+//! produces its tables with one row per case and completes everything it queued (and, for chaos,
+//! that nothing was lost or duplicated).
+//!
+//! The scenarios that run `pinline serve` processes need the `pinline` binary: they use
+//! `PINLINE_BENCH_EXE` or `target/<profile>/pinline` when it is there (`cargo build -p pinline`
+//! first), and are skipped with a note otherwise.
 
 use std::time::{Duration, Instant};
 
 use pinline_bench::{BackendKind, BenchOptions, Scenario, Size};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_scenario_runs_at_a_tiny_size() {
-    let options = BenchOptions {
-        scenarios: Scenario::ALL.to_vec(),
+fn options(scenarios: &[Scenario]) -> BenchOptions {
+    BenchOptions {
+        scenarios: scenarios.to_vec(),
         size: Size::Tiny,
         backends: vec![BackendKind::Sqlite, BackendKind::Postgres],
         postgres_url: None,
-    };
+        schedule: pinline_bench::schedule::Overrides::default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_in_process_scenario_runs_at_a_tiny_size() {
     let started = Instant::now();
     let mut printed = String::new();
-    let results = pinline_bench::run(&options, |text| printed.push_str(text))
+    let scenarios = [Scenario::Throughput, Scenario::Pacing, Scenario::Api];
+    let results = pinline_bench::run(&options(&scenarios), |text| printed.push_str(text))
         .await
         .expect("the scenarios run");
     eprintln!("{printed}");
@@ -26,7 +36,7 @@ async fn every_scenario_runs_at_a_tiny_size() {
         assert_eq!(result.tables.len(), 1, "{:?}", result.scenario);
         let rows = &result.tables[0].rows;
         let per_backend = if result.scenario == Scenario::Pacing {
-            3
+            4
         } else {
             1
         };
@@ -38,8 +48,58 @@ async fn every_scenario_runs_at_a_tiny_size() {
     }
     assert!(printed.contains("| SQLite |"), "{printed}");
     assert!(
-        started.elapsed() < Duration::from_secs(30),
+        started.elapsed() < Duration::from_secs(60),
         "tiny runs stay small: {:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_process_scenarios_run_at_a_tiny_size_or_say_why_not() {
+    let mut printed = String::new();
+    let scenarios = [Scenario::Stampede, Scenario::Schedule, Scenario::Chaos];
+    let results = pinline_bench::run(&options(&scenarios), |text| printed.push_str(text))
+        .await
+        .expect("the scenarios run");
+    eprintln!("{printed}");
+    if pinline_bench::replicas::pinline_exe().is_none() {
+        for result in &results {
+            assert!(result.tables.is_empty());
+            assert!(
+                result.notes.iter().all(|n| n.contains("PINLINE_BENCH_EXE")),
+                "{:?}",
+                result.notes
+            );
+        }
+        return;
+    }
+    for result in &results {
+        assert!(result.failures.is_empty(), "{:?}", result.failures);
+        let expected_tables = if result.scenario == Scenario::Chaos {
+            2
+        } else {
+            1
+        };
+        if result.tables.is_empty() {
+            // PostgreSQL unreachable and, for chaos, the only backend it would use.
+            assert!(!result.notes.is_empty());
+            continue;
+        }
+        assert_eq!(
+            result.tables.len(),
+            expected_tables,
+            "{:?}",
+            result.scenario
+        );
+        for table in &result.tables {
+            for row in &table.rows {
+                let text = row.join(" | ");
+                assert!(!text.contains("stopped at the bound"), "{text}");
+            }
+        }
+    }
+    let stampede = &results[0].tables[0];
+    for row in &stampede.rows {
+        assert_eq!(row[4], "1", "one refresh call: {row:?}");
+    }
 }

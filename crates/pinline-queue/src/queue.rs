@@ -1,10 +1,20 @@
 //! [`Queue`]: the store's post functions with this process's clock, lease owner and policy
 //! filled in, so that a worker loop (and the API) cannot pass the wrong "now" or owner.
+//!
+//! Published completions are written by *group commit*: a worker that finds no batch being
+//! written writes its own completion together with every other one waiting, in one transaction
+//! ([`Store::complete_published_many`]); completions that arrive meanwhile wait for that write
+//! and go together in the next one. A lone completion is written at once, and batches grow only
+//! while the database is busy, so nobody waits for a timer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use pinline_store::{ClaimedPost, Completion, InsertOutcome, NewPost, Store, StoreError};
+use pinline_store::{
+    ClaimedPost, Completion, InsertOutcome, NewPost, PublishedPost, Store, StoreError,
+};
 use pinline_vault::clock::SharedClock;
+use tokio::sync::oneshot;
 
 use crate::classify::Decision;
 use crate::retry::{RetryPolicy, random_jitter};
@@ -37,12 +47,33 @@ impl QueueSettings {
     }
 }
 
-/// The post queue as one process sees it.
+/// The post queue as one process sees it. Clones share everything, their batches of published
+/// completions included.
 #[derive(Debug, Clone)]
 pub struct Queue {
     store: Store,
     clock: SharedClock,
     settings: QueueSettings,
+    published: Arc<PublishedBatch>,
+}
+
+/// At most this many published completions go in one transaction.
+const MAX_PUBLISHED_BATCH: usize = 256;
+
+/// Published completions waiting to be written, and the turn to write them.
+#[derive(Debug, Default)]
+struct PublishedBatch {
+    waiting: parking_lot::Mutex<Vec<WaitingCompletion>>,
+    /// Held while a batch is being written.
+    writing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug)]
+struct WaitingCompletion {
+    post: PublishedPost,
+    /// `None` when the batch failed as a whole: the waiter writes its completion alone, which
+    /// reports its own error.
+    done: oneshot::Sender<Option<Completion>>,
 }
 
 impl Queue {
@@ -52,6 +83,7 @@ impl Queue {
             store,
             clock,
             settings,
+            published: Arc::default(),
         }
     }
 
@@ -105,7 +137,9 @@ impl Queue {
             .await
     }
 
-    /// Records a claimed post as published (or its pin as adopted).
+    /// Records a claimed post as published (or its pin as adopted). Written together with the
+    /// other completions waiting at the same time (see the module documentation); committed
+    /// before this returns.
     pub async fn published(
         &self,
         claim: &ClaimedPost,
@@ -113,17 +147,87 @@ impl Queue {
         pin_url: Option<&str>,
         adopted: bool,
     ) -> Result<Completion, StoreError> {
-        self.store
-            .complete_published(
-                &claim.post.id,
-                &self.settings.owner,
-                claim.fence,
-                pin_id,
-                pin_url,
-                adopted,
-                self.now_ms(),
-            )
+        let post = PublishedPost {
+            id: claim.post.id.clone(),
+            fence: claim.fence,
+            pin_id: pin_id.to_owned(),
+            pin_url: pin_url.map(str::to_owned),
+            adopted,
+            published_at: self.now_ms(),
+        };
+        let (done, mut result) = oneshot::channel();
+        self.published.waiting.lock().push(WaitingCompletion {
+            post: post.clone(),
+            done,
+        });
+        let outcome = {
+            let _turn = self.published.writing.lock().await;
+            loop {
+                match result.try_recv() {
+                    Ok(outcome) => break outcome,
+                    // A writer that took this completion was dropped mid-write.
+                    Err(oneshot::error::TryRecvError::Closed) => break None,
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        if !self.write_published().await {
+                            break None;
+                        }
+                    }
+                }
+            }
+        };
+        match outcome {
+            Some(completion) => Ok(completion),
+            None => {
+                self.store
+                    .complete_published(
+                        &post.id,
+                        &self.settings.owner,
+                        post.fence,
+                        &post.pin_id,
+                        post.pin_url.as_deref(),
+                        post.adopted,
+                        post.published_at,
+                    )
+                    .await
+            }
+        }
+    }
+
+    /// Writes the oldest waiting completions in one transaction and tells their waiters; false
+    /// when none was waiting. The caller holds the writing turn.
+    async fn write_published(&self) -> bool {
+        let batch: Vec<WaitingCompletion> = {
+            let mut waiting = self.published.waiting.lock();
+            let take = waiting.len().min(MAX_PUBLISHED_BATCH);
+            waiting.drain(..take).collect()
+        };
+        if batch.is_empty() {
+            return false;
+        }
+        let posts: Vec<PublishedPost> = batch.iter().map(|w| w.post.clone()).collect();
+        match self
+            .store
+            .complete_published_many(&self.settings.owner, &posts)
             .await
+        {
+            Ok(completions) => {
+                for (waiting, completion) in batch.into_iter().zip(completions) {
+                    // A waiter that is gone needs no answer: its completion is written.
+                    let _ = waiting.done.send(Some(completion));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    posts = posts.len(),
+                    "writing a batch of published posts failed; writing them one by one"
+                );
+                for waiting in batch {
+                    let _ = waiting.done.send(None);
+                }
+            }
+        }
+        true
     }
 
     /// Extends the lease of a claimed post by another lease period from now.

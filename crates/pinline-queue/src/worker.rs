@@ -22,11 +22,15 @@
 //! Every published, failed and held post is broadcast as a [`PostEvent`] ([`Publisher::subscribe`])
 //! for webhooks, and logged under the same name.
 //!
-//! [`Publisher::run`] keeps up to `concurrency` posts in flight, claims again as soon as slots are
-//! free (at once when a claim came back full), and otherwise polls every `idle_poll` or when
-//! [`Publisher::wake`] is called, so a scheduled post goes out within that delay of its time.
+//! [`Publisher::run`] keeps up to `concurrency` posts in flight (a post holds its slot while it is
+//! checked, paced and sent, and frees it before its result is recorded), claims beside them as
+//! slots free up (ahead of them while a backlog drains fast), and otherwise polls every
+//! `idle_poll` or when [`Publisher::wake`] is called, so a scheduled post goes out within that
+//! delay of its time. Published results are written in batches by the [`Queue`].
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use pinline_pinterest::facts::RateLimitCategory;
@@ -36,8 +40,8 @@ use pinline_vault::events::VaultEvent;
 use pinline_vault::events::kind as vault_kind;
 use pinline_vault::{AccountStatus, Vault, VaultError};
 use serde::Serialize;
-use tokio::sync::{Notify, Semaphore, broadcast, watch};
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, watch};
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::adopt::{PostFingerprint, find_pin_to_adopt, pin_created_at_ms};
 use crate::classify::{Decision, decide_vault};
@@ -143,7 +147,48 @@ struct Inner {
     settings: PublisherSettings,
     permits: Arc<Semaphore>,
     wake: Notify,
+    /// Signalled whenever a slot is freed, so that [`Publisher::run`] starts the next post.
+    slot_freed: Notify,
+    /// Slots freed so far: how fast slots turn over, to size the claims made ahead.
+    slots_freed: AtomicU64,
     events: broadcast::Sender<PostEvent>,
+}
+
+/// One of the worker's `concurrency` slots, held while a post is being attempted (paced, sent
+/// to Pinterest) and freed before its result is recorded: recording only waits for the
+/// database, and the next post can use the slot meanwhile.
+struct Slot {
+    permit: Option<OwnedSemaphorePermit>,
+    inner: Arc<Inner>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        self.inner.slots_freed.fetch_add(1, Ordering::Relaxed);
+        self.inner.slot_freed.notify_one();
+    }
+}
+
+/// What an attempt came to, recorded after its slot is freed.
+enum Step {
+    /// The pin exists (created now, or adopted from an earlier attempt).
+    Published { pin_id: String, adopted: bool },
+    /// The attempt failed; the decision says what happens to the post.
+    Decided(Decision),
+    /// Nothing to record (the lease was lost).
+    Done(Outcome),
+}
+
+/// A claim running in its own task, so that it holds the database (on SQLite, the writer slot)
+/// only while it runs, whatever [`Publisher::run`] is awaiting meanwhile. Aborted if dropped
+/// unfinished (its transaction rolls back), like a claim awaited in place.
+struct ClaimTask(JoinHandle<Result<Vec<ClaimedPost>, StoreError>>);
+
+impl Drop for ClaimTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Publisher {
@@ -166,6 +211,8 @@ impl Publisher {
                 settings,
                 permits: Arc::new(Semaphore::new(concurrency)),
                 wake: Notify::new(),
+                slot_freed: Notify::new(),
+                slots_freed: AtomicU64::new(0),
                 events,
             }),
         }
@@ -207,75 +254,105 @@ impl Publisher {
             let Ok(permit) = self.inner.permits.clone().acquire_owned().await else {
                 break;
             };
+            let slot = self.slot(permit);
             let publisher = self.clone();
-            tasks.spawn(async move {
-                let outcome = publisher.process(claim).await;
-                drop(permit);
-                outcome
-            });
+            tasks.spawn(async move { publisher.process_in_slot(claim, Some(slot)).await });
         }
         while tasks.join_next().await.is_some() {}
         handled
     }
 
-    /// Publishes until `shutdown` turns true (or its sender is dropped), then waits for the
-    /// posts in flight. Also releases canaries after reconnects.
+    /// Publishes until `shutdown` turns true (or its sender is dropped), then finishes the
+    /// posts it has claimed. Also releases canaries after reconnects.
+    ///
+    /// Claims run beside the posts in flight: each claim asks for the free slots plus as many
+    /// posts as slots were freed while the previous claim was running, so that under load a
+    /// claimed post is waiting whenever a slot frees up, while a worker whose posts wait for
+    /// the pacer (slots turning over slowly) claims no more than its free slots, keeping other
+    /// accounts' new posts from queueing behind them here.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         let mut vault_events = Some(self.inner.vault.subscribe());
         // Accounts reconnected while no worker was listening.
         self.release_reconnected_accounts().await;
         let concurrency = self.inner.settings.concurrency.max(1);
-        // Claim again once this many slots are free (or when idle-polling).
+        let batch = usize::try_from(self.inner.queue.settings().batch.max(1)).unwrap_or(1);
+        // Without a backlog, claim again once this many slots are free (or when idle-polling).
         let refill_at = concurrency.div_ceil(2);
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        let mut ready: VecDeque<ClaimedPost> = VecDeque::new();
+        let mut claiming: Option<ClaimTask> = None;
+        // What the claim in flight asked for, and the freed-slot count when it started.
+        let mut asked = 0usize;
+        let mut freed_before = 0u64;
+        // Posts to claim beyond the free slots.
+        let mut ahead = 0usize;
+        // The last claim came back full: more posts are probably due.
+        let mut more_due = false;
         let mut poll_due = true;
+        let mut stopping = false;
         loop {
-            if *shutdown.borrow() {
-                break;
+            if !stopping && *shutdown.borrow() {
+                stopping = true;
             }
             while tasks.try_join_next().is_some() {}
-            let free = self.inner.permits.available_permits();
-            let mut claim_again = false;
-            if free > 0 && (poll_due || free >= refill_at) {
-                poll_due = false;
-                match self.inner.queue.claim_up_to(free as i64).await {
-                    Ok(claims) => {
-                        let claimed = claims.len();
-                        for claim in claims {
-                            let Ok(permit) = self.inner.permits.clone().acquire_owned().await
-                            else {
-                                break;
-                            };
-                            let publisher = self.clone();
-                            tasks.spawn(async move {
-                                let outcome = publisher.process(claim).await;
-                                drop(permit);
-                                outcome
-                            });
-                        }
-                        let asked = (free as i64).min(self.inner.queue.settings().batch);
-                        claim_again = claimed > 0 && claimed as i64 >= asked;
-                    }
-                    Err(error) => {
-                        tracing::error!(event = "post.claim_failed", %error, "claiming posts failed");
-                    }
-                }
+            while !ready.is_empty() {
+                let Ok(permit) = self.inner.permits.clone().try_acquire_owned() else {
+                    break;
+                };
+                let Some(claim) = ready.pop_front() else {
+                    break;
+                };
+                let slot = self.slot(permit);
+                let publisher = self.clone();
+                tasks.spawn(async move { publisher.process_in_slot(claim, Some(slot)).await });
             }
-            if claim_again && self.inner.permits.available_permits() > 0 {
-                poll_due = true;
-                continue;
+            if stopping && claiming.is_none() && ready.is_empty() {
+                break;
+            }
+            if !stopping && claiming.is_none() {
+                let free = self.inner.permits.available_permits();
+                let want = (free + ahead).saturating_sub(ready.len()).min(batch);
+                if want > 0 && (poll_due || more_due || free >= refill_at) {
+                    poll_due = false;
+                    asked = want;
+                    freed_before = self.inner.slots_freed.load(Ordering::Relaxed);
+                    let queue = self.inner.queue.clone();
+                    claiming = Some(ClaimTask(tokio::spawn(async move {
+                        queue.claim_up_to(want as i64).await
+                    })));
+                }
             }
             let idle = tokio::time::sleep(self.inner.settings.idle_poll);
             tokio::select! {
-                changed = shutdown.changed() => {
+                changed = shutdown.changed(), if !stopping => {
                     if changed.is_err() {
-                        break;
+                        stopping = true;
                     }
                 }
+                claimed = next_claim(&mut claiming) => {
+                    claiming = None;
+                    match claimed {
+                        Ok(claims) => {
+                            more_due = !claims.is_empty() && claims.len() >= asked;
+                            let freed = self.inner.slots_freed.load(Ordering::Relaxed);
+                            ahead = if more_due {
+                                usize::try_from(freed - freed_before).unwrap_or(batch).min(batch)
+                            } else {
+                                0
+                            };
+                            ready.extend(claims);
+                        }
+                        Err(error) => {
+                            more_due = false;
+                            tracing::error!(event = "post.claim_failed", %error, "claiming posts failed");
+                        }
+                    }
+                }
+                () = self.inner.slot_freed.notified() => {}
                 () = self.inner.wake.notified() => poll_due = true,
                 () = idle => poll_due = true,
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                event = recv_event(&mut vault_events) => match event {
+                event = recv_event(&mut vault_events), if !stopping => match event {
                     Ok(event) => self.on_vault_event(&event).await,
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "missed account events; checking every account");
@@ -286,6 +363,13 @@ impl Publisher {
             }
         }
         while tasks.join_next().await.is_some() {}
+    }
+
+    fn slot(&self, permit: OwnedSemaphorePermit) -> Slot {
+        Slot {
+            permit: Some(permit),
+            inner: self.inner.clone(),
+        }
     }
 
     /// Reacts to an account event: a (re)connected account with held posts gets its canary; an
@@ -361,7 +445,22 @@ impl Publisher {
 
     /// Processes one claimed post to its end in this worker.
     pub async fn process(&self, claim: ClaimedPost) -> Outcome {
-        match self.try_process(&claim).await {
+        self.process_in_slot(claim, None).await
+    }
+
+    /// Attempts the post holding `slot`, frees the slot, then records the result.
+    async fn process_in_slot(&self, claim: ClaimedPost, slot: Option<Slot>) -> Outcome {
+        let step = self.attempt(&claim).await;
+        drop(slot);
+        let recorded = match step {
+            Ok(Step::Published { pin_id, adopted }) => {
+                self.complete_published(&claim, &pin_id, adopted).await
+            }
+            Ok(Step::Decided(decision)) => self.finish(&claim, decision).await,
+            Ok(Step::Done(outcome)) => Ok(outcome),
+            Err(error) => Err(error),
+        };
+        match recorded {
             Ok(outcome) => outcome,
             Err(error) => {
                 tracing::error!(
@@ -375,26 +474,30 @@ impl Publisher {
         }
     }
 
-    async fn try_process(&self, claim: &ClaimedPost) -> Result<Outcome, StoreError> {
+    /// Everything up to the result: account check, board search, pacing, the create. Writes
+    /// only what must be written before Pinterest is called (the unknown-outcome mark, a lease
+    /// extension); the result itself is recorded by the caller.
+    async fn attempt(&self, claim: &ClaimedPost) -> Result<Step, StoreError> {
         let post = &claim.post;
         let mut lease = LeaseClock::start(claim, self.inner.queue.now_ms());
-        let Some(account) = self.inner.store.account_by_id(&post.account_id).await? else {
+        // The claim read the account in the same statement.
+        let Some(account) = &claim.account else {
             let decision = Decision::Fail {
                 class: ErrorClass::NotFound,
                 message: "the post's account no longer exists".into(),
             };
-            return self.finish(claim, decision).await;
+            return Ok(Step::Decided(decision));
         };
         match AccountStatus::parse(&account.status) {
             AccountStatus::NeedsReauth => {
                 let reason = account.status_reason.clone().unwrap_or_else(|| {
                     "Pinterest refused the stored tokens; reconnect the account".into()
                 });
-                return self.finish(claim, Decision::Hold { reason }).await;
+                return Ok(Step::Decided(Decision::Hold { reason }));
             }
             AccountStatus::Disconnected => {
                 let reason = "the account is disconnected; connect it again".to_owned();
-                return self.finish(claim, Decision::Hold { reason }).await;
+                return Ok(Step::Decided(Decision::Hold { reason }));
             }
             AccountStatus::Active | AccountStatus::Refreshing => {}
         }
@@ -406,7 +509,7 @@ impl Publisher {
                     class: ErrorClass::Validation,
                     message,
                 };
-                return self.finish(claim, decision).await;
+                return Ok(Step::Decided(decision));
             }
         };
 
@@ -419,11 +522,14 @@ impl Publisher {
                     .await?
                     .is_applied()
             {
-                return Ok(self.fenced_out(claim));
+                return Ok(Step::Done(self.fenced_out(claim)));
             }
             match self.find_existing_pin(claim, user).await {
                 Ok(Search::Found(pin_id)) => {
-                    return self.complete_published(claim, &pin_id, true).await;
+                    return Ok(Step::Published {
+                        pin_id,
+                        adopted: true,
+                    });
                 }
                 Ok(Search::Inconclusive { searched }) => {
                     let decision = Decision::Fail {
@@ -434,7 +540,7 @@ impl Publisher {
                              check the board before posting it again"
                         ),
                     };
-                    return self.finish(claim, decision).await;
+                    return Ok(Step::Decided(decision));
                 }
                 Ok(Search::NotFound) => {
                     tracing::info!(
@@ -446,7 +552,7 @@ impl Publisher {
                 Err(error) => {
                     // Without the search nothing may be sent: the post waits for another try.
                     let decision = self.decision_for(claim, &error);
-                    return self.finish(claim, decision).await;
+                    return Ok(Step::Decided(decision));
                 }
             }
         }
@@ -471,10 +577,10 @@ impl Publisher {
                     wait.as_secs()
                 ),
             };
-            return self.finish(claim, decision).await;
+            return Ok(Step::Decided(decision));
         }
         if !self.keep_lease(claim, &mut lease).await? {
-            return Ok(self.fenced_out(claim));
+            return Ok(Step::Done(self.fenced_out(claim)));
         }
         let request = &pin;
         let result = self
@@ -489,13 +595,14 @@ impl Publisher {
                 self.inner
                     .pacer
                     .observe(user, RateLimitCategory::OrgWrite, &response.rate_limit);
-                self.complete_published(claim, &response.value.id, false)
-                    .await
+                Ok(Step::Published {
+                    pin_id: response.value.id,
+                    adopted: false,
+                })
             }
             Err(error) => {
                 self.observe_error(user, RateLimitCategory::OrgWrite, &error);
-                let decision = self.decision_for(claim, &error);
-                self.finish(claim, decision).await
+                Ok(Step::Decided(self.decision_for(claim, &error)))
             }
         }
     }
@@ -786,6 +893,17 @@ fn usable(account: &AccountRow) -> bool {
         AccountStatus::parse(&account.status),
         AccountStatus::Active | AccountStatus::Refreshing
     )
+}
+
+/// The result of the claim in flight; never ready when there is none.
+async fn next_claim(claiming: &mut Option<ClaimTask>) -> Result<Vec<ClaimedPost>, String> {
+    match claiming {
+        Some(ClaimTask(task)) => match task.await {
+            Ok(claimed) => claimed.map_err(|error| error.to_string()),
+            Err(error) => Err(format!("the claim task failed: {error}")),
+        },
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv_event(

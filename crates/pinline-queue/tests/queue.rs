@@ -7,8 +7,8 @@ use pinline_queue::{Decision, Queue, QueueSettings};
 use pinline_store::testing::TestDatabase;
 use pinline_store::{
     ClaimedPost, Completion, ConnectedAccount, DatabaseLocation, InsertOutcome, NewPost,
-    PostAttemptRow, PostChange, PostChanges, PostFilter, PostRow, SealedTokens, Store,
-    backend_tests,
+    PostAttemptRow, PostChange, PostChanges, PostFilter, PostRow, PublishedPost, SealedTokens,
+    Store, backend_tests,
 };
 use pinline_vault::clock::OffsetClock;
 
@@ -21,6 +21,10 @@ backend_tests!(
     cursor_pages_return_every_post_once_in_order,
     retries_wait_and_only_unstarted_posts_change,
     an_unknown_outcome_is_recorded_and_retried_later,
+    each_account_offers_only_its_oldest_due_posts_to_a_claim,
+    published_posts_written_in_one_batch_are_fenced_one_by_one,
+    concurrent_published_completions_all_land,
+    a_claim_for_one_slot_goes_to_an_account_with_nothing_in_flight,
 );
 
 const T0: i64 = 1_750_000_000_000;
@@ -713,4 +717,243 @@ async fn an_unknown_outcome_is_recorded_and_retried_later(db: TestDatabase) {
         outcomes(&store.post_attempts(&post.id).await.expect("a")),
         [Some("retry"), Some("adopted")]
     );
+}
+
+/// The claim reads each account's first few due posts instead of ranking the whole backlog: a
+/// backlog of 2,000, scheduled posts and an expired lease do not change what it takes.
+async fn each_account_offers_only_its_oldest_due_posts_to_a_claim(db: TestDatabase) {
+    let store = &db.store;
+    let profile = profile(store).await;
+    let busy = account(store, &profile, "1").await;
+    let scheduled = account(store, &profile, "2").await;
+    let quiet = account(store, &profile, "3").await;
+    let stalled = queue(store, &new_post(&profile, &busy, "stalled"), T0 - 1).await;
+    assert_eq!(claim(store, "dead", T0, 1, 1).await.len(), 1);
+    for n in 0..2_000 {
+        queue(
+            store,
+            &new_post(&profile, &busy, &format!("busy {n}")),
+            T0 + n,
+        )
+        .await;
+    }
+    for n in 0..3 {
+        let mut later = new_post(&profile, &scheduled, &format!("later {n}"));
+        later.publish_at = Some(T0 + 3_600_000);
+        queue(store, &later, T0).await;
+    }
+    let due = queue(store, &new_post(&profile, &scheduled, "due"), T0 + 100).await;
+    let lonely = queue(store, &new_post(&profile, &quiet, "lonely"), T0 + 5_000).await;
+
+    // The lease of the stalled post has expired by now.
+    let now = T0 + LEASE + 10_000;
+    let batch = claim(store, "w", now, 6, 2).await;
+    let titles: Vec<&str> = batch
+        .iter()
+        .filter_map(|c| c.post.title.as_deref())
+        .collect();
+    // Every account's first post (oldest first), then the busy account's second.
+    assert_eq!(titles, ["stalled", "due", "lonely", "busy 0"]);
+    assert!(batch[0].taken_over && batch[0].post.id == stalled.id);
+    assert!(batch[1..].iter().all(|c| !c.taken_over));
+    assert_eq!(batch[1].post.id, due.id);
+    assert_eq!(batch[2].post.id, lonely.id);
+    let account = batch[2]
+        .account
+        .as_ref()
+        .expect("the claim reads the account");
+    assert_eq!(
+        (account.pinterest_user_id.as_str(), account.status.as_str()),
+        ("3", "active")
+    );
+    assert_eq!(
+        outcomes(&store.post_attempts(&stalled.id).await.expect("a")),
+        [Some("fenced_out"), None]
+    );
+
+    // The next claim goes on with the busy account; the scheduled posts still wait.
+    let next = claim(store, "w", now, 6, 2).await;
+    let titles: Vec<&str> = next
+        .iter()
+        .filter_map(|c| c.post.title.as_deref())
+        .collect();
+    assert_eq!(titles, ["busy 1", "busy 2"]);
+}
+
+/// A batch of published completions is one transaction, but each post is fenced on its own:
+/// a stale fence, a wrong owner and a repeat are refused while the rest land.
+async fn published_posts_written_in_one_batch_are_fenced_one_by_one(db: TestDatabase) {
+    let store = &db.store;
+    let profile = profile(store).await;
+    let account = account(store, &profile, "1").await;
+    for n in 0..5 {
+        queue(
+            store,
+            &new_post(&profile, &account, &format!("p{n}")),
+            T0 + n,
+        )
+        .await;
+    }
+    let claimed = claim(store, "w", T0 + 10, 10, 10).await;
+    assert_eq!(claimed.len(), 5);
+    // Another worker takes the last post over after the lease expired.
+    let late = T0 + LEASE + 100;
+    let taken = claim(store, "other", late, 10, 10).await;
+    assert_eq!(taken.len(), 5);
+    let published = |c: &ClaimedPost, pin: &str, adopted: bool| PublishedPost {
+        id: c.post.id.clone(),
+        fence: c.fence,
+        pin_id: pin.into(),
+        pin_url: Some(format!("https://pin/{pin}")),
+        adopted,
+        published_at: late + 1,
+    };
+    let batch = [
+        published(&taken[0], "1", false),
+        published(&taken[1], "2", true),
+        // The first owner's fence is stale.
+        published(&claimed[2], "3", false),
+        published(&taken[0], "1-again", false),
+    ];
+    let completions = store
+        .complete_published_many("other", &batch)
+        .await
+        .expect("batch");
+    assert_eq!(
+        completions,
+        [
+            Completion::Applied,
+            Completion::Applied,
+            Completion::Fenced,
+            Completion::Fenced
+        ]
+    );
+    // The right fence with the wrong owner is refused too.
+    assert_eq!(
+        store
+            .complete_published_many("w", &[published(&taken[3], "4", false)])
+            .await
+            .expect("batch"),
+        [Completion::Fenced]
+    );
+    let first = store
+        .post(&profile, &taken[0].post.id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (
+            first.status.as_str(),
+            first.pin_id.as_deref(),
+            first.published_at,
+            first.lease_owner.as_deref()
+        ),
+        ("published", Some("1"), Some(late + 1), None)
+    );
+    assert_eq!(
+        outcomes(&store.post_attempts(&taken[1].post.id).await.expect("a")),
+        [Some("fenced_out"), Some("adopted")]
+    );
+    let untouched = store
+        .post(&profile, &taken[2].post.id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(untouched.status, PostRow::PUBLISHING);
+    assert_eq!(
+        store
+            .complete_published_many("w", &[])
+            .await
+            .expect("empty"),
+        []
+    );
+}
+
+/// Many workers' completions at once go through the queue's batches: every one lands once.
+async fn concurrent_published_completions_all_land(db: TestDatabase) {
+    let clock = OffsetClock::new();
+    let store = &db.store;
+    let q = Queue::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        QueueSettings {
+            batch: 64,
+            per_account_batch: 64,
+            ..QueueSettings::new("w")
+        },
+    );
+    let profile = profile(store).await;
+    let account = account(store, &profile, "1").await;
+    for n in 0..60 {
+        queue(
+            store,
+            &new_post(&profile, &account, &format!("p{n}")),
+            q.now_ms() - 100 + n,
+        )
+        .await;
+    }
+    let claimed = q.claim().await.expect("claim");
+    assert_eq!(claimed.len(), 60);
+    let mut tasks = Vec::new();
+    for (n, claim) in claimed.into_iter().enumerate() {
+        let q = q.clone();
+        tasks.push(tokio::spawn(async move {
+            let first = q
+                .published(&claim, &format!("pin-{n}"), None, false)
+                .await
+                .expect("published");
+            let again = q
+                .published(&claim, &format!("pin-{n}"), None, false)
+                .await
+                .expect("repeat");
+            (first, again)
+        }));
+    }
+    for task in tasks {
+        assert_eq!(
+            task.await.expect("task"),
+            (Completion::Applied, Completion::Fenced)
+        );
+    }
+    let counts = store.post_counts_by_status().await.expect("counts");
+    assert_eq!(counts.get("published"), Some(&60));
+    let page = store
+        .list_posts(&profile, &PostFilter::default(), None, 100)
+        .await
+        .expect("posts");
+    let pins: HashSet<Option<String>> = page.posts.into_iter().map(|p| p.pin_id).collect();
+    assert_eq!(pins.len(), 60);
+}
+
+/// A worker whose slots free up one at a time claims one post at a time; the older backlog of a
+/// busy account must not win every such claim over a quiet account's newer post: turns are
+/// counted from what each account already has in flight.
+async fn a_claim_for_one_slot_goes_to_an_account_with_nothing_in_flight(db: TestDatabase) {
+    let store = &db.store;
+    let profile = profile(store).await;
+    let busy = account(store, &profile, "1").await;
+    let quiet = account(store, &profile, "2").await;
+    for n in 0..20 {
+        queue(
+            store,
+            &new_post(&profile, &busy, &format!("busy {n}")),
+            T0 + n,
+        )
+        .await;
+    }
+    assert_eq!(claim(store, "w", T0 + 100, 4, 4).await.len(), 4);
+    let lonely = queue(store, &new_post(&profile, &quiet, "lonely"), T0 + 200).await;
+    let one = claim(store, "w", T0 + 300, 1, 4).await;
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].post.id, lonely.id, "the quiet account's post waits");
+    // With the quiet account served, the busy one goes on in order.
+    let next = claim(store, "w", T0 + 300, 1, 4).await;
+    assert_eq!(next[0].post.title.as_deref(), Some("busy 4"));
+    // An expired lease does not count as in flight.
+    let later = claim(store, "x", T0 + 301 + LEASE, 3, 4).await;
+    let titles: Vec<&str> = later
+        .iter()
+        .filter_map(|c| c.post.title.as_deref())
+        .collect();
+    assert_eq!(titles, ["busy 0", "lonely", "busy 1"]);
 }

@@ -25,8 +25,8 @@ pub use error::StoreError;
 pub use location::DatabaseLocation;
 pub use oauth_states::{OAuthStateRow, StateRejection};
 pub use posts::{
-    ClaimedPost, Completion, InsertOutcome, NewPost, PostAttemptRow, PostChange, PostChanges,
-    PostCursor, PostFilter, PostPage, PostRow,
+    ClaimedAccount, ClaimedPost, Completion, InsertOutcome, NewPost, PostAttemptRow, PostChange,
+    PostChanges, PostCursor, PostFilter, PostPage, PostRow, PublishedPost,
 };
 pub use profiles::{ApiKeyRow, ProfileRow};
 pub use sessions::SessionRow;

@@ -10,20 +10,29 @@
 //!
 //! Claims are fair across accounts: each claim takes at most `per_account_limit` posts of one
 //! account, and interleaves accounts (every account's oldest due post first, then every
-//! account's second, …), so one account's backlog of thousands cannot starve another's single
-//! post. On PostgreSQL the candidates are ranked first and then locked with
-//! `FOR UPDATE SKIP LOCKED` (PostgreSQL does not allow row locks on a query with window
-//! functions, but it does on a query over a CTE that has them), so replicas never claim the same
-//! post; on SQLite the `BEGIN IMMEDIATE` write transaction serializes claimers.
+//! account's second, …, with turns counted from the posts each account already has in flight),
+//! so one account's backlog of thousands cannot starve another's single post, even when a
+//! worker claims one post at a time. A claim never reads the backlog: it finds the accounts that have queued posts by a skip
+//! scan of the partial index `posts_queued_by_account` and takes only the first few due posts of
+//! each (plus the posts whose lease expired), so it costs O(accounts with queued posts) index
+//! probes whatever the backlog. On PostgreSQL the candidates are ranked first and then locked
+//! with `FOR UPDATE SKIP LOCKED` (PostgreSQL does not allow row locks on a query with window
+//! functions, but it does on a query over a CTE that has them), so replicas never claim the
+//! same post; the claim, its attempt rows and the takeovers' `fenced_out` are one statement. On
+//! SQLite the `BEGIN IMMEDIATE` write transaction serializes claimers.
+//!
+//! Published completions can be written in batches ([`Store::complete_published_many`]): one
+//! transaction for many posts, each still fenced on its own.
 //!
 //! **Invariant:** a post's status is `publishing` exactly while some worker holds (or held, until
 //! the lease expires) a claim on it; every other transition out of `publishing` goes through a
 //! fenced completion or a takeover claim that bumps the fence.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::sql::{with_pool, write_tx};
-use crate::{Backend, Store, StoreError};
+use crate::store::Pools;
+use crate::{Store, StoreError};
 
 /// One post row.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -158,6 +167,34 @@ pub struct ClaimedPost {
     /// True when the post was taken over from a worker whose lease expired: that worker may have
     /// sent the create request, so the board must be searched before sending again.
     pub taken_over: bool,
+    /// The post's account as the claim found it (read by the claim itself, so that a worker
+    /// need not read the account again before pacing or holding the post); `None` when the
+    /// account no longer exists.
+    pub account: Option<ClaimedAccount>,
+}
+
+/// What a claim reads of a claimed post's account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedAccount {
+    pub pinterest_user_id: String,
+    /// The account's status (`active`, `needs_reauth`, …) when the post was claimed.
+    pub status: String,
+    /// Why it has that status (why it needs reconnecting).
+    pub status_reason: Option<String>,
+}
+
+/// One post a worker published, for [`Store::complete_published_many`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedPost {
+    pub id: String,
+    /// The fence the worker claimed the post with.
+    pub fence: i64,
+    pub pin_id: String,
+    pub pin_url: Option<String>,
+    /// True when the pin was found on the board after an attempt with an unknown outcome.
+    pub adopted: bool,
+    /// When the pin was created (or found), unix ms: the post's `published_at`.
+    pub published_at: i64,
 }
 
 /// Whether a fenced write landed.
@@ -236,12 +273,11 @@ pub(crate) const COLUMNS: &str = "id, profile_id, account_id, board_id, board_se
 const ATTEMPT_COLUMNS: &str = "post_id, attempt, fence, lease_owner, started_at, finished_at, \
     outcome, error_class, error_message";
 
-/// How a fenced completion leaves the post.
+/// How a fenced completion other than a publish leaves the post (publishes go through
+/// [`Store::complete_published_many`]).
 struct Finish<'a> {
     status: &'static str,
     outcome: &'static str,
-    pin_id: Option<&'a str>,
-    pin_url: Option<&'a str>,
     next_attempt_at: Option<i64>,
     held_reason: Option<&'a str>,
     error_class: Option<&'a str>,
@@ -310,6 +346,10 @@ impl Store {
     /// the old attempt recorded as `fenced_out`). At most `per_account_limit` posts per account,
     /// accounts interleaved, oldest `next_attempt_at` first within each account. Each claimed
     /// post gets a new fence and an attempt row; all of it is committed before this returns.
+    ///
+    /// The cost grows with the number of accounts that have queued posts, not with the backlog:
+    /// the accounts are found by a skip scan of the `posts_queued_by_account` index and each
+    /// contributes only its first few due posts (see the module documentation).
     pub async fn claim_due_posts(
         &self,
         owner: &str,
@@ -321,85 +361,76 @@ impl Store {
         if limit <= 0 || per_account_limit <= 0 {
             return Ok(Vec::new());
         }
-        // Ranked candidates are over-fetched so that, on PostgreSQL, a claimer whose first
-        // choices are locked by another replica skips on to the next ones in the same query.
-        let candidates = limit.saturating_mul(4);
-        let mut select = String::from(
-            "WITH due AS (
-                SELECT id, next_attempt_at, ROW_NUMBER() OVER (
-                    PARTITION BY account_id ORDER BY next_attempt_at, id) AS account_rank
-                FROM posts
-                WHERE (status = 'queued' AND next_attempt_at <= $1)
-                   OR (status = 'publishing' AND lease_until < $1)
-             ), picked AS (
-                SELECT id, account_rank, next_attempt_at FROM due
-                WHERE account_rank <= $2
-                ORDER BY account_rank, next_attempt_at, id
-                LIMIT $3
-             )
-             SELECT p.id, p.status FROM posts p JOIN picked ON picked.id = p.id
-             WHERE (p.status = 'queued' AND p.next_attempt_at <= $1)
-                OR (p.status = 'publishing' AND p.lease_until < $1)
-             ORDER BY picked.account_rank, picked.next_attempt_at, p.id
-             LIMIT $4",
-        );
-        if self.backend() == Backend::Postgres {
-            // Locks the rows as they are produced, after the sort and before the limit; rows
-            // another claimer holds are skipped, and rows it claimed and committed meanwhile
-            // fail the re-checked WHERE.
-            select.push_str(" FOR UPDATE OF p SKIP LOCKED");
-        }
-        let claim = format!(
-            "UPDATE posts SET status = 'publishing', lease_owner = $2, lease_until = $3,
-                fence = fence + 1, attempts = attempts + 1,
-                first_attempt_at = COALESCE(first_attempt_at, $4), updated_at = $4
-             WHERE id = $1
-             RETURNING {COLUMNS}"
-        );
-        let claimed = write_tx!(self, tx => {
-            let picked: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
-                .bind(now)
-                .bind(per_account_limit)
-                .bind(candidates)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut claimed = Vec::with_capacity(picked.len());
-            for (id, status) in picked {
-                let taken_over = status == PostRow::PUBLISHING;
-                if taken_over {
-                    sqlx::query(
-                        "UPDATE post_attempts SET finished_at = $2, outcome = 'fenced_out'
-                         WHERE post_id = $1 AND finished_at IS NULL",
-                    )
-                    .bind(&id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let post: PostRow = sqlx::query_as(sqlx::AssertSqlSafe(claim.as_str()))
-                    .bind(&id)
-                    .bind(owner)
-                    .bind(now.saturating_add(lease_ms))
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO post_attempts (post_id, attempt, fence, lease_owner, started_at)
-                     VALUES ($1, $2, $3, $4, $5)",
+        let lease_until = now.saturating_add(lease_ms);
+        match &self.pools {
+            Pools::Sqlite { pool, writer } => {
+                let mut write = Store::sqlite_write(pool, writer).await?;
+                let claimed = claim_sqlite(
+                    &mut write.tx,
+                    owner,
+                    now,
+                    lease_until,
+                    limit,
+                    per_account_limit,
                 )
-                .bind(&id)
-                .bind(post.attempts)
-                .bind(post.fence)
-                .bind(owner)
-                .bind(now)
-                .execute(&mut *tx)
                 .await?;
-                claimed.push(ClaimedPost { fence: post.fence, post, taken_over });
+                write.commit().await?;
+                Ok(claimed)
             }
-            claimed
-        });
-        Ok(claimed)
+            Pools::Postgres(pool) => {
+                let mut tx = Store::postgres_write(pool).await?;
+                let claimed =
+                    claim_postgres(&mut tx, owner, now, lease_until, limit, per_account_limit)
+                        .await?;
+                tx.commit().await?;
+                Ok(claimed)
+            }
+        }
+    }
+
+    /// Records several posts as published by `owner` in one transaction (a worker's completions
+    /// gathered while the previous batch was being written). Each is fenced on its own exactly
+    /// as [`Store::complete_published`] is; the answer has one [`Completion`] per input, in
+    /// order. A post named twice is applied once; the repeat is `Fenced`.
+    pub async fn complete_published_many(
+        &self,
+        owner: &str,
+        posts: &[PublishedPost],
+    ) -> Result<Vec<Completion>, StoreError> {
+        // A repeat is refused rather than written: the first of each post is the one applied.
+        let mut seen = HashSet::new();
+        let first: Vec<bool> = posts.iter().map(|p| seen.insert(p.id.as_str())).collect();
+        let once: Vec<&PublishedPost> = posts
+            .iter()
+            .zip(&first)
+            .filter_map(|(post, first)| first.then_some(post))
+            .collect();
+        if once.is_empty() {
+            return Ok(Vec::new());
+        }
+        let applied: HashSet<String> = match &self.pools {
+            Pools::Sqlite { pool, writer } => {
+                let mut write = Store::sqlite_write(pool, writer).await?;
+                let mut applied = HashSet::new();
+                // SQLite allows 32,766 bound values per statement; 5 per post.
+                for chunk in once.chunks(1_000) {
+                    applied.extend(publish_sqlite(&mut write.tx, owner, chunk).await?);
+                }
+                write.commit().await?;
+                applied
+            }
+            Pools::Postgres(pool) => {
+                let mut tx = Store::postgres_write(pool).await?;
+                let applied = publish_postgres(&mut tx, owner, &once).await?;
+                tx.commit().await?;
+                applied
+            }
+        };
+        Ok(first
+            .iter()
+            .zip(posts)
+            .map(|(first, post)| fenced_unless(*first && applied.contains(&post.id)))
+            .collect())
     }
 
     /// Records that the post is live as `pin_id` (created by this attempt, or `adopted`: found
@@ -418,22 +449,16 @@ impl Store {
         adopted: bool,
         now: i64,
     ) -> Result<Completion, StoreError> {
-        let outcome = if adopted {
-            PostAttemptRow::ADOPTED
-        } else {
-            PostAttemptRow::PUBLISHED
+        let post = PublishedPost {
+            id: id.to_owned(),
+            fence,
+            pin_id: pin_id.to_owned(),
+            pin_url: pin_url.map(str::to_owned),
+            adopted,
+            published_at: now,
         };
-        let finish = Finish {
-            status: PostRow::PUBLISHED,
-            outcome,
-            pin_id: Some(pin_id),
-            pin_url,
-            next_attempt_at: None,
-            held_reason: None,
-            error_class: None,
-            error_message: None,
-        };
-        self.finish_attempt(id, owner, fence, &finish, now).await
+        let completions = self.complete_published_many(owner, &[post]).await?;
+        Ok(completions.first().copied().unwrap_or(Completion::Fenced))
     }
 
     /// Puts the post back in the queue until `next_attempt_at`, recording why.
@@ -454,8 +479,6 @@ impl Store {
         let finish = Finish {
             status: PostRow::QUEUED,
             outcome: PostAttemptRow::RETRY,
-            pin_id: None,
-            pin_url: None,
             next_attempt_at: Some(next_attempt_at),
             held_reason: None,
             error_class: Some(error_class),
@@ -477,8 +500,6 @@ impl Store {
         let finish = Finish {
             status: PostRow::FAILED,
             outcome: PostAttemptRow::FAILED,
-            pin_id: None,
-            pin_url: None,
             next_attempt_at: None,
             held_reason: None,
             error_class: Some(error_class),
@@ -499,8 +520,6 @@ impl Store {
         let finish = Finish {
             status: PostRow::HELD,
             outcome: PostAttemptRow::HELD,
-            pin_id: None,
-            pin_url: None,
             next_attempt_at: None,
             held_reason: Some(reason),
             error_class: None,
@@ -519,22 +538,18 @@ impl Store {
     ) -> Result<Completion, StoreError> {
         let completion = write_tx!(self, tx => {
             let updated = sqlx::query(
-                "UPDATE posts SET status = $4, pin_id = COALESCE($5, pin_id),
-                    pin_url = COALESCE($6, pin_url),
-                    next_attempt_at = COALESCE($7, next_attempt_at), held_reason = $8,
-                    last_error_class = COALESCE($9, last_error_class),
-                    last_error_message = COALESCE($10, last_error_message),
-                    published_at = CASE WHEN $4 = 'published' THEN $11 ELSE published_at END,
+                "UPDATE posts SET status = $4,
+                    next_attempt_at = COALESCE($5, next_attempt_at), held_reason = $6,
+                    last_error_class = COALESCE($7, last_error_class),
+                    last_error_message = COALESCE($8, last_error_message),
                     canary = CASE WHEN $4 = 'held' THEN FALSE ELSE canary END,
-                    lease_owner = NULL, lease_until = NULL, updated_at = $11
+                    lease_owner = NULL, lease_until = NULL, updated_at = $9
                  WHERE id = $1 AND fence = $2 AND lease_owner = $3 AND status = 'publishing'",
             )
             .bind(id)
             .bind(fence)
             .bind(owner)
             .bind(finish.status)
-            .bind(finish.pin_id)
-            .bind(finish.pin_url)
             .bind(finish.next_attempt_at)
             .bind(finish.held_reason)
             .bind(finish.error_class)
@@ -878,4 +893,410 @@ fn fenced_unless(applied: bool) -> Completion {
     } else {
         Completion::Fenced
     }
+}
+
+/// `$first, $first+1, …`: `count` numbered placeholders, for statements over a batch of rows.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `COLUMNS` with every column qualified by `alias`.
+fn columns_of(alias: &str) -> String {
+    COLUMNS
+        .split(',')
+        .map(|column| format!("{alias}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A claimed post as the claim statements return it: the post after the claim and its
+/// account's status.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    #[sqlx(flatten)]
+    post: PostRow,
+    account_pinterest_user_id: Option<String>,
+    account_status: Option<String>,
+    account_status_reason: Option<String>,
+}
+
+impl ClaimedRow {
+    fn into_claim(self, taken_over: bool) -> ClaimedPost {
+        let account = match (self.account_pinterest_user_id, self.account_status) {
+            (Some(pinterest_user_id), Some(status)) => Some(ClaimedAccount {
+                pinterest_user_id,
+                status,
+                status_reason: self.account_status_reason,
+            }),
+            _ => None,
+        };
+        ClaimedPost {
+            fence: self.post.fence,
+            post: self.post,
+            taken_over,
+            account,
+        }
+    }
+}
+
+/// The accounts that have queued posts, by a skip scan of `posts_queued_by_account`: one index
+/// probe per account (the next `account_id` after the previous one), never a scan of the
+/// backlog. The last row is NULL. `{indexed}` names the index on SQLite, whose planner would
+/// otherwise walk `posts_by_account` through every account's finished posts.
+const QUEUED_ACCOUNTS: &str = "queued_accounts(account_id) AS (
+        SELECT (SELECT account_id FROM posts {indexed}
+                WHERE status = 'queued' ORDER BY account_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT p.account_id FROM posts p {indexed}
+                WHERE p.status = 'queued' AND p.account_id > q.account_id
+                ORDER BY p.account_id LIMIT 1)
+        FROM queued_accounts q WHERE q.account_id IS NOT NULL
+    )";
+
+/// Each account's posts being published under a live lease (few: at most the workers' slots).
+/// Claims take an account's posts in turns counted from what it already has in flight, so a
+/// claim for one free slot goes to an account with nothing in flight before the next post of a
+/// busy account, however much older that post is.
+const IN_FLIGHT: &str = "in_flight(account_id, posts) AS (
+        SELECT account_id, COUNT(*) FROM posts
+        WHERE status = 'publishing' AND lease_until >= $1
+        GROUP BY account_id
+    )";
+
+/// The claim on SQLite, inside the caller's `BEGIN IMMEDIATE` transaction (so nobody else can
+/// claim in between): pick, then three statements over the picked ids.
+async fn claim_sqlite(
+    tx: &mut sqlx::SqliteConnection,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+    per_account_limit: i64,
+) -> Result<Vec<ClaimedPost>, StoreError> {
+    let queued_accounts =
+        QUEUED_ACCOUNTS.replace("{indexed}", "INDEXED BY posts_queued_by_account");
+    let in_flight = IN_FLIGHT;
+    // $1 now, $2 posts per account, $3 limit.
+    let pick = format!(
+        "WITH RECURSIVE {queued_accounts},
+         candidates AS (
+            SELECT p.id, p.account_id, p.next_attempt_at, p.status
+            FROM queued_accounts q JOIN posts p ON p.id IN (
+                SELECT d.id FROM posts d INDEXED BY posts_queued_by_account
+                WHERE d.account_id = q.account_id AND d.status = 'queued'
+                  AND d.next_attempt_at <= $1
+                ORDER BY d.next_attempt_at, d.id LIMIT $2)
+            UNION ALL
+            SELECT id, account_id, next_attempt_at, status FROM posts
+            WHERE status = 'publishing' AND lease_until < $1
+         ), {in_flight}, ranked AS (
+            SELECT c.id, c.status, c.next_attempt_at, ROW_NUMBER() OVER (
+                PARTITION BY c.account_id ORDER BY c.next_attempt_at, c.id) AS account_rank,
+                COALESCE(f.posts, 0) AS in_flight
+            FROM candidates c LEFT JOIN in_flight f ON f.account_id = c.account_id
+         )
+         SELECT id, status FROM ranked WHERE account_rank <= $2
+         ORDER BY account_rank + in_flight, next_attempt_at, id
+         LIMIT $3"
+    );
+    let picked: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(pick))
+        .bind(now)
+        .bind(per_account_limit)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    if picked.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let taken_over: Vec<&str> = picked
+        .iter()
+        .filter(|(_, status)| status == PostRow::PUBLISHING)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    if !taken_over.is_empty() {
+        let fenced_out = format!(
+            "UPDATE post_attempts SET finished_at = $1, outcome = 'fenced_out'
+             WHERE finished_at IS NULL AND post_id IN ({})",
+            placeholders(2, taken_over.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(fenced_out)).bind(now);
+        for id in &taken_over {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *tx).await?;
+    }
+
+    let ids = placeholders(4, picked.len());
+    let claim = format!(
+        "UPDATE posts SET status = 'publishing', lease_owner = $1, lease_until = $2,
+            fence = fence + 1, attempts = attempts + 1,
+            first_attempt_at = COALESCE(first_attempt_at, $3), updated_at = $3
+         WHERE id IN ({ids}) AND ((status = 'queued' AND next_attempt_at <= $3)
+            OR (status = 'publishing' AND lease_until < $3))
+         RETURNING {COLUMNS},
+            (SELECT a.pinterest_user_id FROM accounts a WHERE a.id = posts.account_id)
+                AS account_pinterest_user_id,
+            (SELECT a.status FROM accounts a WHERE a.id = posts.account_id) AS account_status,
+            (SELECT a.status_reason FROM accounts a WHERE a.id = posts.account_id)
+                AS account_status_reason"
+    );
+    let mut query = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(claim))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now);
+    for (id, _) in &picked {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&mut *tx).await?;
+
+    let attempts = format!(
+        "INSERT INTO post_attempts (post_id, attempt, fence, lease_owner, started_at)
+         SELECT id, attempts, fence, lease_owner, $1 FROM posts
+         WHERE id IN ({}) AND lease_owner = $2 AND status = 'publishing'",
+        placeholders(3, rows.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(attempts))
+        .bind(now)
+        .bind(owner);
+    for row in &rows {
+        query = query.bind(&row.post.id);
+    }
+    query.execute(&mut *tx).await?;
+
+    // RETURNING comes in no particular order: give the rows back in the picked order.
+    let mut by_id: HashMap<String, ClaimedRow> = rows
+        .into_iter()
+        .map(|row| (row.post.id.clone(), row))
+        .collect();
+    Ok(picked
+        .into_iter()
+        .filter_map(|(id, status)| {
+            by_id
+                .remove(&id)
+                .map(|row| row.into_claim(status == PostRow::PUBLISHING))
+        })
+        .collect())
+}
+
+/// The claim on PostgreSQL: one statement. Candidates are ranked (window functions are not
+/// allowed next to a row lock), then locked in rank order with `FOR UPDATE SKIP LOCKED` (the
+/// `= ANY(ARRAY(…))` makes the planner fetch them by primary key; given only the status
+/// conditions it scans every due post to hash-join them), so
+/// replicas never claim the same post and never wait for each other. Each account offers twice
+/// its share and twice `limit` rows are locked, so that a claimer whose first choices another
+/// replica holds still fills its batch from the rows after them; the share per account is then
+/// enforced on the rows actually locked.
+async fn claim_postgres(
+    tx: &mut sqlx::PgConnection,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+    per_account_limit: i64,
+) -> Result<Vec<ClaimedPost>, StoreError> {
+    let queued_accounts = QUEUED_ACCOUNTS.replace("{indexed}", "");
+    let in_flight = IN_FLIGHT;
+    let returning = columns_of("p");
+    let selected = columns_of("claimed");
+    // $1 now, $2 candidates per account, $3 rows to lock, $4 posts per account, $5 limit,
+    // $6 owner, $7 lease_until.
+    let claim = format!(
+        "WITH RECURSIVE {queued_accounts},
+         candidates AS (
+            SELECT d.id, d.account_id, d.next_attempt_at
+            FROM queued_accounts q CROSS JOIN LATERAL (
+                SELECT p.id, p.account_id, p.next_attempt_at FROM posts p
+                WHERE p.account_id = q.account_id AND p.status = 'queued'
+                  AND p.next_attempt_at <= $1
+                ORDER BY p.next_attempt_at, p.id LIMIT $2) d
+            UNION ALL
+            SELECT id, account_id, next_attempt_at FROM posts
+            WHERE status = 'publishing' AND lease_until < $1
+         ), {in_flight}, ranked AS (
+            SELECT c.id, c.next_attempt_at, ROW_NUMBER() OVER (
+                PARTITION BY c.account_id ORDER BY c.next_attempt_at, c.id) AS account_rank,
+                COALESCE(f.posts, 0) AS in_flight
+            FROM candidates c LEFT JOIN in_flight f ON f.account_id = c.account_id
+         ), locked AS (
+            SELECT p.id, p.account_id, p.status, r.account_rank, r.in_flight,
+                r.next_attempt_at AS due_at
+            FROM posts p JOIN ranked r ON r.id = p.id
+            WHERE p.id = ANY(ARRAY(SELECT id FROM ranked))
+              AND ((p.status = 'queued' AND p.next_attempt_at <= $1)
+                OR (p.status = 'publishing' AND p.lease_until < $1))
+            ORDER BY r.account_rank + r.in_flight, r.next_attempt_at, p.id
+            LIMIT $3
+            FOR UPDATE OF p SKIP LOCKED
+         ), picked AS (
+            SELECT id, status, share_rank + in_flight AS turn, due_at FROM (
+                SELECT id, status, due_at, in_flight, ROW_NUMBER() OVER (
+                    PARTITION BY account_id ORDER BY account_rank, due_at, id) AS share_rank
+                FROM locked) shares
+            WHERE share_rank <= $4
+            ORDER BY turn, due_at, id
+            LIMIT $5
+         ), fenced_out AS (
+            UPDATE post_attempts a SET finished_at = $1, outcome = 'fenced_out'
+            FROM picked
+            WHERE picked.status = 'publishing' AND a.post_id = picked.id
+              AND a.finished_at IS NULL
+         ), claimed AS (
+            UPDATE posts p SET status = 'publishing', lease_owner = $6, lease_until = $7,
+                fence = p.fence + 1, attempts = p.attempts + 1,
+                first_attempt_at = COALESCE(p.first_attempt_at, $1), updated_at = $1
+            FROM picked WHERE p.id = picked.id
+            RETURNING {returning}, picked.status AS previous_status, picked.turn, picked.due_at
+         ), attempts AS (
+            INSERT INTO post_attempts (post_id, attempt, fence, lease_owner, started_at)
+            SELECT id, attempts, fence, $6, $1 FROM claimed
+         )
+         SELECT {selected}, claimed.previous_status,
+            a.pinterest_user_id AS account_pinterest_user_id, a.status AS account_status,
+            a.status_reason AS account_status_reason
+         FROM claimed LEFT JOIN accounts a ON a.id = claimed.account_id
+         ORDER BY claimed.turn, claimed.due_at, claimed.id"
+    );
+    let rows: Vec<PgClaimedRow> = sqlx::query_as(sqlx::AssertSqlSafe(claim))
+        .bind(now)
+        .bind(per_account_limit.saturating_mul(2))
+        .bind(limit.saturating_mul(2))
+        .bind(per_account_limit)
+        .bind(limit)
+        .bind(owner)
+        .bind(lease_until)
+        .fetch_all(&mut *tx)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let taken_over = row.previous_status == PostRow::PUBLISHING;
+            row.claimed.into_claim(taken_over)
+        })
+        .collect())
+}
+
+/// A claimed row on PostgreSQL, with the status the post had before the claim.
+#[derive(sqlx::FromRow)]
+struct PgClaimedRow {
+    #[sqlx(flatten)]
+    claimed: ClaimedRow,
+    previous_status: String,
+}
+
+fn attempt_outcome(post: &PublishedPost) -> &'static str {
+    if post.adopted {
+        PostAttemptRow::ADOPTED
+    } else {
+        PostAttemptRow::PUBLISHED
+    }
+}
+
+/// The published completions of a batch on SQLite: one statement for the posts, one for their
+/// attempts. Returns the ids that were applied.
+async fn publish_sqlite(
+    tx: &mut sqlx::SqliteConnection,
+    owner: &str,
+    posts: &[&PublishedPost],
+) -> Result<HashSet<String>, StoreError> {
+    let rows = (0..posts.len())
+        .map(|i| format!("({})", placeholders(2 + i * 5, 5)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // VALUES columns: column1 id, column2 fence, column3 pin_id, column4 pin_url, column5 at.
+    let update = format!(
+        "UPDATE posts SET status = 'published', pin_id = v.column3,
+            pin_url = COALESCE(v.column4, posts.pin_url), held_reason = NULL,
+            published_at = v.column5, lease_owner = NULL, lease_until = NULL,
+            updated_at = v.column5
+         FROM (VALUES {rows}) AS v
+         WHERE posts.id = v.column1 AND posts.fence = v.column2 AND posts.lease_owner = $1
+           AND posts.status = 'publishing'
+         RETURNING posts.id"
+    );
+    let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(update)).bind(owner);
+    for post in posts {
+        query = query
+            .bind(&post.id)
+            .bind(post.fence)
+            .bind(&post.pin_id)
+            .bind(&post.pin_url)
+            .bind(post.published_at);
+    }
+    let applied: HashSet<String> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+    let finished: Vec<&PublishedPost> = posts
+        .iter()
+        .copied()
+        .filter(|post| applied.contains(&post.id))
+        .collect();
+    if !finished.is_empty() {
+        let rows = (0..finished.len())
+            .map(|i| format!("({})", placeholders(1 + i * 4, 4)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // VALUES columns: column1 post_id, column2 fence, column3 at, column4 outcome.
+        let attempts = format!(
+            "UPDATE post_attempts SET finished_at = v.column3, outcome = v.column4,
+                error_class = NULL, error_message = NULL
+             FROM (VALUES {rows}) AS v
+             WHERE post_attempts.post_id = v.column1 AND post_attempts.fence = v.column2"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(attempts));
+        for post in finished {
+            query = query
+                .bind(&post.id)
+                .bind(post.fence)
+                .bind(post.published_at)
+                .bind(attempt_outcome(post));
+        }
+        query.execute(&mut *tx).await?;
+    }
+    Ok(applied)
+}
+
+/// The published completions of a batch on PostgreSQL: one statement, the batch passed as
+/// arrays. Returns the ids that were applied.
+async fn publish_postgres(
+    tx: &mut sqlx::PgConnection,
+    owner: &str,
+    posts: &[&PublishedPost],
+) -> Result<HashSet<String>, StoreError> {
+    let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
+    let fences: Vec<i64> = posts.iter().map(|p| p.fence).collect();
+    let pin_ids: Vec<&str> = posts.iter().map(|p| p.pin_id.as_str()).collect();
+    let pin_urls: Vec<Option<&str>> = posts.iter().map(|p| p.pin_url.as_deref()).collect();
+    let outcomes: Vec<&str> = posts.iter().map(|p| attempt_outcome(p)).collect();
+    let times: Vec<i64> = posts.iter().map(|p| p.published_at).collect();
+    let applied: Vec<String> = sqlx::query_scalar(
+        "WITH input AS (
+            SELECT * FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                $7::bigint[]) AS i(id, fence, pin_id, pin_url, outcome, at)
+         ), done AS (
+            UPDATE posts p SET status = 'published', pin_id = i.pin_id,
+                pin_url = COALESCE(i.pin_url, p.pin_url), held_reason = NULL,
+                published_at = i.at, lease_owner = NULL, lease_until = NULL, updated_at = i.at
+            FROM input i
+            WHERE p.id = i.id AND p.fence = i.fence AND p.lease_owner = $1
+              AND p.status = 'publishing'
+            RETURNING p.id, p.fence, i.outcome, i.at
+         ), finished AS (
+            UPDATE post_attempts a SET finished_at = done.at, outcome = done.outcome,
+                error_class = NULL, error_message = NULL
+            FROM done WHERE a.post_id = done.id AND a.fence = done.fence
+         )
+         SELECT id FROM done",
+    )
+    .bind(owner)
+    .bind(&ids)
+    .bind(&fences)
+    .bind(&pin_ids)
+    .bind(&pin_urls)
+    .bind(&outcomes)
+    .bind(&times)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(applied.into_iter().collect())
 }

@@ -322,13 +322,6 @@ impl Vault {
             });
         let scopes = granted.join(",");
         let new_id = uuid::Uuid::now_v7().to_string();
-        let existing_before = self
-            .inner
-            .store
-            .accounts(&pending.profile_id)
-            .await?
-            .iter()
-            .any(|row| row.pinterest_user_id == user.id && row.environment == pending.environment);
         let account_id = self
             .inner
             .store
@@ -348,6 +341,9 @@ impl Vault {
                 |id| self.seal_tokens(id, &tokens.access_token, tokens.refresh_token.as_ref()),
             )
             .await?;
+        // The upsert keeps an existing row's id: a different id than the fresh one means this
+        // Pinterest user was connected before (a reconnect), without reading every account.
+        let existing_before = account_id != new_id;
         let row = self.load(&account_id).await?;
         let account = Account::from(&row);
         let detail = if missing_scopes.is_empty() {

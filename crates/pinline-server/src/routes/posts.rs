@@ -24,7 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::{ApiJson, ApiQuery, rfc3339};
-use crate::post_input::{PostInput, parse_time};
+use crate::post_input::{PostInput, ValidPost, parse_time};
 use crate::state::AppState;
 
 /// Posts accepted in one batch at most.
@@ -210,7 +210,7 @@ pub(crate) async fn accept(
             )
         })?;
     state.vault().ensure_credentials_match(&account)?;
-    let held_reason = match account.status {
+    let mut held_reason = match account.status {
         AccountStatus::Disconnected => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -241,10 +241,32 @@ pub(crate) async fn accept(
             }
         }
     } else {
-        let board = state
+        let resolved = state
             .boards()
             .resolve(state.vault(), &post.account_id, &post.board, state.now_ms())
-            .await?;
+            .await;
+        let board = match (resolved, &post.board) {
+            (Ok(board), _) => board,
+            // Pinterest refused the tokens while the board was being checked: this post is
+            // the one that found out. Like every post for such an account, it waits as held
+            // (with an id there is nothing left to check until the reconnect).
+            (Err(error), crate::post_input::BoardRef::Id(id))
+                if error.code == "account_needs_reauth" =>
+            {
+                held_reason = Some(error.message.clone());
+                return commit(
+                    state,
+                    caller,
+                    &post,
+                    id.clone(),
+                    held_reason,
+                    idempotency_key,
+                    request_hash,
+                )
+                .await;
+            }
+            (Err(error), _) => return Err(error),
+        };
         let granted: Vec<Scope> = account
             .scopes
             .iter()
@@ -270,6 +292,28 @@ pub(crate) async fn accept(
         }
         board.id
     };
+    commit(
+        state,
+        caller,
+        &post,
+        board_id,
+        held_reason,
+        idempotency_key,
+        request_hash,
+    )
+    .await
+}
+
+/// Commits a validated post (queued, or held with the reason).
+async fn commit(
+    state: &AppState,
+    caller: &Caller,
+    post: &ValidPost,
+    board_id: String,
+    held_reason: Option<String>,
+    idempotency_key: Option<String>,
+    request_hash: String,
+) -> Result<(StatusCode, PostRow), ApiError> {
     let media = serde_json::to_string(&post.media)
         .map_err(|_| ApiError::invalid("media_source", "cannot be stored"))?;
     let outcome = state

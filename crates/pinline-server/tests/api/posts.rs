@@ -17,6 +17,7 @@ backend_tests!(
     board_names_resolve_once_or_list_the_boards,
     secret_boards_need_secret_scopes,
     posts_for_a_revoked_account_are_held,
+    the_post_that_finds_a_revocation_is_held_too,
     batches_answer_each_post,
     posts_are_listed_edited_and_canceled,
     posts_are_private_to_their_profile,
@@ -513,4 +514,45 @@ async fn an_accepted_post_publishes_and_its_pin_can_be_deleted(db: TestDatabase)
     assert_eq!(deleted.status, 200, "{}", deleted.text);
     assert_eq!(deleted.json["status"], json!("deleted"));
     assert_eq!(app.sandbox_stats().await["pins_deleted"], json!(1));
+}
+
+/// The first post after a revocation nobody noticed yet: checking its board is what meets
+/// Pinterest's refusal. It is held like every later one, not refused.
+async fn the_post_that_finds_a_revocation_is_held_too(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let (account, _) = with_board(&app, "PUBLIC").await;
+    let shown = app
+        .api(
+            Method::GET,
+            &format!("/v1/accounts/{account}"),
+            Some(&app.key_alpha),
+            None,
+        )
+        .await;
+    let user = shown.json["pinterest_user_id"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    app.sandbox_control(&format!("/users/{user}/revoke"), json!({}))
+        .await;
+    // A board this replica has not seen: checking it needs Pinterest.
+    let held = app
+        .api(
+            Method::POST,
+            "/v1/posts",
+            Some(&app.key_alpha),
+            Some(post_body(&account, "900000000000000001")),
+        )
+        .await;
+    assert_eq!(held.status, 202, "{}", held.text);
+    assert_eq!(held.json["status"], json!("held"), "{}", held.text);
+    let shown = app
+        .api(
+            Method::GET,
+            &format!("/v1/accounts/{account}"),
+            Some(&app.key_alpha),
+            None,
+        )
+        .await;
+    assert_eq!(shown.json["status"], json!("needs_reauth"));
 }

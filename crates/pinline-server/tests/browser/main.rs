@@ -6,6 +6,10 @@
 //! `PINLINE_TEST_REQUIRE_BROWSER=1` (CI sets it), which turns a missing browser into a failure.
 //! The session and CSRF checks below need no browser and always run.
 
+// The API suite's test app: the same server, sandbox and keys (its log capture and helpers for
+// other checks are unused here).
+#[allow(dead_code)]
+#[path = "../api/support.rs"]
 mod support;
 mod webdriver;
 

@@ -1,0 +1,928 @@
+//! `chaos`: does anything accepted get lost or published twice when everything goes wrong at
+//! once? Three `pinline serve` replicas share one database (PostgreSQL) and publish to a sandbox
+//! that fails on purpose: 5 % of creates answer 503, 5 % answer 429, 1 % create the pin and then
+//! drop the connection, 2 % of all calls stall (a latency spike, shorter than the lease). Posts
+//! arrive through the replicas' `POST /v1/posts/batch` (with an `Idempotency-Key`, retried on
+//! another replica when one dies mid-request) while a random replica is SIGKILLed every few
+//! seconds and a new one started in its place. Mid-run one account's tokens are revoked at
+//! Pinterest (its posts are `held` until it is reconnected, which the run then does through the
+//! OAuth flow of a replica) and another account's access token is expired.
+//!
+//! Afterwards every board is listed at the sandbox and compared with the posts table:
+//!
+//! * **lost**: acknowledged posts missing from the database, posts neither published nor
+//!   failed nor held with a reason when the run ends, and published posts whose pin is not at
+//!   the sandbox;
+//! * **duplicated**: pins beyond the first for one post, plus pins that belong to no post.
+//!
+//! Then a **fencing** run: a replica with a slow pace holds claims when it is SIGSTOPped past
+//! its lease; another replica takes the posts over and publishes them; after SIGCONT the frozen
+//! one must complete nothing (it logs `post.fenced_out`) and create no pin.
+//!
+//! `pinline bench` exits non-zero unless lost = 0 and duplicated = 0 in both runs.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use pinline_store::PostRow;
+use rand::Rng as _;
+use serde_json::{Value, json};
+
+use crate::env::{BenchAccount, BenchDatabase, Env, master_key_pair};
+use crate::replicas::{LogTally, NO_EXE, Replica, ReplicaSpec, api_key, pinline_exe};
+use crate::{BackendKind, BenchOptions, Ran, Size, Table};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub replicas: usize,
+    pub accounts: usize,
+    pub posts: usize,
+    /// Posts per `POST /v1/posts/batch`.
+    pub batch: usize,
+    pub kills: usize,
+    pub kill_every: Duration,
+    /// `PINLINE_QUEUE_LEASE_SECS` of the replicas.
+    pub lease_secs: u64,
+    /// Longest wait, after the last kill, for every post to settle.
+    pub drain: Duration,
+    /// Posts of the fencing run.
+    pub fencing_posts: usize,
+}
+
+impl Params {
+    pub fn for_size(size: Size) -> Params {
+        match size {
+            Size::Full => Params {
+                replicas: 3,
+                accounts: 20,
+                posts: 10_000,
+                batch: 100,
+                kills: 50,
+                kill_every: Duration::from_secs(2),
+                lease_secs: 3,
+                drain: Duration::from_secs(180),
+                fencing_posts: 40,
+            },
+            Size::Quick => Params {
+                replicas: 3,
+                accounts: 4,
+                posts: 500,
+                batch: 50,
+                kills: 5,
+                kill_every: Duration::from_millis(1_500),
+                lease_secs: 2,
+                drain: Duration::from_secs(60),
+                fencing_posts: 20,
+            },
+            Size::Tiny => Params {
+                replicas: 2,
+                accounts: 3,
+                posts: 60,
+                batch: 20,
+                kills: 3,
+                kill_every: Duration::from_secs(1),
+                lease_secs: 2,
+                drain: Duration::from_secs(30),
+                fencing_posts: 10,
+            },
+        }
+    }
+}
+
+pub const TITLE: &str = "chaos (replicas SIGKILLed, sandbox faults, a revocation and an expiry; goal: \
+     lost = 0, duplicated = 0)";
+pub const FENCING_TITLE: &str = "chaos: fencing (a replica SIGSTOPped past its lease, then SIGCONT; goal: \
+     no pin and no completion from it)";
+
+pub fn table() -> Table {
+    Table::new(
+        TITLE,
+        &[
+            "backend",
+            "replicas",
+            "posts accepted",
+            "kills",
+            "published",
+            "adopted",
+            "held",
+            "failed by class",
+            "lost",
+            "duplicated",
+            "pins at sandbox",
+            "fenced_out log lines",
+            "notes",
+        ],
+    )
+}
+
+pub fn fencing_table() -> Table {
+    Table::new(
+        FENCING_TITLE,
+        &[
+            "backend",
+            "lease s",
+            "posts",
+            "claimed by the frozen replica",
+            "frozen for s",
+            "published",
+            "its post.fenced_out lines",
+            "fenced_out attempts",
+            "pins made after SIGCONT",
+            "lost",
+            "duplicated",
+            "notes",
+        ],
+    )
+}
+
+/// The sandbox's fault rules during the run.
+fn fault_rules() -> Value {
+    json!({
+        "seed": 7,
+        "rules": [
+            {"operation": "pins/create", "kind": "error", "status": 503, "share": 0.05},
+            {"operation": "pins/create", "kind": "rate_limit", "retry_after_secs": 1, "share": 0.05},
+            {"operation": "pins/create", "kind": "drop_after_create", "share": 0.01},
+            {"operation": "boards/list_pins", "kind": "error", "status": 503, "share": 0.05},
+            {"path_prefix": "/v5", "kind": "delay", "delay_ms": 700, "share": 0.02},
+        ],
+    })
+}
+
+pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
+    let Some(exe) = pinline_exe() else {
+        return Ok(Ran::Skipped(NO_EXE.to_owned()));
+    };
+    let Some(db) = BenchDatabase::fresh(backend, options.postgres_url.as_deref()).await? else {
+        return Ok(Ran::Skipped("skipped, PostgreSQL not reachable".to_owned()));
+    };
+    let p = Params::for_size(options.size);
+    let (master_key, master_key_text) = master_key_pair()?;
+    let env = Env::start_with_key(db, Vec::new(), "http://127.0.0.1:9", &master_key).await?;
+    let accounts = env.accounts("chaos", p.accounts.max(2)).await?;
+    let key = api_key(env.store(), "chaos").await?;
+    let spec = ReplicaSpec {
+        exe,
+        database_url: env.db.url().to_owned(),
+        master_key: master_key_text,
+        pinterest_api_url: env.sandbox.base_url(),
+        pinterest_oauth_url: env.sandbox.oauth_url(),
+        env: vec![
+            (
+                "PINLINE_QUEUE_LEASE_SECS".to_owned(),
+                p.lease_secs.to_string(),
+            ),
+            (
+                "PINLINE_PINTEREST_RATES".to_owned(),
+                "org_write=1000/s,org_read=1000/s".to_owned(),
+            ),
+        ],
+    };
+    let mut failures = Vec::new();
+    let (row, chaos_failures) = chaos_run(&env, &spec, &accounts, &key, &p, backend).await?;
+    failures.extend(chaos_failures);
+    let mut chaos = table();
+    chaos.row(row);
+
+    let (row, fencing_failures) = fencing_run(&env, &spec, &key, &p, backend).await?;
+    failures.extend(fencing_failures);
+    let mut fencing = fencing_table();
+    fencing.row(row);
+    Ok(Ran::Tables {
+        tables: vec![chaos, fencing],
+        failures,
+    })
+}
+
+/// The replicas of a run: the processes, and the URLs the submitter may use.
+#[derive(Debug)]
+struct Cluster {
+    spec: ReplicaSpec,
+    tally: Arc<LogTally>,
+    replicas: Vec<Replica>,
+    urls: Arc<Mutex<Vec<String>>>,
+}
+
+impl Cluster {
+    async fn start(spec: &ReplicaSpec, count: usize) -> Result<Cluster> {
+        let tally = Arc::new(LogTally::default());
+        let mut replicas = Vec::new();
+        for _ in 0..count {
+            replicas.push(Replica::start(spec, tally.clone()).await?);
+        }
+        let urls = replicas.iter().map(|r| r.base_url.clone()).collect();
+        Ok(Cluster {
+            spec: spec.clone(),
+            tally,
+            replicas,
+            urls: Arc::new(Mutex::new(urls)),
+        })
+    }
+
+    fn publish_urls(&self) {
+        let urls = self.replicas.iter().map(|r| r.base_url.clone()).collect();
+        if let Ok(mut shared) = self.urls.lock() {
+            *shared = urls;
+        }
+    }
+
+    /// SIGKILLs replica `index` and starts a new one in its place.
+    async fn kill_and_replace(&mut self, index: usize) -> Result<()> {
+        let victim = self.replicas.remove(index);
+        self.publish_urls();
+        victim.kill().await?;
+        let fresh = Replica::start(&self.spec, self.tally.clone()).await?;
+        self.replicas.insert(index, fresh);
+        self.publish_urls();
+        Ok(())
+    }
+
+    fn any_url(&self) -> Option<String> {
+        self.replicas.first().map(|r| r.base_url.clone())
+    }
+
+    async fn stop_all(self) -> Result<()> {
+        for replica in self.replicas {
+            replica.kill().await?;
+        }
+        Ok(())
+    }
+}
+
+/// What the submitter got acknowledged.
+#[derive(Debug, Default)]
+struct Submitted {
+    accepted: Vec<String>,
+    /// Items refused for good, by status and error code.
+    refused: BTreeMap<String, usize>,
+    /// Batches sent again (a replica died, or items were refused for a transient reason).
+    resent: usize,
+}
+
+async fn chaos_run(
+    env: &Env,
+    spec: &ReplicaSpec,
+    accounts: &[BenchAccount],
+    key: &str,
+    p: &Params,
+    backend: BackendKind,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let started = Instant::now();
+    let mut cluster = Cluster::start(spec, p.replicas).await?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let sandbox = env.sandbox.base_url();
+    http.post(format!("{sandbox}/_sandbox/faults"))
+        .json(&fault_rules())
+        .send()
+        .await?
+        .error_for_status()
+        .context("setting the sandbox's faults")?;
+
+    // Posts arrive all through the kill phase.
+    let kill_phase = p.kill_every * p.kills as u32;
+    let submitter = {
+        let (http, urls, key) = (http.clone(), cluster.urls.clone(), key.to_owned());
+        let accounts = accounts.to_vec();
+        let p = *p;
+        tokio::spawn(async move { submit(&http, &urls, &key, &accounts, &p, kill_phase).await })
+    };
+
+    let revoked = &accounts[0];
+    let expired = &accounts[1];
+    let mut notes = Vec::new();
+    let mut kills = 0;
+    let mut reconnected = false;
+    for k in 1..=p.kills {
+        tokio::time::sleep(p.kill_every).await;
+        if k == (p.kills / 3).max(1) {
+            sandbox_call(
+                &http,
+                &sandbox,
+                &format!("users/{}/revoke", revoked.pinterest_user_id),
+            )
+            .await?;
+        }
+        if k == (p.kills / 2).max(1) {
+            sandbox_call(
+                &http,
+                &sandbox,
+                &format!("users/{}/expire", expired.pinterest_user_id),
+            )
+            .await?;
+        }
+        if k == (2 * p.kills / 3).max(1) {
+            match reconnect(&http, &cluster, key, revoked).await {
+                Ok(()) => reconnected = true,
+                Err(error) => notes.push(format!("reconnect failed: {error:#}")),
+            }
+        }
+        let victim = rand::rng().random_range(0..cluster.replicas.len());
+        cluster.kill_and_replace(victim).await?;
+        kills += 1;
+    }
+    if !reconnected {
+        match reconnect(&http, &cluster, key, revoked).await {
+            Ok(()) => reconnected = true,
+            Err(error) => notes.push(format!("reconnect failed again: {error:#}")),
+        }
+    }
+    let submitted = submitter.await.context("the submitter task")??;
+
+    // Let everything settle: nothing queued or publishing, and nothing held once reconnected.
+    let deadline = Instant::now() + p.drain;
+    let settled = loop {
+        let counts = env.store().post_counts_by_status().await?;
+        let open = counts.get(PostRow::QUEUED).copied().unwrap_or(0)
+            + counts.get(PostRow::PUBLISHING).copied().unwrap_or(0)
+            + if reconnected {
+                counts.get(PostRow::HELD).copied().unwrap_or(0)
+            } else {
+                0
+            };
+        if open == 0 {
+            break true;
+        }
+        if Instant::now() >= deadline {
+            notes.push(format!(
+                "not settled after {} s: {counts:?}",
+                p.drain.as_secs()
+            ));
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let run_time = started.elapsed();
+    let (fenced_lines, errors, panics) = (
+        cluster.tally.fenced_out(),
+        cluster.tally.errors(),
+        cluster.tally.panics(),
+    );
+    cluster.stop_all().await?;
+    http.delete(format!("{sandbox}/_sandbox/faults"))
+        .send()
+        .await?
+        .error_for_status()?;
+    let faults = env.stats().faults_injected;
+
+    let audit = audit(env, accounts, &submitted.accepted).await?;
+    let mut failures = Vec::new();
+    if audit.lost() > 0 {
+        failures.push(format!(
+            "{} post(s) lost ({})",
+            audit.lost(),
+            audit.lost_detail()
+        ));
+    }
+    if audit.duplicated() > 0 {
+        failures.push(format!(
+            "{} duplicated pin(s) ({})",
+            audit.duplicated(),
+            audit.duplicated_detail()
+        ));
+    }
+    if !settled && audit.lost() == 0 {
+        failures.push("posts did not settle in time".to_owned());
+    }
+    notes.push(format!("{faults} faults injected"));
+    if submitted.resent > 0 {
+        notes.push(format!("{} batches resent", submitted.resent));
+    }
+    if !submitted.refused.is_empty() {
+        notes.push(format!("refused at acceptance: {:?}", submitted.refused));
+    }
+    if audit.failed_but_live > 0 {
+        notes.push(format!(
+            "{} failed post(s) have a pin at the sandbox",
+            audit.failed_but_live
+        ));
+    }
+    if errors > 0 || panics > 0 {
+        notes.push(format!(
+            "{errors} ERROR lines, {panics} panics in replica logs"
+        ));
+    }
+    notes.push(format!(
+        "{} reconnected: {reconnected}; {:.0} s",
+        revoked.username,
+        run_time.as_secs_f64()
+    ));
+    let row = vec![
+        backend.name().to_owned(),
+        p.replicas.to_string(),
+        submitted.accepted.len().to_string(),
+        kills.to_string(),
+        audit.published.to_string(),
+        audit.adopted.to_string(),
+        audit.held.to_string(),
+        if audit.failed_by_class.is_empty() {
+            "0".to_owned()
+        } else {
+            audit
+                .failed_by_class
+                .iter()
+                .map(|(class, n)| format!("{class} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        audit.lost().to_string(),
+        audit.duplicated().to_string(),
+        audit.pins.to_string(),
+        fenced_lines.to_string(),
+        notes.join("; "),
+    ];
+    Ok((row, failures))
+}
+
+/// Sends `p.posts` posts in batches, spread over `over`, each batch to a random live replica and
+/// again (same `Idempotency-Key`) to another when a replica dies under it.
+async fn submit(
+    http: &reqwest::Client,
+    urls: &Mutex<Vec<String>>,
+    key: &str,
+    accounts: &[BenchAccount],
+    p: &Params,
+    over: Duration,
+) -> Result<Submitted> {
+    let batches = p.posts.div_ceil(p.batch.max(1));
+    let interval = over / (batches as u32).max(1);
+    let start = tokio::time::Instant::now();
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let mut submitted = Submitted::default();
+    for b in 0..batches {
+        tokio::time::sleep_until(start + interval * b as u32).await;
+        let posts: Vec<Value> = (b * p.batch..((b + 1) * p.batch).min(p.posts))
+            .map(|i| {
+                let account = &accounts[i % accounts.len()];
+                json!({
+                    "account_id": account.id,
+                    "board_id": account.board_id,
+                    "title": format!("Chaos {i}"),
+                    "link": format!("https://shop.example/chaos/{i}"),
+                    "image_url": format!("https://cdn.example/chaos-{i}.jpg"),
+                })
+            })
+            .collect();
+        let body = json!({ "posts": posts });
+        let idempotency_key = format!("chaos-{run}-{b}");
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let url = {
+                let urls = urls.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                if urls.is_empty() {
+                    None
+                } else {
+                    Some(urls[rand::rng().random_range(0..urls.len())].clone())
+                }
+            };
+            let reply = match url {
+                Some(url) => http
+                    .post(format!("{url}/v1/posts/batch"))
+                    .bearer_auth(key)
+                    .header("Idempotency-Key", &idempotency_key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .ok(),
+                None => None,
+            };
+            let reply: Option<Value> = match reply {
+                Some(reply) if reply.status().is_success() => reply.json().await.ok(),
+                _ => None,
+            };
+            let transient = |status: u16| status >= 500 || status == 429;
+            let complete = reply.as_ref().is_some_and(|reply| {
+                reply["results"].as_array().is_some_and(|items| {
+                    items
+                        .iter()
+                        .all(|item| !transient(item["status"].as_u64().unwrap_or(500) as u16))
+                })
+            });
+            if complete || attempt >= 20 {
+                let Some(reply) = reply else {
+                    bail!("batch {b} could not be sent in {attempt} attempts");
+                };
+                for item in reply["results"].as_array().into_iter().flatten() {
+                    let status = item["status"].as_u64().unwrap_or(0) as u16;
+                    match item["post"]["id"].as_str() {
+                        Some(id) if (200..300).contains(&status) => {
+                            submitted.accepted.push(id.to_owned());
+                        }
+                        _ => {
+                            let code = item["error"]["code"].as_str().unwrap_or("?");
+                            *submitted
+                                .refused
+                                .entry(format!("{status} {code}"))
+                                .or_default() += 1;
+                        }
+                    }
+                }
+                break;
+            }
+            submitted.resent += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(submitted)
+}
+
+async fn sandbox_call(http: &reqwest::Client, sandbox: &str, path: &str) -> Result<()> {
+    http.post(format!("{sandbox}/_sandbox/{path}"))
+        .send()
+        .await?
+        .error_for_status()
+        .with_context(|| format!("POST /_sandbox/{path}"))?;
+    Ok(())
+}
+
+/// Connects `account` again through a replica's OAuth flow (the sandbox approves at once), until
+/// the account is `active` (replicas may die in between; each try starts over).
+async fn reconnect(
+    http: &reqwest::Client,
+    cluster: &Cluster,
+    key: &str,
+    account: &BenchAccount,
+) -> Result<()> {
+    let mut last_error = anyhow::anyhow!("no replica");
+    for _ in 0..10 {
+        let Some(url) = cluster.any_url() else {
+            break;
+        };
+        let attempt = async {
+            let started: Value = http
+                .post(format!("{url}/v1/accounts/connect"))
+                .bearer_auth(key)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let mut consent = url::Url::parse(
+                started["authorize_url"]
+                    .as_str()
+                    .context("no authorize_url")?,
+            )?;
+            consent
+                .query_pairs_mut()
+                .append_pair("sandbox_user", &account.username);
+            let approved = http.get(consent).send().await?;
+            let callback = approved
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .context("no redirect from the consent page")?
+                .to_owned();
+            http.get(&callback).send().await?.error_for_status()?;
+            let shown: Value = http
+                .get(format!("{url}/v1/accounts/{}", account.id))
+                .bearer_auth(key)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            if shown["status"] != json!("active") {
+                bail!("the account is {} after reconnecting", shown["status"]);
+            }
+            Ok::<(), anyhow::Error>(())
+        };
+        match attempt.await {
+            Ok(()) => return Ok(()),
+            Err(error) => last_error = error,
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Err(last_error)
+}
+
+/// The posts table against the sandbox's boards.
+#[derive(Debug, Default)]
+struct Audit {
+    posts: usize,
+    published: usize,
+    adopted: usize,
+    held: usize,
+    failed_by_class: BTreeMap<String, usize>,
+    /// Acknowledged, but not in the database.
+    missing: usize,
+    /// Still queued or publishing (or held without a reason) at the end.
+    unfinished: usize,
+    /// Published, but its pin is not on the board.
+    pin_missing: usize,
+    /// Pins beyond the first for one post.
+    extra_pins: usize,
+    /// Pins whose title is no post's.
+    stray_pins: usize,
+    failed_but_live: usize,
+    pins: usize,
+}
+
+impl Audit {
+    fn lost(&self) -> usize {
+        self.missing + self.unfinished + self.pin_missing
+    }
+
+    fn lost_detail(&self) -> String {
+        format!(
+            "{} missing from the database, {} unfinished, {} published without their pin",
+            self.missing, self.unfinished, self.pin_missing
+        )
+    }
+
+    fn duplicated(&self) -> usize {
+        self.extra_pins + self.stray_pins
+    }
+
+    fn duplicated_detail(&self) -> String {
+        format!(
+            "{} extra pins for a post, {} pins of no post",
+            self.extra_pins, self.stray_pins
+        )
+    }
+}
+
+async fn audit(env: &Env, accounts: &[BenchAccount], accepted: &[String]) -> Result<Audit> {
+    let mut audit = Audit::default();
+    let mut ids = HashSet::new();
+    for account in accounts {
+        let posts = env.posts_of(&account.id).await?;
+        let pins = board_pins(env, account).await?;
+        audit.pins += pins.len();
+        let mut by_title: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (id, title) in &pins {
+            by_title
+                .entry(title.as_str())
+                .or_default()
+                .push(id.as_str());
+        }
+        let mut titles = HashSet::new();
+        for post in &posts {
+            ids.insert(post.id.clone());
+            audit.posts += 1;
+            let title = post.title.as_deref().unwrap_or_default();
+            titles.insert(title);
+            let live = by_title.get(title).map_or(&[][..], Vec::as_slice);
+            audit.extra_pins += live.len().saturating_sub(1);
+            match post.status.as_str() {
+                PostRow::PUBLISHED => {
+                    audit.published += 1;
+                    if post
+                        .pin_id
+                        .as_deref()
+                        .is_none_or(|pin| !live.contains(&pin))
+                    {
+                        audit.pin_missing += 1;
+                    }
+                }
+                PostRow::FAILED => {
+                    *audit
+                        .failed_by_class
+                        .entry(post.last_error_class.clone().unwrap_or_else(|| "?".into()))
+                        .or_default() += 1;
+                    if !live.is_empty() {
+                        audit.failed_but_live += 1;
+                    }
+                }
+                PostRow::HELD if post.held_reason.is_some() => audit.held += 1,
+                PostRow::CANCELED => {}
+                _ => audit.unfinished += 1,
+            }
+        }
+        audit.stray_pins += pins
+            .iter()
+            .filter(|(_, title)| !titles.contains(title.as_str()))
+            .count();
+        audit.adopted += adopted_count(env, &posts).await?;
+    }
+    audit.missing = accepted.iter().filter(|id| !ids.contains(*id)).count();
+    Ok(audit)
+}
+
+/// Published posts whose pin was adopted (found on the board after an unknown outcome).
+async fn adopted_count(env: &Env, posts: &[PostRow]) -> Result<usize> {
+    let mut adopted = 0;
+    for post in posts.iter().filter(|p| p.status == PostRow::PUBLISHED) {
+        if post.attempts > 1 || post.outcome_unknown_since.is_some() {
+            let attempts = env.store().post_attempts(&post.id).await?;
+            if attempts
+                .iter()
+                .any(|a| a.outcome.as_deref() == Some(pinline_store::PostAttemptRow::ADOPTED))
+            {
+                adopted += 1;
+            }
+        }
+    }
+    Ok(adopted)
+}
+
+/// Every pin on the account's board at the sandbox: (id, title).
+async fn board_pins(env: &Env, account: &BenchAccount) -> Result<Vec<(String, String)>> {
+    let token = env.mint_token(&account.pinterest_user_id).await?;
+    let mut pins = Vec::new();
+    let mut bookmark: Option<String> = None;
+    loop {
+        let mut request = env
+            .http
+            .get(format!(
+                "{}/v5/boards/{}/pins",
+                env.sandbox.base_url(),
+                account.board_id
+            ))
+            .bearer_auth(&token)
+            .query(&[("page_size", "250")]);
+        if let Some(bookmark) = &bookmark {
+            request = request.query(&[("bookmark", bookmark)]);
+        }
+        let page: Value = request
+            .send()
+            .await?
+            .error_for_status()
+            .context("listing a board's pins at the sandbox")?
+            .json()
+            .await?;
+        for pin in page["items"].as_array().into_iter().flatten() {
+            pins.push((
+                pin["id"].as_str().unwrap_or_default().to_owned(),
+                pin["title"].as_str().unwrap_or_default().to_owned(),
+            ));
+        }
+        match page["bookmark"].as_str() {
+            Some(next) if !next.is_empty() => bookmark = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(pins)
+}
+
+/// The fencing run: replica A paces slowly (4 creates/s), so it holds claims on posts waiting for their turn;
+/// it is SIGSTOPped, B takes the posts over once A's leases run out and publishes them all; then
+/// A gets SIGCONT and must neither record a completion nor create a pin.
+async fn fencing_run(
+    env: &Env,
+    spec: &ReplicaSpec,
+    key: &str,
+    p: &Params,
+    backend: BackendKind,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let account = env.connect("fencing").await?;
+    let mut slow = spec.clone();
+    slow.env
+        .retain(|(name, _)| name != "PINLINE_PINTEREST_RATES");
+    slow.env.push((
+        "PINLINE_PINTEREST_RATES".to_owned(),
+        "org_write=4/s,org_read=1000/s".to_owned(),
+    ));
+    let tally = Arc::new(LogTally::default());
+    let a = Replica::start(&slow, tally.clone()).await?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let posts: Vec<Value> = (0..p.fencing_posts)
+        .map(|i| {
+            json!({
+                "account_id": account.id,
+                "board_id": account.board_id,
+                "title": format!("Fenced {i}"),
+                "image_url": format!("https://cdn.example/fenced-{i}.jpg"),
+            })
+        })
+        .collect();
+    let reply: Value = http
+        .post(format!("{}/v1/posts/batch", a.base_url))
+        .bearer_auth(key)
+        .json(&json!({ "posts": posts }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let accepted: Vec<String> = reply["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item["post"]["id"].as_str().map(str::to_owned))
+        .collect();
+
+    // Wait until A is mid-flow: a couple of pins out, posts claimed and waiting for the pace.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut notes = Vec::new();
+    loop {
+        let done = env
+            .stats()
+            .pins_by_user
+            .get(&account.pinterest_user_id)
+            .copied()
+            .unwrap_or(0);
+        if done >= 2 || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.stop()?;
+    let frozen_at = Instant::now();
+    let claimed = env
+        .posts_of(&account.id)
+        .await?
+        .iter()
+        .filter(|post| post.status == PostRow::PUBLISHING)
+        .count();
+
+    // B, at full pace, takes the posts over once A's leases expire.
+    let b = Replica::start(spec, tally.clone()).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let published = env
+            .posts_of(&account.id)
+            .await?
+            .iter()
+            .filter(|post| post.status == PostRow::PUBLISHED)
+            .count();
+        if published >= accepted.len() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            notes.push(format!(
+                "B published only {published} of {} in 60 s",
+                accepted.len()
+            ));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pins_before = env.stats().pins_created;
+    let frozen_for = frozen_at.elapsed();
+    a.resume()?;
+    // A's pacer still spaces its waiting posts at 4/s: give it time to reach every claim it
+    // held (each ends fenced out), and some more for a pin that would come late.
+    let patience = Duration::from_secs(3) + Duration::from_millis(250) * claimed as u32;
+    let deadline = Instant::now() + patience.min(Duration::from_secs(20));
+    while a.log.fenced_out() < claimed as u64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pins_after = env.stats().pins_created;
+    let a_fenced = a.log.fenced_out();
+    a.kill().await?;
+    b.kill().await?;
+
+    let posts = env.posts_of(&account.id).await?;
+    let mut fenced_attempts = 0;
+    for post in &posts {
+        fenced_attempts += env
+            .store()
+            .post_attempts(&post.id)
+            .await?
+            .iter()
+            .filter(|a| a.outcome.as_deref() == Some(pinline_store::PostAttemptRow::FENCED_OUT))
+            .count();
+    }
+    let audit = audit(env, std::slice::from_ref(&account), &accepted).await?;
+    let after_cont = pins_after - pins_before;
+    let mut failures = Vec::new();
+    if after_cont > 0 {
+        failures.push(format!(
+            "fencing: the frozen replica created {after_cont} pin(s) after SIGCONT"
+        ));
+    }
+    if audit.lost() > 0 {
+        failures.push(format!(
+            "fencing: {} lost ({})",
+            audit.lost(),
+            audit.lost_detail()
+        ));
+    }
+    if audit.duplicated() > 0 {
+        failures.push(format!(
+            "fencing: {} duplicated ({})",
+            audit.duplicated(),
+            audit.duplicated_detail()
+        ));
+    }
+    if claimed == 0 {
+        notes.push("A held no claim when frozen: the run proves little".to_owned());
+    }
+    let row = vec![
+        backend.name().to_owned(),
+        p.lease_secs.to_string(),
+        accepted.len().to_string(),
+        claimed.to_string(),
+        format!("{:.1}", frozen_for.as_secs_f64()),
+        audit.published.to_string(),
+        a_fenced.to_string(),
+        fenced_attempts.to_string(),
+        after_cont.to_string(),
+        audit.lost().to_string(),
+        audit.duplicated().to_string(),
+        if notes.is_empty() {
+            "–".to_owned()
+        } else {
+            notes.join("; ")
+        },
+    ];
+    Ok((row, failures))
+}
