@@ -294,20 +294,7 @@ async fn secret_boards_need_secret_scopes(db: TestDatabase) {
 async fn posts_for_a_revoked_account_are_held(db: TestDatabase) {
     let app = spawn_app(db).await;
     let (account, board) = with_board(&app, "PUBLIC").await;
-    let shown = app
-        .api(
-            Method::GET,
-            &format!("/v1/accounts/{account}"),
-            Some(&app.key_alpha),
-            None,
-        )
-        .await;
-    let user = shown.json["pinterest_user_id"]
-        .as_str()
-        .expect("user")
-        .to_owned();
-    app.sandbox_control(&format!("/users/{user}/revoke"), json!({}))
-        .await;
+    revoke_at_pinterest(&app, &account).await;
     let refresh = app
         .api(
             Method::POST,
@@ -521,20 +508,7 @@ async fn an_accepted_post_publishes_and_its_pin_can_be_deleted(db: TestDatabase)
 async fn the_post_that_finds_a_revocation_is_held_too(db: TestDatabase) {
     let app = spawn_app(db).await;
     let (account, _) = with_board(&app, "PUBLIC").await;
-    let shown = app
-        .api(
-            Method::GET,
-            &format!("/v1/accounts/{account}"),
-            Some(&app.key_alpha),
-            None,
-        )
-        .await;
-    let user = shown.json["pinterest_user_id"]
-        .as_str()
-        .expect("user")
-        .to_owned();
-    app.sandbox_control(&format!("/users/{user}/revoke"), json!({}))
-        .await;
+    revoke_at_pinterest(&app, &account).await;
     // A board this replica has not seen: checking it needs Pinterest.
     let held = app
         .api(
@@ -555,4 +529,22 @@ async fn the_post_that_finds_a_revocation_is_held_too(db: TestDatabase) {
         )
         .await;
     assert_eq!(shown.json["status"], json!("needs_reauth"));
+}
+
+/// Revokes the account's tokens at the sandbox, as a person removing the app would.
+async fn revoke_at_pinterest(app: &TestApp, account: &str) {
+    let shown = app
+        .api(
+            Method::GET,
+            &format!("/v1/accounts/{account}"),
+            Some(&app.key_alpha),
+            None,
+        )
+        .await;
+    let user = shown.json["pinterest_user_id"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    app.sandbox_control(&format!("/users/{user}/revoke"), json!({}))
+        .await;
 }
