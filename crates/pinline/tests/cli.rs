@@ -1,41 +1,17 @@
 //! The CLI as people and scripts use it: the real `pinline` binary, against a real `pinline
 //! serve` process and an in-process sandbox. `demo`, `doctor` (healthy and revoked), `import`
-//! (a bad row sends nothing; a good file sends everything), `post` and `posts list`.
+//! (a bad row sends nothing; a good file sends everything), `post`, `posts list`, `draft` and
+//! `drafts publish`.
 
-use std::process::Stdio;
+mod common;
+
 use std::time::Duration;
 
+use common::{Server, cli, connect_with_board, start_server};
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
-}
-
-/// Runs the `pinline` binary to completion; returns (exit code, stdout, stderr).
-async fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_pinline"))
-        .args(args)
-        .env_clear()
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run pinline");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 #[tokio::test]
 async fn demo_sets_up_twice_in_the_same_data_dir() {
@@ -76,7 +52,7 @@ async fn help_documents_exit_codes_and_bad_usage_exits_2() {
 /// A sandbox, a `pinline serve` on `db`, an API key and one connected account with a board.
 struct World {
     sandbox: SandboxHandle,
-    server: Child,
+    server: Server,
     base_url: String,
     key: String,
     db_url: String,
@@ -130,39 +106,15 @@ async fn world(db: &TestDatabase) -> World {
         .await
         .expect("api key")
         .key;
-    let port = free_port();
-    let base_url = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_pinline"))
-        .arg("serve")
-        .env_clear()
-        .env("PINLINE_DATABASE_URL", &db.url)
-        .env("PINLINE_MASTER_KEY", &master_key)
-        .env("PINLINE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PINLINE_PUBLIC_URL", &base_url)
-        .env("PINTEREST_CLIENT_ID", "1000001")
-        .env("PINTEREST_CLIENT_SECRET", "sandbox-secret")
-        .env("PINTEREST_API_URL", sandbox.base_url())
-        .env("PINTEREST_OAUTH_URL", sandbox.oauth_url())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start pinline serve");
-    let stderr = server.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let ready = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("pinline is serving on") {
-                return true;
-            }
-        }
-        false
-    })
+    let server = start_server(
+        &db.url,
+        &master_key,
+        &sandbox.base_url(),
+        &sandbox.oauth_url(),
+        &[],
+    )
     .await;
-    assert_eq!(ready, Ok(true), "pinline serve did not start");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let base_url = server.base_url.clone();
 
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -177,49 +129,7 @@ async fn world(db: &TestDatabase) -> World {
         .json()
         .await
         .expect("json");
-    let started: Value = http
-        .post(format!("{base_url}/v1/accounts/connect"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("connect")
-        .json()
-        .await
-        .expect("json");
-    let consent = http
-        .get(started["authorize_url"].as_str().expect("authorize_url"))
-        .send()
-        .await
-        .expect("consent");
-    let callback = consent.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    let landed = http.get(&callback).send().await.expect("callback");
-    assert_eq!(landed.status().as_u16(), 200);
-    let accounts: Value = http
-        .get(format!("{base_url}/v1/accounts"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
-    let account_id = accounts["items"][0]["id"]
-        .as_str()
-        .expect("account id")
-        .to_owned();
-    let board: Value = http
-        .post(format!("{base_url}/v1/accounts/{account_id}/boards"))
-        .bearer_auth(&key)
-        .json(&json!({"name": "Recipes"}))
-        .send()
-        .await
-        .expect("board")
-        .json()
-        .await
-        .expect("json");
+    let (account_id, board_id) = connect_with_board(&http, &base_url, &key, "Recipes").await;
     World {
         sandbox,
         server,
@@ -229,7 +139,7 @@ async fn world(db: &TestDatabase) -> World {
         master_key,
         sandbox_user: user["id"].as_str().expect("user id").to_owned(),
         account_id,
-        board_id: board["id"].as_str().expect("board id").to_owned(),
+        board_id,
     }
 }
 
@@ -382,7 +292,7 @@ async fn doctor_passes_on_a_healthy_account_and_names_the_fix_for_a_revoked_one(
     )
     .await;
     assert_eq!(code, 1, "{err}");
-    let _ = world.server.kill().await;
+    let _ = world.server.child.kill().await;
 }
 
 async fn import_is_all_or_nothing_and_post_and_posts_list_work(db: TestDatabase) {
@@ -499,5 +409,5 @@ async fn import_is_all_or_nothing_and_post_and_posts_list_work(db: TestDatabase)
     assert_eq!(code, 0);
     let canceled: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(canceled["status"], json!("canceled"), "{canceled}");
-    let _ = world.server.kill().await;
+    let _ = world.server.child.kill().await;
 }

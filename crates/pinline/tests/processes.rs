@@ -1,104 +1,22 @@
 //! Real `pinline serve` processes on one database: a stampede of API calls on an expired token,
 //! spread over two processes, makes exactly one refresh at Pinterest (the sandbox).
 
-use std::process::Stdio;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use pinline_sandbox::SandboxConfig;
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-struct Server {
-    child: Child,
-    base_url: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
-}
-
-async fn start_server(
-    db_url: &str,
-    master_key: &str,
-    sandbox_url: &str,
-    sandbox_oauth: &str,
-) -> Server {
-    start_server_with(db_url, master_key, sandbox_url, sandbox_oauth, &[]).await
-}
-
-async fn start_server_with(
-    db_url: &str,
-    master_key: &str,
-    sandbox_url: &str,
-    sandbox_oauth: &str,
-    extra_env: &[(&str, &str)],
-) -> Server {
-    let port = free_port();
-    let base_url = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pinline"))
-        .arg("serve")
-        .env_clear()
-        .env("PINLINE_DATABASE_URL", db_url)
-        .env("PINLINE_MASTER_KEY", master_key)
-        .env("PINLINE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PINLINE_PUBLIC_URL", &base_url)
-        .env("PINTEREST_CLIENT_ID", "1000001")
-        .env("PINTEREST_CLIENT_SECRET", "sandbox-secret")
-        .env("PINTEREST_API_URL", sandbox_url)
-        .env("PINTEREST_OAUTH_URL", sandbox_oauth)
-        .env("RUST_LOG", "warn")
-        .envs(extra_env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start pinline serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let ready = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("pinline is serving on") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(ready, Ok(true), "pinline serve did not start");
-    // Keep draining stderr so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, base_url }
-}
+use common::{cli, connect_with_board, start_server};
 
 backend_tests!(
     two_processes_refresh_an_expired_token_once,
     two_processes_survive_a_failing_first_refresh,
     the_cli_creates_keys_and_lists_accounts,
 );
-
-/// Runs the `pinline` binary to completion; returns (exit code, stdout, stderr).
-async fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_pinline"))
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run pinline");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 async fn the_cli_creates_keys_and_lists_accounts(db: TestDatabase) {
     let sandbox = pinline_sandbox::spawn(
@@ -124,6 +42,7 @@ async fn the_cli_creates_keys_and_lists_accounts(db: TestDatabase) {
         &master_key,
         &sandbox.base_url(),
         &sandbox.oauth_url(),
+        &[],
     )
     .await;
     let env = [
@@ -201,6 +120,7 @@ async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
         &master_key,
         &sandbox.base_url(),
         &sandbox.oauth_url(),
+        &[],
     )
     .await;
     let mut b = start_server(
@@ -208,6 +128,7 @@ async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
         &master_key,
         &sandbox.base_url(),
         &sandbox.oauth_url(),
+        &[],
     )
     .await;
     let http = reqwest::Client::builder()
@@ -368,7 +289,7 @@ async fn three_replicas_publish_exactly_once_when_one_is_killed() {
     let (api, oauth) = (sandbox.base_url(), sandbox.oauth_url());
     let mut replicas = Vec::new();
     for _ in 0..3 {
-        replicas.push(start_server_with(&db.url, &master_key, &api, &oauth, &env).await);
+        replicas.push(start_server(&db.url, &master_key, &api, &oauth, &env).await);
     }
     let first = replicas[0].base_url.clone();
     let http = reqwest::Client::builder()
@@ -380,57 +301,7 @@ async fn three_replicas_publish_exactly_once_when_one_is_killed() {
         .send()
         .await
         .expect("user");
-    let started: Value = http
-        .post(format!("{first}/v1/accounts/connect"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("connect")
-        .json()
-        .await
-        .expect("json");
-    let consent = http
-        .get(started["authorize_url"].as_str().expect("authorize_url"))
-        .send()
-        .await
-        .expect("consent");
-    let callback = consent.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    assert_eq!(
-        http.get(&callback)
-            .send()
-            .await
-            .expect("callback")
-            .status()
-            .as_u16(),
-        200
-    );
-    let accounts: Value = http
-        .get(format!("{first}/v1/accounts"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
-    let account = accounts["items"][0]["id"]
-        .as_str()
-        .expect("account")
-        .to_owned();
-    let board: Value = http
-        .post(format!("{first}/v1/accounts/{account}/boards"))
-        .bearer_auth(&key)
-        .json(&json!({"name": "Chaos"}))
-        .send()
-        .await
-        .expect("board")
-        .json()
-        .await
-        .expect("json");
-    let board = board["id"].as_str().expect("board id").to_owned();
+    let (account, board) = connect_with_board(&http, &first, &key, "Chaos").await;
 
     let pins_created = |http: reqwest::Client, api: String| async move {
         let stats: Value = http
