@@ -241,6 +241,10 @@ pub enum Refusal {
     /// A request that could not be built (a bug or a bad URL, such as a malformed upload URL).
     #[error("could not build the request: {0}")]
     InvalidRequest(String),
+    /// The caller's deadline for sending had passed (a worker whose lease on a post ran out
+    /// while it waited for a token): nothing was sent.
+    #[error("the deadline for sending had passed; nothing was sent")]
+    DeadlinePassed,
 }
 
 impl Refusal {
@@ -249,6 +253,7 @@ impl Refusal {
             Refusal::EnvironmentMismatch { .. } => ErrorClass::Auth,
             Refusal::InvalidId { .. } | Refusal::InvalidField { .. } => ErrorClass::Validation,
             Refusal::InvalidRequest(_) => ErrorClass::Unknown,
+            Refusal::DeadlinePassed => ErrorClass::Transient,
         }
     }
 }
@@ -358,7 +363,8 @@ impl PinterestError {
         }
     }
 
-    pub(crate) fn refused(operation: &'static str, reason: Refusal) -> Self {
+    /// A call refused before anything was sent.
+    pub fn refused(operation: &'static str, reason: Refusal) -> Self {
         PinterestError::Refused { operation, reason }
     }
 }

@@ -33,8 +33,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use pinline_pinterest::facts::RateLimitCategory;
-use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource};
+use pinline_pinterest::facts::{RateLimitCategory, operations};
+use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError, Refusal};
 use pinline_store::{AccountRow, ClaimedPost, Completion, PostRow, Store, StoreError};
 use pinline_vault::events::VaultEvent;
 use pinline_vault::events::kind as vault_kind;
@@ -583,10 +583,20 @@ impl Publisher {
             return Ok(Step::Done(self.fenced_out(claim)));
         }
         let request = &pin;
+        // Getting the token may take a refresh; the create must still leave while the lease
+        // holds, or a worker that lost the post could publish it after its new owner did.
+        let queue = &self.inner.queue;
+        let send_by = lease.until - queue.settings().lease.as_millis() as i64 / 6;
         let result = self
             .inner
             .vault
             .call(&post.account_id, move |client, token| async move {
+                if queue.now_ms() >= send_by {
+                    return Err(PinterestError::refused(
+                        operations::PINS_CREATE.id,
+                        Refusal::DeadlinePassed,
+                    ));
+                }
                 client.create_pin(&token, request).await
             })
             .await;

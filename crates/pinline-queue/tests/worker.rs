@@ -35,6 +35,7 @@ backend_tests!(
     two_thousand_posts_for_twenty_accounts_publish_at_the_allowed_rate,
     an_unknown_outcome_is_adopted_deep_in_a_busy_board,
     a_board_too_busy_to_search_fails_the_post_instead_of_resending,
+    a_create_is_not_sent_once_the_lease_ran_out_waiting_for_a_token,
 );
 
 const PUBLIC_URL: &str = "http://127.0.0.1:9";
@@ -86,7 +87,19 @@ async fn harness(db: TestDatabase, mut config: SandboxConfig) -> Harness {
 impl Harness {
     /// A worker pacing `org_write` at `writes_per_sec` per user, retrying quickly.
     fn publisher(&self, writes_per_sec: u32, settings: PublisherSettings) -> Publisher {
+        let lease = QueueSettings::new("default").lease;
+        self.publisher_with_lease(writes_per_sec, settings, lease)
+    }
+
+    /// The same worker with a lease of `lease`.
+    fn publisher_with_lease(
+        &self,
+        writes_per_sec: u32,
+        settings: PublisherSettings,
+        lease: Duration,
+    ) -> Publisher {
         let mut queue_settings = QueueSettings::new(uuid::Uuid::new_v4().to_string());
+        queue_settings.lease = lease;
         queue_settings.retry = RetryPolicy {
             base: Duration::from_millis(100),
             cap: Duration::from_secs(1),
@@ -813,4 +826,44 @@ async fn a_board_too_busy_to_search_fails_the_post_instead_of_resending(db: Test
         "{done:?}"
     );
     assert_eq!(h.sandbox.stats().pins_created, 31, "nothing sent twice");
+}
+
+async fn a_create_is_not_sent_once_the_lease_ran_out_waiting_for_a_token(db: TestDatabase) {
+    let h = harness(db, SandboxConfig::default()).await;
+    let account = h.connect("slow").await;
+    let board = h.board(&account.id, "Slow").await;
+    h.submit(&account.id, &board, "Late pin", None).await;
+    // By the time the post is claimed its access token has expired, and the refresh takes
+    // longer than the whole lease.
+    h.clock.advance(Duration::from_secs(40 * 86_400));
+    h.control(
+        "/faults",
+        json!({ "rules": [
+            { "operation": "oauth/token", "kind": "delay", "delay_ms": 1500, "count": 1 }
+        ]}),
+    )
+    .await;
+    let publisher = h.publisher_with_lease(10_000, fast(), Duration::from_millis(900));
+    assert_eq!(publisher.run_once().await, 1);
+    assert_eq!(
+        h.sandbox.stats().pins_created,
+        0,
+        "the lease ran out while the token was refreshed: nothing may be sent"
+    );
+    let post = h.posts(None).await.remove(0);
+    assert_ne!(post.status, PostRow::PUBLISHED, "{post:?}");
+    assert_ne!(post.status, PostRow::FAILED, "{post:?}");
+    assert!(
+        post.last_error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("deadline")),
+        "{post:?}"
+    );
+
+    // The next attempt, with the fresh token, publishes it once.
+    h.clock.advance(Duration::from_secs(5));
+    assert_eq!(publisher.run_once().await, 1);
+    let post = h.posts(None).await.remove(0);
+    assert_eq!(post.status, PostRow::PUBLISHED, "{post:?}");
+    assert_eq!(h.sandbox.stats().pins_created, 1);
 }
