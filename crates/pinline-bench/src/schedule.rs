@@ -266,80 +266,64 @@ fn load_row(i: usize, p: &Params, far: i64) -> LoadRow {
     }
 }
 
-/// Binds one chunk's rows and runs the insert on `$conn`.
-macro_rules! insert_chunk {
-    ($conn:expr, $sql:expr, $rows:expr, $env:expr, $accounts:expr, $now:expr) => {{
-        let mut query = sqlx::query(sqlx::AssertSqlSafe($sql));
-        for row in $rows {
-            let account: &BenchAccount = &$accounts[row.account];
-            query = query
-                .bind(row.id.clone())
-                .bind($env.profile_id.clone())
-                .bind(account.id.clone())
-                .bind(account.board_id.clone())
-                .bind(row.title.clone())
-                .bind(row.link.clone())
-                .bind(row.media.clone())
-                .bind(row.publish_at)
-                .bind($now);
+/// Inserts every post on `$conn` (a PostgreSQL or SQLite connection: the statements are the same,
+/// the connection types are not), `ROWS_PER_INSERT` rows per statement and `INSERTS_PER_TX`
+/// statements per transaction.
+macro_rules! load_into {
+    ($conn:expr, $env:expr, $accounts:expr, $p:expr, $far:expr) => {{
+        let now = $env.now_ms();
+        let full_sql = insert_sql(ROWS_PER_INSERT);
+        let mut next = 0;
+        while next < $p.posts {
+            let mut tx = $conn.begin().await?;
+            for _ in 0..INSERTS_PER_TX {
+                let end = (next + ROWS_PER_INSERT).min($p.posts);
+                if end == next {
+                    break;
+                }
+                let rows: Vec<LoadRow> = (next..end).map(|i| load_row(i, $p, $far)).collect();
+                let sql = if rows.len() == ROWS_PER_INSERT {
+                    full_sql.clone()
+                } else {
+                    insert_sql(rows.len())
+                };
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for row in &rows {
+                    let account: &BenchAccount = &$accounts[row.account];
+                    query = query
+                        .bind(row.id.clone())
+                        .bind($env.profile_id.clone())
+                        .bind(account.id.clone())
+                        .bind(account.board_id.clone())
+                        .bind(row.title.clone())
+                        .bind(row.link.clone())
+                        .bind(row.media.clone())
+                        .bind(row.publish_at)
+                        .bind(now);
+                }
+                query.execute(&mut *tx).await?;
+                next = end;
+            }
+            tx.commit().await?;
         }
-        query.execute(&mut *$conn).await?;
+        let _ = $conn.close().await;
     }};
 }
 
 /// Writes `p.posts` queued posts round-robin over `accounts`, `publish_at` from `far` over the
 /// window.
 async fn load_posts(env: &Env, accounts: &[BenchAccount], p: &Params, far: i64) -> Result<()> {
-    let now = env.now_ms();
-    let full_sql = insert_sql(ROWS_PER_INSERT);
-    let mut next = 0;
     match DatabaseLocation::parse(env.db.url())? {
         DatabaseLocation::Postgres(_) => {
             let options = sqlx::postgres::PgConnectOptions::from_str(env.db.url())?;
             let mut conn = sqlx::postgres::PgConnection::connect_with(&options).await?;
-            while next < p.posts {
-                let mut tx = conn.begin().await?;
-                for _ in 0..INSERTS_PER_TX {
-                    let end = (next + ROWS_PER_INSERT).min(p.posts);
-                    if end == next {
-                        break;
-                    }
-                    let rows: Vec<LoadRow> = (next..end).map(|i| load_row(i, p, far)).collect();
-                    let sql = if rows.len() == ROWS_PER_INSERT {
-                        full_sql.clone()
-                    } else {
-                        insert_sql(rows.len())
-                    };
-                    insert_chunk!(tx, sql, &rows, env, accounts, now);
-                    next = end;
-                }
-                tx.commit().await?;
-            }
-            let _ = conn.close().await;
+            load_into!(conn, env, accounts, p, far);
         }
         DatabaseLocation::Sqlite(_) => {
             let options = sqlx::sqlite::SqliteConnectOptions::from_str(env.db.url())?
                 .busy_timeout(Duration::from_secs(30));
             let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options).await?;
-            while next < p.posts {
-                let mut tx = conn.begin().await?;
-                for _ in 0..INSERTS_PER_TX {
-                    let end = (next + ROWS_PER_INSERT).min(p.posts);
-                    if end == next {
-                        break;
-                    }
-                    let rows: Vec<LoadRow> = (next..end).map(|i| load_row(i, p, far)).collect();
-                    let sql = if rows.len() == ROWS_PER_INSERT {
-                        full_sql.clone()
-                    } else {
-                        insert_sql(rows.len())
-                    };
-                    insert_chunk!(tx, sql, &rows, env, accounts, now);
-                    next = end;
-                }
-                tx.commit().await?;
-            }
-            let _ = conn.close().await;
+            load_into!(conn, env, accounts, p, far);
         }
     }
     Ok(())

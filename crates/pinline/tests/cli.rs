@@ -7,8 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, cli, connect_with_board, start_server};
-use pinline_sandbox::{SandboxConfig, SandboxHandle};
+use common::{Server, cli, connect_with_board, sandbox, start_server};
+use pinline_sandbox::SandboxHandle;
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use serde_json::{Value, json};
@@ -92,15 +92,7 @@ impl World {
 }
 
 async fn world(db: &TestDatabase) -> World {
-    let sandbox = pinline_sandbox::spawn(
-        SandboxConfig {
-            auto_approve: true,
-            ..SandboxConfig::default()
-        },
-        "127.0.0.1:0".parse().expect("address"),
-    )
-    .await
-    .expect("sandbox");
+    let sandbox = sandbox().await;
     let master_key = "33".repeat(32);
     let key = pinline_server::api_keys::create_api_key(&db.store, "default", "test", 0)
         .await

@@ -5,12 +5,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use pinline_sandbox::SandboxConfig;
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use common::{cli, connect_with_board, start_server};
+use common::{cli, connect, connect_with_board, sandbox, start_server};
 
 backend_tests!(
     two_processes_refresh_an_expired_token_once,
@@ -19,15 +18,7 @@ backend_tests!(
 );
 
 async fn the_cli_creates_keys_and_lists_accounts(db: TestDatabase) {
-    let sandbox = pinline_sandbox::spawn(
-        SandboxConfig {
-            auto_approve: true,
-            ..SandboxConfig::default()
-        },
-        "127.0.0.1:0".parse().expect("address"),
-    )
-    .await
-    .expect("sandbox");
+    let sandbox = sandbox().await;
     let master_key = "22".repeat(32);
     let (code, key, stderr) = cli(
         &["keys", "create", "--profile", "ops", "--quiet"],
@@ -101,15 +92,7 @@ async fn the_cli_creates_keys_and_lists_accounts(db: TestDatabase) {
 }
 
 async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
-    let sandbox = pinline_sandbox::spawn(
-        SandboxConfig {
-            auto_approve: true,
-            ..SandboxConfig::default()
-        },
-        "127.0.0.1:0".parse().expect("address"),
-    )
-    .await
-    .expect("sandbox");
+    let sandbox = sandbox().await;
     let master_key = "11".repeat(32);
     let key = pinline_server::api_keys::create_api_key(&db.store, "default", "test", 0)
         .await
@@ -146,39 +129,7 @@ async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
         .json()
         .await
         .expect("json");
-    let started: Value = http
-        .post(format!("{}/v1/accounts/connect", a.base_url))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("connect")
-        .json()
-        .await
-        .expect("json");
-    let consent = http
-        .get(started["authorize_url"].as_str().expect("authorize_url"))
-        .send()
-        .await
-        .expect("consent");
-    let callback = consent.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    let landed = http.get(&callback).send().await.expect("callback");
-    assert_eq!(landed.status().as_u16(), 200);
-    let accounts: Value = http
-        .get(format!("{}/v1/accounts", b.base_url))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
-    let account_id = accounts["items"][0]["id"]
-        .as_str()
-        .expect("account id")
-        .to_owned();
+    let account_id = connect(&http, &a.base_url, &key).await;
 
     // Pinterest expires the access token; pinline does not know yet.
     let user_id = user["id"].as_str().expect("user id");
@@ -265,15 +216,7 @@ async fn three_replicas_publish_exactly_once_when_one_is_killed() {
     let Some(db) = TestDatabase::postgres().await else {
         return;
     };
-    let sandbox = pinline_sandbox::spawn(
-        SandboxConfig {
-            auto_approve: true,
-            ..SandboxConfig::default()
-        },
-        "127.0.0.1:0".parse().expect("address"),
-    )
-    .await
-    .expect("sandbox");
+    let sandbox = sandbox().await;
     let master_key = "33".repeat(32);
     let key = pinline_server::api_keys::create_api_key(&db.store, "default", "test", 0)
         .await

@@ -4,6 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use pinline_sandbox::{SandboxConfig, SandboxHandle};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -86,6 +87,19 @@ pub async fn start_server(
     Server { child, base_url }
 }
 
+/// A sandbox on a free loopback port that approves consent at once, as its first user.
+pub async fn sandbox() -> SandboxHandle {
+    pinline_sandbox::spawn(
+        SandboxConfig {
+            auto_approve: true,
+            ..SandboxConfig::default()
+        },
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .await
+    .expect("sandbox")
+}
+
 /// Connects the sandbox's auto-approved user through pinline at `base_url` (connect, consent
 /// redirect, callback) and creates a board named `board`; returns (account id, board id).
 pub async fn connect_with_board(
@@ -94,6 +108,23 @@ pub async fn connect_with_board(
     key: &str,
     board: &str,
 ) -> (String, String) {
+    let account_id = connect(http, base_url, key).await;
+    let created: Value = http
+        .post(format!("{base_url}/v1/accounts/{account_id}/boards"))
+        .bearer_auth(key)
+        .json(&json!({ "name": board }))
+        .send()
+        .await
+        .expect("board")
+        .json()
+        .await
+        .expect("json");
+    let board_id = created["id"].as_str().expect("board id").to_owned();
+    (account_id, board_id)
+}
+
+/// Connects the sandbox's auto-approved user through pinline at `base_url`; returns the account id.
+pub async fn connect(http: &reqwest::Client, base_url: &str, key: &str) -> String {
     let started: Value = http
         .post(format!("{base_url}/v1/accounts/connect"))
         .bearer_auth(key)
@@ -123,20 +154,8 @@ pub async fn connect_with_board(
         .json()
         .await
         .expect("json");
-    let account_id = accounts["items"][0]["id"]
+    accounts["items"][0]["id"]
         .as_str()
         .expect("account id")
-        .to_owned();
-    let created: Value = http
-        .post(format!("{base_url}/v1/accounts/{account_id}/boards"))
-        .bearer_auth(key)
-        .json(&json!({ "name": board }))
-        .send()
-        .await
-        .expect("board")
-        .json()
-        .await
-        .expect("json");
-    let board_id = created["id"].as_str().expect("board id").to_owned();
-    (account_id, board_id)
+        .to_owned()
 }
