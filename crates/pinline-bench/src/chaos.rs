@@ -835,6 +835,7 @@ async fn fencing_run(
     // B, at full pace, takes the posts over once A's leases expire.
     let b = Replica::start(spec, tally.clone()).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut b_finished = true;
     loop {
         let published = env
             .posts_of(&account.id)
@@ -850,6 +851,7 @@ async fn fencing_run(
                 "B published only {published} of {} in 60 s",
                 accepted.len()
             ));
+            b_finished = false;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -884,7 +886,12 @@ async fn fencing_run(
     let audit = audit(env, std::slice::from_ref(&account), &accepted).await?;
     let after_cont = pins_after - pins_before;
     let mut failures = Vec::new();
-    if after_cont > 0 {
+    if !b_finished {
+        // Pins counted after SIGCONT could then be B's own; the takeover itself failed.
+        failures.push(format!(
+            "fencing: the other replica could not take over every post while one was frozen ({after_cont} pin(s) after SIGCONT, from either)"
+        ));
+    } else if after_cont > 0 {
         failures.push(format!(
             "fencing: the frozen replica created {after_cont} pin(s) after SIGCONT"
         ));

@@ -107,6 +107,11 @@ impl Store {
 
     /// Opens PostgreSQL with explicit options (tests use this to pin a schema).
     pub async fn open_postgres(options: PgConnectOptions) -> Result<Self, StoreError> {
+        // A process stopped inside a transaction (SIGSTOP, a debugger, a frozen VM) would keep
+        // its row locks, and `FOR UPDATE SKIP LOCKED` claims elsewhere would skip those posts
+        // until it woke: the server ends such a transaction instead, releasing the posts to the
+        // other replicas (its own fenced completions then simply fail).
+        let options = options.options([("idle_in_transaction_session_timeout", "10s")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
