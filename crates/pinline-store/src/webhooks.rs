@@ -170,6 +170,53 @@ impl Store {
         Ok(row)
     }
 
+    /// Up to `limit` webhooks (any profile) with an id after `after_id` whose secret is sealed
+    /// with a key other than `current_key_id`, in id order, for re-encryption after a key
+    /// rotation.
+    pub async fn webhooks_sealed_with_other_keys(
+        &self,
+        current_key_id: &str,
+        after_id: &str,
+        limit: i64,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        let prefix = format!("v1.{current_key_id}.%");
+        let sql = format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks
+             WHERE id > $2 AND secret_sealed NOT LIKE $1
+             ORDER BY id
+             LIMIT $3"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(&prefix)
+                .bind(after_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Replaces a webhook's sealed secret, only if it is still `expected` (two replicas
+    /// re-sealing at once must not matter). Returns whether the row was updated.
+    pub async fn reseal_webhook_secret(
+        &self,
+        webhook_id: &str,
+        expected: &str,
+        sealed: &str,
+    ) -> Result<bool, StoreError> {
+        let updated = write_tx!(self, tx => {
+            sqlx::query("UPDATE webhooks SET secret_sealed = $3 WHERE id = $1 AND secret_sealed = $2")
+                .bind(webhook_id)
+                .bind(expected)
+                .bind(sealed)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
     /// Deletes a webhook of a profile with its deliveries and their log; false when there is no
     /// such webhook in that profile.
     pub async fn delete_webhook(

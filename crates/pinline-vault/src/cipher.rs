@@ -136,6 +136,22 @@ impl KeyRing {
     pub fn needs_reseal(&self, sealed: &str) -> bool {
         sealed_key_id(sealed).is_ok_and(|id| id != self.current)
     }
+
+    /// `sealed` opened and sealed again under the current key, for the same associated data.
+    pub fn reseal(&self, associated_data: &[u8], sealed: &str) -> Result<String, VaultError> {
+        let plain = self.open(associated_data, sealed)?;
+        Ok(self.seal(associated_data, &plain))
+    }
+}
+
+/// What one re-sealing pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Rows now sealed under the current key.
+    pub resealed: usize,
+    /// Rows that no key in the ring opens (their key was dropped too early, or the row was
+    /// tampered with). They stay as they are; the old key must come back to save them.
+    pub unreadable: usize,
 }
 
 /// The key id of a sealed value.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pinline_store::{Store, WebhookAttemptResult, WebhookDeliveryRow, WebhookRow};
-use pinline_vault::cipher::KeyRing;
+use pinline_vault::cipher::{KeyRing, Resealed};
 use pinline_vault::clock::SharedClock;
 use rand::Rng;
 use reqwest::header::CONTENT_TYPE;
@@ -124,6 +124,46 @@ impl Webhooks {
         self.inner.store.create_webhook(&row).await?;
         tracing::info!(webhook = %row.id, profile = %row.profile_id, events = %row.events, "webhook created");
         Ok((row, secret))
+    }
+
+    /// Re-seals every webhook secret sealed under an older master key with the current one,
+    /// page by page. A secret no key opens is logged (by webhook id) and skipped.
+    pub async fn reseal_old_keys(&self) -> Result<Resealed, WebhookError> {
+        const PAGE: i64 = 200;
+        let inner = &self.inner;
+        let mut done = Resealed::default();
+        let mut after = String::new();
+        loop {
+            let rows = inner
+                .store
+                .webhooks_sealed_with_other_keys(inner.key_ring.current_key_id(), &after, PAGE)
+                .await?;
+            let Some(last) = rows.last() else {
+                return Ok(done);
+            };
+            after = last.id.clone();
+            for row in rows {
+                let aad = WebhookSecret::associated_data(&row.id);
+                match inner.key_ring.reseal(&aad, &row.secret_sealed) {
+                    Ok(sealed) => {
+                        if inner
+                            .store
+                            .reseal_webhook_secret(&row.id, &row.secret_sealed, &sealed)
+                            .await?
+                        {
+                            done.resealed += 1;
+                        }
+                    }
+                    Err(_) => {
+                        tracing::warn!(
+                            webhook = %row.id,
+                            "no master key opens this webhook's secret; its deliveries will fail until the old key is back in PINLINE_OLD_MASTER_KEYS (or the webhook is recreated)"
+                        );
+                        done.unreadable += 1;
+                    }
+                }
+            }
+        }
     }
 
     /// A profile's webhooks, oldest first.

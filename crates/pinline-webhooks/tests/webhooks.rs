@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use pinline_store::testing::TestDatabase;
 use pinline_store::{WebhookDeliveryRow, backend_tests};
-use pinline_vault::cipher::KeyRing;
+use pinline_vault::cipher::{KeyRing, Resealed};
 use pinline_vault::clock::{Clock, OffsetClock};
 use pinline_vault::master_key::MasterKey;
 use pinline_webhooks::signature::{self, DEFAULT_TOLERANCE_SECS, SignatureError};
@@ -32,6 +32,7 @@ backend_tests!(
     concurrent_claims_never_share_a_delivery,
     the_run_loop_delivers_as_soon_as_an_event_is_emitted,
     invalid_webhooks_and_events_are_refused,
+    a_key_rotation_reseals_secrets_so_the_old_key_can_go,
 );
 
 const PROFILE_A: &str = "profile-a";
@@ -707,4 +708,97 @@ async fn invalid_webhooks_and_events_are_refused(db: TestDatabase) {
         Err(WebhookError::UnknownEvent(_))
     ));
     assert!(app.webhooks.list(PROFILE_A).await.expect("list").is_empty());
+}
+
+async fn a_key_rotation_reseals_secrets_so_the_old_key_can_go(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let mut secrets = Vec::new();
+    // More than one page of the re-sealing pass.
+    for index in 0..205 {
+        let profile = if index % 2 == 0 { PROFILE_A } else { PROFILE_B };
+        secrets.push(app.create(profile, "/hook", &["*"]).await);
+    }
+    let service = |key_ring: KeyRing| {
+        Webhooks::new(
+            app.db.store.clone(),
+            Arc::new(key_ring),
+            Arc::new(app.clock.clone()),
+            reqwest::Client::new(),
+            RetryPolicy::default(),
+        )
+    };
+    let new_key = MasterKey::generate();
+    let rotated = service(app.key_ring.rotate_to(&new_key));
+    assert_eq!(
+        rotated.reseal_old_keys().await.expect("reseal"),
+        Resealed {
+            resealed: 205,
+            unreadable: 0
+        }
+    );
+    assert_eq!(
+        rotated.reseal_old_keys().await.expect("a second pass"),
+        Resealed::default(),
+        "nothing is left under the old key"
+    );
+
+    // With the old key gone, deliveries are still signed with the secret shown at creation.
+    let only_new = service(KeyRing::new(&new_key, &[]));
+    let deliveries = only_new
+        .emit(
+            PROFILE_A,
+            events::POST_PUBLISHED,
+            json!({"post_id": "post-1"}),
+        )
+        .await
+        .expect("emit")
+        .delivery_ids;
+    assert_eq!(deliveries.len(), 103);
+    let mut delivered = 0;
+    while delivered < deliveries.len() {
+        let sent = only_new.deliver_due().await.expect("deliver");
+        assert!(sent > 0, "deliveries stalled at {delivered}");
+        delivered += sent;
+    }
+    let now = app.now_secs();
+    let requests = app.receiver.requests();
+    assert_eq!(requests.len(), 103);
+    for request in &requests {
+        let header = request.header("pinline-signature");
+        let signed_by_one = secrets.iter().any(|(_, secret)| {
+            signature::verify(
+                secret.expose_secret(),
+                header,
+                &request.body,
+                now,
+                DEFAULT_TOLERANCE_SECS,
+            )
+            .is_ok()
+        });
+        assert!(signed_by_one, "a delivery signed with an unknown secret");
+    }
+    for ((id, _), profile) in secrets.iter().zip([PROFILE_A, PROFILE_B]) {
+        let row = app
+            .webhooks
+            .get(profile, id)
+            .await
+            .expect("read")
+            .expect("webhook");
+        assert!(
+            !KeyRing::new(&new_key, &[]).needs_reseal(&row.secret_sealed),
+            "sealed under the new key"
+        );
+    }
+
+    // A secret sealed under a key the ring no longer holds is reported, not fatal.
+    let lost = service(KeyRing::new(&MasterKey::generate(), &[]));
+    assert_eq!(
+        lost.reseal_old_keys()
+            .await
+            .expect("a pass over unreadable rows"),
+        Resealed {
+            resealed: 0,
+            unreadable: 205
+        }
+    );
 }
