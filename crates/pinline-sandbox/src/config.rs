@@ -17,8 +17,10 @@ pub struct SandboxConfig {
     pub client_id: String,
     /// The app secret the token endpoint accepts (HTTP Basic).
     pub client_secret: String,
-    /// Registered redirect URIs. Empty means any `http(s)` URI is accepted; a code is still bound
-    /// to the exact URI it was issued for.
+    /// Registered redirect URIs; the consent page redirects only to one of these, compared
+    /// exactly, as Pinterest does. Empty means any `http(s)` URI is accepted: a convenience for
+    /// tests that bind pinline to a random port, never what `pinline sandbox` runs with. A code is
+    /// bound to the exact URI it was issued for either way.
     pub redirect_uris: Vec<String>,
     /// When true, `GET /oauth/` approves at once instead of showing the consent page.
     pub auto_approve: bool,
@@ -40,6 +42,10 @@ pub struct SandboxConfig {
     /// A Trial-tier app: Pinterest refuses `pins/create` with 403 code 29.
     pub trial: bool,
 }
+
+/// The longest token or code lifetime (and reuse grace) accepted: a century is far beyond any
+/// real token, and small enough that adding it to a timestamp can never overflow.
+pub const MAX_LIFETIME_SECS: i64 = 100 * 365 * 24 * 60 * 60;
 
 /// The default client secret. The sandbox is a fake Pinterest on loopback, so a fixed, printed
 /// secret is intended.
@@ -64,6 +70,70 @@ impl Default for SandboxConfig {
             trial: false,
         }
     }
+}
+
+impl SandboxConfig {
+    /// What makes a configuration unusable, checked once when the sandbox starts.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.client_id.is_empty() || self.client_secret.is_empty() {
+            return Err("client id and client secret must not be empty".to_owned());
+        }
+        for (name, secs) in [
+            ("access token lifetime", self.access_token_lifetime_secs),
+            ("refresh token lifetime", self.refresh_token_lifetime_secs),
+            ("authorization code lifetime", self.code_lifetime_secs),
+        ] {
+            check_lifetime_secs(secs).map_err(|error| format!("{name}: {error}"))?;
+        }
+        check_grace_secs(self.refresh_reuse_grace_secs)
+            .map_err(|error| format!("refresh reuse grace: {error}"))?;
+        for uri in &self.redirect_uris {
+            check_redirect_uri(uri)?;
+        }
+        Ok(())
+    }
+}
+
+/// A token or code lifetime: at least one second, at most [`MAX_LIFETIME_SECS`].
+pub fn check_lifetime_secs(secs: i64) -> Result<(), String> {
+    if secs < 1 {
+        return Err(format!(
+            "{secs} seconds: a lifetime must be at least 1 second"
+        ));
+    }
+    if secs > MAX_LIFETIME_SECS {
+        return Err(format!(
+            "{secs} seconds: a lifetime must be at most {MAX_LIFETIME_SECS} seconds (100 years)"
+        ));
+    }
+    Ok(())
+}
+
+/// The refresh-token reuse grace: 0 (Pinterest's behaviour) up to [`MAX_LIFETIME_SECS`].
+pub fn check_grace_secs(secs: i64) -> Result<(), String> {
+    if !(0..=MAX_LIFETIME_SECS).contains(&secs) {
+        return Err(format!(
+            "{secs} seconds: the grace must be between 0 and {MAX_LIFETIME_SECS} seconds"
+        ));
+    }
+    Ok(())
+}
+
+/// A redirect URI that can be registered: an absolute `http` or `https` URL with a host and no
+/// fragment (RFC 6749 §3.1.2). Registered URIs are compared as written, so none is normalised.
+pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let invalid = |why: &str| format!("redirect URI `{uri}` {why}");
+    let url = url::Url::parse(uri).map_err(|error| invalid(&format!("is not a URL ({error})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("must start with http:// or https://"));
+    }
+    if !url.has_host() {
+        return Err(invalid("has no host"));
+    }
+    if url.fragment().is_some() {
+        return Err(invalid("must not have a #fragment"));
+    }
+    Ok(())
 }
 
 // The secret is the sandbox's own fake credential, but keeping it out of `Debug` output means a
@@ -187,6 +257,41 @@ mod tests {
         assert_eq!(category, RateLimitCategory::OrgWrite);
         assert_eq!(rate.count, 5);
         assert!(parse_category_rate("org_fly=5/s").is_err());
+    }
+
+    #[test]
+    fn lifetimes_and_redirect_uris_are_validated() {
+        assert_eq!(SandboxConfig::default().validate(), Ok(()));
+        for broken in [
+            SandboxConfig {
+                access_token_lifetime_secs: 0,
+                ..SandboxConfig::default()
+            },
+            SandboxConfig {
+                code_lifetime_secs: MAX_LIFETIME_SECS + 1,
+                ..SandboxConfig::default()
+            },
+            SandboxConfig {
+                refresh_reuse_grace_secs: -1,
+                ..SandboxConfig::default()
+            },
+            SandboxConfig {
+                redirect_uris: vec!["ftp://example.com/cb".to_owned()],
+                ..SandboxConfig::default()
+            },
+            SandboxConfig {
+                redirect_uris: vec!["http://example.com/cb#top".to_owned()],
+                ..SandboxConfig::default()
+            },
+            SandboxConfig {
+                redirect_uris: vec!["/oauth/callback".to_owned()],
+                ..SandboxConfig::default()
+            },
+        ] {
+            assert!(broken.validate().is_err(), "{broken:?}");
+        }
+        assert!(check_redirect_uri("http://127.0.0.1:8080/oauth/callback").is_ok());
+        assert!(check_grace_secs(0).is_ok());
     }
 
     #[test]

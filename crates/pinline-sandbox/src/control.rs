@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::FaultSet;
-use crate::state::{CreateUserError, Id, MediaStatus, State as Model};
+use crate::state::{CreateUserError, Id, MediaStatus, State as Model, User};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -64,9 +64,18 @@ fn user_id(state: &Model, raw: &str) -> ApiResult<Id> {
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, 404, "Sandbox user not found."))
 }
 
+/// `POST /users`: `{"username": "…", "system": true}`; `system` defaults to false.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CreateUser {
     username: Option<String>,
+    #[serde(default)]
+    system: bool,
+}
+
+/// How the control API shows a user.
+fn user_json(user: &User) -> Value {
+    json!({ "id": user.id.to_string(), "username": user.username, "system": user.system })
 }
 
 async fn create_user(State(app): State<AppState>, body: Bytes) -> ApiResult<Response> {
@@ -77,30 +86,25 @@ async fn create_user(State(app): State<AppState>, body: Bytes) -> ApiResult<Resp
     let now = app.now();
     let user = app
         .write()
-        .create_user(&username, now)
+        .create_user(&username, request.system, now)
         .map_err(|error| match error {
             CreateUserError::Taken => ApiError::conflict("That username is taken."),
             CreateUserError::Invalid => ApiError::invalid(
                 "Invalid parameters: 'username' must be 1–30 letters, digits, '_', '-' or '.'.",
             ),
         })?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": user.id.to_string(), "username": user.username })),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
 }
 
 async fn list_users(State(app): State<AppState>) -> Json<Value> {
     let state = app.read();
-    let items: Vec<Value> = state
-        .users
-        .values()
-        .map(|user| json!({ "id": user.id.to_string(), "username": user.username }))
-        .collect();
+    let items: Vec<Value> = state.users.values().map(user_json).collect();
     Json(json!({ "items": items }))
 }
 
+/// Revokes every token of the user, as the user removing the app from their Pinterest account
+/// settings does. Unlike `POST /v5/oauth/token/revoke` this works for every user: it stands for
+/// the user's action, not the app's.
 async fn revoke_user(
     State(app): State<AppState>,
     Path(raw): Path<String>,

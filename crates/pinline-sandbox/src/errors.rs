@@ -56,7 +56,8 @@ impl ApiError {
         )
     }
 
-    /// 403 code 29, what Trial apps get from `pins/create`.
+    /// 403 code 29: what Trial apps get from `pins/create`, and what `token/revoke` answers for
+    /// a token that is not a system user's.
     pub fn not_permitted() -> Self {
         ApiError::new(
             StatusCode::FORBIDDEN,

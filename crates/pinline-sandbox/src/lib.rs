@@ -189,20 +189,7 @@ pub async fn spawn(
     config: SandboxConfig,
     listen: SocketAddr,
 ) -> Result<SandboxHandle, SandboxError> {
-    if config.client_id.is_empty() || config.client_secret.is_empty() {
-        return Err(SandboxError::InvalidConfig(
-            "client id and client secret must not be empty".to_owned(),
-        ));
-    }
-    if config.code_lifetime_secs <= 0
-        || config.access_token_lifetime_secs <= 0
-        || config.refresh_token_lifetime_secs <= 0
-        || config.refresh_reuse_grace_secs < 0
-    {
-        return Err(SandboxError::InvalidConfig(
-            "lifetimes must be positive and the reuse grace not negative".to_owned(),
-        ));
-    }
+    config.validate().map_err(SandboxError::InvalidConfig)?;
     let state = match &config.state_file {
         Some(path) => persist::load(path)?.unwrap_or_default(),
         None => state::State::default(),
@@ -283,12 +270,19 @@ pub fn startup_banner(handle: &SandboxHandle, config: &SandboxConfig) -> String 
         config.client_id, config.client_secret,
     );
     if config.redirect_uris.is_empty() {
-        banner.push_str("  redirect URIs    any http(s) URI\n");
+        banner.push_str("  redirect URIs    any http(s) URI (none registered)\n");
     } else {
         for uri in &config.redirect_uris {
             banner.push_str(&format!("  redirect URI     {uri}\n"));
         }
     }
+    banner.push_str(&format!(
+        "  lifetimes        access token {}s, refresh token {}s, code {}s; refresh reuse grace {}s\n",
+        config.access_token_lifetime_secs,
+        config.refresh_token_lifetime_secs,
+        config.code_lifetime_secs,
+        config.refresh_reuse_grace_secs,
+    ));
     if config.auto_approve {
         banner.push_str("  consent          auto-approved\n");
     }

@@ -1,6 +1,6 @@
 //! OAuth 2.0 as Pinterest runs it: the consent page (`GET`/`POST /oauth/`), the token endpoint
 //! (`POST /v5/oauth/token`: `authorization_code` with optional PKCE S256, and `refresh_token` with
-//! rotation) and revocation (`POST /v5/oauth/token/revoke`).
+//! rotation) and revocation (`POST /v5/oauth/token/revoke`, for system users' tokens only).
 //!
 //! Strictness is the point. Codes are single-use and bound to the client, the exact redirect URI,
 //! the scopes and the PKCE challenge; a replayed code revokes every token issued from it (RFC 6749
@@ -313,7 +313,8 @@ fn approve(
     redirect_with(&request.redirect_uri, &pairs)
 }
 
-/// Finds a user by name, creating it if needed.
+/// Finds a user by name, creating an ordinary one if needed (system users are made through the
+/// control API only, as Pinterest does not create them at sign-in either).
 fn user_named(app: &AppState, username: &str) -> Result<Id, String> {
     let now = app.now();
     let mut state = app.write();
@@ -321,7 +322,7 @@ fn user_named(app: &AppState, username: &str) -> Result<Id, String> {
         return Ok(*id);
     }
     state
-        .create_user(username, now)
+        .create_user(username, false, now)
         .map(|user| user.id)
         .map_err(|_| "Usernames are 1–30 letters, digits, '_', '-' or '.'.".to_owned())
 }
@@ -644,7 +645,11 @@ fn refresh(app: &AppState, params: &HashMap<String, String>) -> Response {
     token_response(&pair, "refresh_token")
 }
 
-/// `POST /v5/oauth/token/revoke` (RFC 7009): unknown tokens are not an error.
+/// `POST /v5/oauth/token/revoke`. The spec: "Only tokens issued for system users are currently
+/// supported", with 403 code 29 for a client that may not revoke the token. So a token of an
+/// ordinary user is refused and keeps working; such a user's access ends only when they remove
+/// the app (`POST /_sandbox/users/{id}/revoke`) or the tokens expire. Unknown tokens answer 200,
+/// as RFC 7009 §2.2 asks: there is no user to judge them by, and nothing to revoke.
 pub async fn post_revoke(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !client_authenticated(&app, &headers) {
         return client_authentication_failed();
@@ -668,15 +673,45 @@ pub async fn post_revoke(State(app): State<AppState>, headers: HeaderMap, body: 
             "token_type_hint must be access_token or refresh_token",
         );
     }
+    // Judged under a read lock, so a refused request does not mark the state for saving.
+    let revocation = {
+        let state = app.read();
+        let target = if let Some(access) = state.access_tokens.get(token.as_str()) {
+            Some((access.user, Revocation::Access))
+        } else {
+            state
+                .refresh_tokens
+                .get(token.as_str())
+                .map(|refresh| (refresh.user, Revocation::Grant(refresh.grant)))
+        };
+        let Some((user, revocation)) = target else {
+            return StatusCode::OK.into_response();
+        };
+        if !state.is_system_user(user) {
+            tracing::debug!(user, "revocation refused: not a system user's token");
+            return ApiError::not_permitted().into_response();
+        }
+        revocation
+    };
     let mut state = app.write();
-    if let Some(access) = state.access_tokens.get_mut(token.as_str()) {
-        access.revoked = true;
-    } else if let Some(refresh) = state.refresh_tokens.get(token.as_str()) {
+    match revocation {
+        Revocation::Access => {
+            if let Some(access) = state.access_tokens.get_mut(token.as_str()) {
+                access.revoked = true;
+            }
+        }
         // RFC 7009 §2.1: revoking a refresh token also invalidates the access tokens of its grant.
-        let grant = refresh.grant;
-        state.revoke_grant(grant);
+        Revocation::Grant(grant) => state.revoke_grant(grant),
     }
     StatusCode::OK.into_response()
+}
+
+/// What revoking a presented token takes down.
+enum Revocation {
+    /// That access token only.
+    Access,
+    /// The whole grant the refresh token belongs to.
+    Grant(Id),
 }
 
 /// Mints a token pair without the consent page (control API); counted as `tokens_minted`.

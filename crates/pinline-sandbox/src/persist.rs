@@ -62,11 +62,32 @@ mod tests {
         let path = dir.path().join("sandbox.json");
         assert!(load(&path).expect("missing is fine").is_none());
         let mut state = State::default();
-        let user = state.create_user("alice", 1).expect("user");
+        let user = state.create_user("alice", false, 1).expect("user");
+        let system = state.create_user("ops", true, 1).expect("system user");
         write_atomically(&path, &encode(&state).expect("encode")).expect("write");
         let loaded = load(&path).expect("load").expect("present");
         assert_eq!(loaded.users[&user.id].username, "alice");
         assert_eq!(loaded.usernames["alice"], user.id);
+        assert!(!loaded.users[&user.id].system);
+        assert!(loaded.users[&system.id].system);
+    }
+
+    #[test]
+    fn users_saved_before_the_system_flag_load_as_ordinary_users() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sandbox.json");
+        let mut state = State::default();
+        let user = state.create_user("alice", true, 1).expect("user");
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&encode(&state).expect("encode")).expect("json");
+        let saved_user = &mut value["users"][user.id.to_string()];
+        saved_user
+            .as_object_mut()
+            .expect("a user object")
+            .remove("system");
+        std::fs::write(&path, value.to_string()).expect("write");
+        let loaded = load(&path).expect("load").expect("present");
+        assert!(!loaded.users[&user.id].system);
     }
 
     #[test]

@@ -25,6 +25,12 @@ pub struct User {
     pub id: Id,
     pub username: String,
     pub created_at: i64,
+    /// A system user (a business's machine identity). Pinterest's `token/revoke` only revokes
+    /// tokens issued for system users and refuses everyone else's with 403 code 29, so whether
+    /// an app can revoke a token depends on this. State files from before the flag existed load
+    /// every user as an ordinary one.
+    #[serde(default)]
+    pub system: bool,
 }
 
 /// Board privacy as the spec's `BoardPrivacy` enum.
@@ -282,7 +288,13 @@ impl State {
         ID_BASE + self.next_id
     }
 
-    pub fn create_user(&mut self, username: &str, now: i64) -> Result<User, CreateUserError> {
+    /// Creates an ordinary user, or with `system` a system user.
+    pub fn create_user(
+        &mut self,
+        username: &str,
+        system: bool,
+        now: i64,
+    ) -> Result<User, CreateUserError> {
         let username = username.trim();
         let valid = !username.is_empty()
             && username.len() <= 30
@@ -299,6 +311,7 @@ impl State {
             id: self.next_id(),
             username: username.to_owned(),
             created_at: now,
+            system,
         };
         self.usernames.insert(user.username.clone(), user.id);
         self.users.insert(user.id, user.clone());
@@ -307,6 +320,11 @@ impl State {
 
     pub fn username(&self, user: Id) -> &str {
         self.users.get(&user).map_or("", |u| u.username.as_str())
+    }
+
+    /// True when `user` exists and is a system user.
+    pub fn is_system_user(&self, user: Id) -> bool {
+        self.users.get(&user).is_some_and(|u| u.system)
     }
 
     /// Issues a new token pair in `grant` and records it.
@@ -500,13 +518,13 @@ mod tests {
     #[test]
     fn usernames_are_unique_and_validated() {
         let mut state = State::default();
-        assert!(state.create_user("alice", 0).is_ok());
+        assert!(state.create_user("alice", false, 0).is_ok());
         assert_eq!(
-            state.create_user("alice", 0).map(|u| u.id),
+            state.create_user("alice", true, 0).map(|u| u.id),
             Err(CreateUserError::Taken)
         );
         assert_eq!(
-            state.create_user("<b>", 0).map(|u| u.id),
+            state.create_user("<b>", false, 0).map(|u| u.id),
             Err(CreateUserError::Invalid)
         );
     }

@@ -1,7 +1,7 @@
 //! The work a running server does besides answering requests: settling refreshes a stopped
 //! process left in flight, renewing tokens before they expire (idle accounts included), alerting
-//! on refresh tokens that could not be renewed, re-sealing tokens after a key rotation, delivering webhooks,
-//! and turning account events into webhook events.
+//! on refresh tokens that could not be renewed, re-sealing tokens and webhook secrets after a key
+//! rotation, delivering webhooks, and turning account events into webhook events.
 
 use std::time::Duration;
 
@@ -36,6 +36,7 @@ pub fn spawn_all(
     ));
     let publishing = shutdown.clone();
     tasks.spawn(async move { publisher.run(publishing).await });
+    tasks.spawn(reseal_old_keys(vault.clone(), webhooks.clone()));
     tasks.spawn(refresh_loop(vault, shutdown.clone()));
     let mut stop = shutdown;
     tasks.spawn(async move {
@@ -123,22 +124,58 @@ async fn forward_post_events(
     }
 }
 
-/// Renews tokens: re-seals under the current key once, then sweeps for due accounts.
+/// After a key rotation: re-seals account tokens and webhook secrets still sealed under an
+/// older master key, once per start. Every replica may run it; the writes are compare-and-swap.
+async fn reseal_old_keys(vault: Vault, webhooks: Webhooks) {
+    let (tokens, secrets) = (
+        vault.reseal_old_keys().await,
+        webhooks.reseal_old_keys().await,
+    );
+    let unreadable = match (&tokens, &secrets) {
+        (Ok(tokens), Ok(secrets)) => {
+            if tokens.resealed + secrets.resealed > 0 {
+                tracing::info!(
+                    accounts = tokens.resealed,
+                    webhooks = secrets.resealed,
+                    "re-sealed under the current master key"
+                );
+            }
+            tokens.unreadable + secrets.unreadable
+        }
+        _ => {
+            if let Err(error) = &tokens {
+                tracing::warn!(error = %error, "re-sealing account tokens failed");
+            }
+            if let Err(error) = &secrets {
+                tracing::warn!(error = %error, "re-sealing webhook secrets failed");
+            }
+            return;
+        }
+    };
+    if unreadable > 0 {
+        tracing::warn!(
+            unreadable,
+            "some sealed values open with no key held; keep every old key in PINLINE_OLD_MASTER_KEYS until this count is 0"
+        );
+    } else {
+        tracing::info!("every sealed value is under the current master key");
+    }
+}
+
+/// Renews tokens: each sweep settles refreshes a stopped process left in flight (any replica's,
+/// not only this one's from before a restart), then renews the accounts that are due.
 async fn refresh_loop(vault: Vault, mut shutdown: watch::Receiver<bool>) {
-    match vault.recover_interrupted_refreshes().await {
-        Ok(0) => {}
-        Ok(count) => tracing::warn!(
-            count,
-            "found refreshes interrupted by a stopped process; settled them"
-        ),
-        Err(error) => tracing::warn!(error = %error, "checking for interrupted refreshes failed"),
-    }
-    match vault.reseal_old_keys().await {
-        Ok(0) => {}
-        Ok(count) => tracing::info!(count, "re-sealed tokens under the current master key"),
-        Err(error) => tracing::warn!(error = %error, "re-sealing tokens failed"),
-    }
     loop {
+        match vault.recover_interrupted_refreshes().await {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(
+                count,
+                "found refreshes interrupted by a stopped process; settled them"
+            ),
+            Err(error) => {
+                tracing::warn!(error = %error, "checking for interrupted refreshes failed");
+            }
+        }
         match vault.refresh_due_accounts().await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "renewed tokens"),

@@ -72,6 +72,10 @@ pub enum RefreshClaim {
     Busy(AccountRow),
     /// The tokens changed since the caller read them: someone else already refreshed.
     Superseded(AccountRow),
+    /// Someone else's refresh failed after the caller began waiting, or the account can no
+    /// longer be refreshed (`needs_reauth`, `disconnected`): report that instead of sending
+    /// the same refresh token again.
+    FailedMeanwhile(AccountRow),
 }
 
 /// How a refresh ended, written when the lease is released.
@@ -231,7 +235,8 @@ impl Store {
     }
 
     /// Tries to take the refresh lease of an account whose tokens the caller saw at
-    /// `seen_version`. The in-flight marker is committed before this returns `Claimed`.
+    /// `seen_version` and has been waiting for since `waiting_since`. The in-flight marker is
+    /// committed before this returns `Claimed`.
     pub async fn claim_refresh(
         &self,
         account_id: &str,
@@ -239,6 +244,7 @@ impl Store {
         owner: &str,
         now: i64,
         lease_ms: i64,
+        waiting_since: i64,
     ) -> Result<RefreshClaim, StoreError> {
         let select = match self.backend() {
             Backend::Sqlite => format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"),
@@ -255,8 +261,14 @@ impl Store {
                 return Err(StoreError::NotFound("account"));
             };
             let lease_live = account.refresh_lease_until.is_some_and(|until| until >= now);
+            // Checked inside the lock, so a failure committed between the caller's read and
+            // this claim is seen here rather than answered with a second attempt.
+            let failed = account.last_error_at.is_some_and(|at| at >= waiting_since)
+                || matches!(account.status.as_str(), "needs_reauth" | "disconnected");
             if account.token_version != seen_version {
                 RefreshClaim::Superseded(account)
+            } else if failed {
+                RefreshClaim::FailedMeanwhile(account)
             } else if lease_live {
                 RefreshClaim::Busy(account)
             } else {
@@ -281,8 +293,34 @@ impl Store {
         Ok(claim)
     }
 
-    /// Stores the tokens a refresh returned and releases the lease, if `owner` still holds it.
-    /// Returns the new token version; `LeaseLost` if another claimant took over meanwhile.
+    /// Keeps `owner`'s refresh lease alive until `until` while its request is still out.
+    /// Returns false when the lease is no longer `owner`'s.
+    pub async fn extend_refresh_lease(
+        &self,
+        account_id: &str,
+        owner: &str,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = write_tx!(self, tx => {
+            sqlx::query(
+                "UPDATE accounts SET refresh_lease_until = $3
+                 WHERE id = $1 AND refresh_lease_owner = $2",
+            )
+            .bind(account_id)
+            .bind(owner)
+            .bind(until)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
+    /// Stores the tokens a refresh returned and releases the lease. Compare-and-swap: it
+    /// writes while `owner` still holds the lease, or while the tokens are still at
+    /// `seen_version` (a lease lost to a stall must not throw away the only valid refresh token
+    /// Pinterest just issued). Returns the new token version; `LeaseLost` if someone else's
+    /// tokens landed first.
     #[expect(
         clippy::too_many_arguments,
         reason = "one column each; a struct adds nothing"
@@ -291,6 +329,7 @@ impl Store {
         &self,
         account_id: &str,
         owner: &str,
+        seen_version: i64,
         sealed: &SealedTokens,
         scopes: &str,
         access_expires_at: i64,
@@ -308,7 +347,8 @@ impl Store {
                     refresh_started_at = NULL, last_refresh_at = $8, last_error_class = NULL,
                     last_error_message = NULL, last_error_at = NULL,
                     refresh_expiry_alerted_days = NULL, updated_at = $8
-                 WHERE id = $1 AND refresh_lease_owner = $2
+                 WHERE id = $1 AND (refresh_lease_owner = $2 OR token_version = $9)
+                   AND status <> 'disconnected'
                  RETURNING token_version",
             )
             .bind(account_id)
@@ -319,6 +359,7 @@ impl Store {
             .bind(access_expires_at)
             .bind(refresh_expires_at)
             .bind(now)
+            .bind(seen_version)
             .fetch_optional(&mut *tx)
             .await?;
             version.ok_or(StoreError::LeaseLost)?
@@ -355,6 +396,37 @@ impl Store {
             }
         });
         Ok(())
+    }
+
+    /// Marks an account `needs_reauth` only while its tokens are still at `version`: tokens
+    /// refused by Pinterest must not condemn newer ones a reconnect stored meanwhile. Returns
+    /// whether the row changed.
+    pub async fn mark_needs_reauth(
+        &self,
+        account_id: &str,
+        version: i64,
+        reason: &str,
+        error: (&str, &str),
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = write_tx!(self, tx => {
+            sqlx::query(
+                "UPDATE accounts SET status = 'needs_reauth', status_reason = $3,
+                    last_error_class = $4, last_error_message = $5, last_error_at = $6,
+                    updated_at = $6
+                 WHERE id = $1 AND token_version = $2 AND status <> 'disconnected'",
+            )
+            .bind(account_id)
+            .bind(version)
+            .bind(reason)
+            .bind(error.0)
+            .bind(error.1)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
     }
 
     /// Moves an account to `status` with a reason, and records the last error when given.
@@ -407,23 +479,28 @@ impl Store {
         Ok(())
     }
 
-    /// Accounts whose tokens are sealed with a key other than `current_key_id`, for
-    /// re-encryption after a key rotation.
+    /// Up to `limit` accounts with an id after `after_id` whose tokens are sealed with a key
+    /// other than `current_key_id`, in id order, for re-encryption after a key rotation. Paging
+    /// by id lets a pass step over a row it cannot re-seal instead of meeting it again.
     pub async fn accounts_sealed_with_other_keys(
         &self,
         current_key_id: &str,
+        after_id: &str,
         limit: i64,
     ) -> Result<Vec<AccountRow>, StoreError> {
         let prefix = format!("v1.{current_key_id}.%");
         let sql = format!(
             "SELECT {COLUMNS} FROM accounts
-             WHERE (access_token_sealed IS NOT NULL AND access_token_sealed NOT LIKE $1)
-                OR (refresh_token_sealed IS NOT NULL AND refresh_token_sealed NOT LIKE $1)
-             LIMIT $2"
+             WHERE id > $2
+               AND ((access_token_sealed IS NOT NULL AND access_token_sealed NOT LIKE $1)
+                 OR (refresh_token_sealed IS NOT NULL AND refresh_token_sealed NOT LIKE $1))
+             ORDER BY id
+             LIMIT $3"
         );
         let rows = with_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&prefix)
+                .bind(after_id)
                 .bind(limit)
                 .fetch_all(pool)
                 .await?

@@ -98,6 +98,56 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Everything the database holds, as text, for tests that prove a secret is not stored in
+    /// plain text: on SQLite the raw bytes of the file and its write-ahead log, on PostgreSQL
+    /// every row of every table of the test's schema as JSON.
+    pub async fn dump_text(&self) -> String {
+        match &self.cleanup {
+            Cleanup::Sqlite(_) => {
+                let path = self.url.trim_start_matches("sqlite://");
+                let mut dump = String::new();
+                for file in [path.to_owned(), format!("{path}-wal")] {
+                    if let Ok(bytes) = std::fs::read(&file) {
+                        dump.push_str(&String::from_utf8_lossy(&bytes));
+                    }
+                }
+                dump
+            }
+            Cleanup::Postgres { admin_url, schema } => {
+                let mut conn = PgConnection::connect(admin_url)
+                    .await
+                    .expect("connect to dump the test schema");
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables
+                     WHERE table_schema = $1 ORDER BY table_name",
+                )
+                .bind(schema)
+                .fetch_all(&mut conn)
+                .await
+                .expect("list the test schema's tables");
+                let mut dump = String::new();
+                for table in tables {
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT row_to_json(t)::text FROM {schema}.\"{table}\" t"
+                    )))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("dump a table");
+                    for row in rows {
+                        dump.push_str(&table);
+                        dump.push(' ');
+                        dump.push_str(&row);
+                        dump.push('\n');
+                    }
+                }
+                let _ = conn.close().await;
+                dump
+            }
+        }
+    }
+}
+
 /// Adds `options=-c search_path=SCHEMA` to a PostgreSQL URL, so every connection made from it
 /// (in this process or another) lands in the test's own schema.
 fn with_search_path(url: &str, schema: &str) -> String {

@@ -10,21 +10,24 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use pinline_pinterest::facts::{Scope, format_scope_list, parse_scope_list};
+use pinline_pinterest::facts::{
+    REFRESH_TOKEN_LIFETIME_SECS, Scope, error_code, format_scope_list, parse_scope_list,
+};
+use pinline_pinterest::models::TokenResponse;
 use pinline_pinterest::{
     AccessToken, AuthorizationCode, ErrorClass, PinterestClient, PinterestError, PkceVerifier,
     RefreshToken,
 };
 use pinline_store::{
     AccountRow, ConnectedAccount, OAuthStateRow, RefreshClaim, RefreshFailure, SealedTokens,
-    StateRejection, Store,
+    StateRejection, Store, StoreError,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, broadcast};
 use url::Url;
 
 use crate::account::{Account, AccountStatus};
-use crate::cipher::KeyRing;
+use crate::cipher::{KeyRing, Resealed};
 use crate::clock::SharedClock;
 use crate::events::{EventSender, VaultEvent, kind};
 use crate::{ConnectRejection, VaultError};
@@ -293,11 +296,21 @@ impl Vault {
             .exchange_code(&code, &pending.redirect_uri, Some(&verifier))
             .await?
             .value;
-        let granted: Vec<String> = parse_scope_list(&tokens.scope)
-            .unwrap_or_default()
-            .iter()
-            .map(|scope| scope.as_str().to_owned())
-            .collect();
+        // RFC 6749 §5.1: an answer without `scope` granted what was asked for. Scopes pinline
+        // does not know are left out rather than making the whole list unreadable.
+        let granted: Vec<String> = if tokens.scope.trim().is_empty() {
+            pending
+                .scopes
+                .split(',')
+                .filter(|scope| !scope.is_empty())
+                .map(str::to_owned)
+                .collect()
+        } else {
+            known_scopes(&tokens.scope)
+                .iter()
+                .map(|scope| scope.as_str().to_owned())
+                .collect()
+        };
         let missing_scopes: Vec<String> = pending
             .scopes
             .split(',')
@@ -312,14 +325,7 @@ impl Vault {
             .value;
         let now = self.now();
         let access_expires_at = now + tokens.expires_in.saturating_mul(1000);
-        let refresh_expires_at = tokens
-            .refresh_token_expires_at
-            .map(|secs| secs.saturating_mul(1000))
-            .or_else(|| {
-                tokens
-                    .refresh_token_expires_in
-                    .map(|secs| now + secs.saturating_mul(1000))
-            });
+        let refresh_expires_at = refresh_expiry(&tokens, now);
         let scopes = granted.join(",");
         let new_id = uuid::Uuid::now_v7().to_string();
         let account_id = self
@@ -476,7 +482,30 @@ impl Vault {
         if fresh && row.refresh_started_at.is_none() {
             return self.grant_from(&row);
         }
-        self.refresh_from(account_id, row.token_version).await
+        match self.refresh_from(account_id, row.token_version).await {
+            Ok(grant) => Ok(grant),
+            // An early refresh that failed for a passing reason (Pinterest down, rate limited)
+            // must not fail a caller whose token still works: it is renewed on a later call.
+            Err(error @ (VaultError::Pinterest(_) | VaultError::RefreshFailed { .. }))
+                if error.class() != ErrorClass::Auth =>
+            {
+                let current = self.load(account_id).await?;
+                self.ensure_usable(&current)?;
+                let still_valid = current
+                    .access_expires_at
+                    .is_some_and(|expires| expires - self.now() > ACCESS_SKEW_MS);
+                if !still_valid {
+                    return Err(error);
+                }
+                tracing::warn!(
+                    account_id,
+                    error = %error,
+                    "an early refresh failed; using the current token, which is still valid"
+                );
+                self.grant_from(&current)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Refreshes `account_id` unless its tokens already changed since `seen_version`; either way
@@ -511,12 +540,28 @@ impl Vault {
             match self
                 .inner
                 .store
-                .claim_refresh(account_id, seen_version, &self.inner.owner, now, lease)
+                .claim_refresh(
+                    account_id,
+                    seen_version,
+                    &self.inner.owner,
+                    now,
+                    lease,
+                    waiting_since,
+                )
                 .await?
             {
                 RefreshClaim::Superseded(row) => {
                     self.ensure_usable(&row)?;
                     return self.grant_from(&row);
+                }
+                RefreshClaim::FailedMeanwhile(row) => {
+                    self.ensure_usable(&row)?;
+                    return Err(self.failed_while_waiting(&row, waiting_since).unwrap_or(
+                        VaultError::RefreshFailed {
+                            class: ErrorClass::Unknown.as_str().to_owned(),
+                            message: "another refresh of this account failed".into(),
+                        },
+                    ));
                 }
                 RefreshClaim::Busy(_) => {
                     // Another process holds the lease; its result lands in the row.
@@ -525,7 +570,21 @@ impl Vault {
                 RefreshClaim::Claimed {
                     account,
                     interrupted,
-                } => return self.run_refresh(account, interrupted).await,
+                } => {
+                    // The refresh runs in a task of its own, so a caller that gives up (a client
+                    // hanging up drops its request's future) cannot drop Pinterest's answer
+                    // between the rotation and the commit; the task always finishes.
+                    let vault = self.clone();
+                    let refresh = tokio::spawn(async move {
+                        vault.run_refresh(account, seen_version, interrupted).await
+                    });
+                    return refresh.await.unwrap_or_else(|error| {
+                        Err(VaultError::RefreshFailed {
+                            class: ErrorClass::Unknown.as_str().to_owned(),
+                            message: format!("the refresh task stopped: {error}"),
+                        })
+                    });
+                }
             }
         }
     }
@@ -542,11 +601,43 @@ impl Vault {
         Some(VaultError::RefreshFailed { class, message })
     }
 
+    /// Renews the lease every third of its length while a refresh is out, so a slow Pinterest
+    /// (timeouts and retries can outlast one lease) never hands the refresh to a second
+    /// process that would send the same refresh token again. Only a stopped process lets the
+    /// lease lapse. The renewal stops when the returned guard is dropped.
+    fn keep_lease_alive(&self, account_id: &str) -> LeaseHeartbeat {
+        let vault = self.clone();
+        let account_id = account_id.to_owned();
+        let lease = self.inner.settings.refresh_lease;
+        LeaseHeartbeat(tokio::spawn(async move {
+            let mut tick = tokio::time::interval((lease / 3).max(Duration::from_millis(1)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let until = vault.now() + duration_ms(lease);
+                match vault
+                    .inner
+                    .store
+                    .extend_refresh_lease(&account_id, &vault.inner.owner, until)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(error) => {
+                        tracing::warn!(account_id, error = %error, "could not renew a refresh lease");
+                    }
+                }
+            }
+        }))
+    }
+
     async fn run_refresh(
         &self,
         row: AccountRow,
+        seen_version: i64,
         interrupted: bool,
     ) -> Result<TokenGrant, VaultError> {
+        let _heartbeat = self.keep_lease_alive(&row.id);
         if interrupted {
             tracing::warn!(
                 event = kind::REFRESH_INTERRUPTED,
@@ -599,36 +690,44 @@ impl Vault {
                 let now = self.now();
                 let sealed =
                     self.seal_tokens(&row.id, &tokens.access_token, tokens.refresh_token.as_ref());
-                let scopes = if tokens.scope.is_empty() {
+                // RFC 6749 §5.1: no `scope` in the answer means "as before".
+                let scopes = if tokens.scope.trim().is_empty() {
                     row.scopes.clone()
                 } else {
-                    parse_scope_list(&tokens.scope)
-                        .map(|scopes| format_scope_list(&scopes))
-                        .unwrap_or_else(|_| row.scopes.clone())
+                    format_scope_list(&known_scopes(&tokens.scope))
                 };
-                let refresh_expires_at = tokens
-                    .refresh_token_expires_at
-                    .map(|secs| secs.saturating_mul(1000))
-                    .or_else(|| {
-                        tokens
-                            .refresh_token_expires_in
-                            .map(|secs| now + secs.saturating_mul(1000))
-                    });
+                let refresh_expires_at = refresh_expiry(&tokens, now);
                 // The rotated refresh token is committed here, before anyone sees the new
                 // access token: a crash after this point loses nothing.
-                let version = self
+                let committed = self
                     .inner
                     .store
                     .complete_refresh(
                         &row.id,
                         &self.inner.owner,
+                        seen_version,
                         &sealed,
                         &scopes,
                         now + tokens.expires_in.saturating_mul(1000),
                         refresh_expires_at,
                         now,
                     )
-                    .await?;
+                    .await;
+                let version = match committed {
+                    Ok(version) => version,
+                    Err(StoreError::LeaseLost) => {
+                        // Someone else's tokens landed first (a reconnect, or a takeover after
+                        // this process stalled): theirs are the current ones.
+                        tracing::warn!(
+                            account_id = %row.id,
+                            "a refresh finished after newer tokens were stored; keeping the newer ones"
+                        );
+                        let current = self.load(&row.id).await?;
+                        self.ensure_usable(&current)?;
+                        return self.grant_from(&current);
+                    }
+                    Err(error) => return Err(error.into()),
+                };
                 let fresh = self.load(&row.id).await?;
                 self.emit(&fresh, kind::REFRESHED, "tokens refreshed".into(), None)
                     .await;
@@ -650,6 +749,41 @@ impl Vault {
     ) -> VaultError {
         let class = error.class();
         let message = error.to_string();
+        // RFC 6749 §5.2: the token endpoint answers 401 (`invalid_client`) when it refuses the
+        // app's own credentials. That is pinline's configuration, not this account: reconnecting
+        // would not help, so the account is left as it is and the message names the fix.
+        let app_refused = error.status() == Some(401)
+            || error.api_error().is_some_and(|api| {
+                matches!(
+                    api.oauth_error.as_deref(),
+                    Some("invalid_client" | "unauthorized_client")
+                )
+            });
+        if app_refused {
+            let message = format!(
+                "Pinterest refused pinline's app credentials ({message}); check PINTEREST_CLIENT_ID \
+                 and PINTEREST_CLIENT_SECRET. The account's tokens were not used up."
+            );
+            let failure = RefreshFailure {
+                status: "active",
+                status_reason: None,
+                error_class: ErrorClass::Auth.as_str(),
+                error_message: &message,
+            };
+            if let Err(store_error) = self
+                .inner
+                .store
+                .fail_refresh(&row.id, &self.inner.owner, &failure, self.now())
+                .await
+            {
+                return store_error.into();
+            }
+            tracing::error!(event = "app.credentials_refused", account_id = %row.id, "{message}");
+            return VaultError::RefreshFailed {
+                class: ErrorClass::Auth.as_str().to_owned(),
+                message,
+            };
+        }
         let permanent = matches!(class, ErrorClass::Auth | ErrorClass::Scope);
         let reason = if interrupted {
             format!(
@@ -719,17 +853,24 @@ impl Vault {
                             "Pinterest refused a freshly refreshed token ({error}). Reconnect the account."
                         );
                         let now = self.now();
-                        self.inner
+                        let marked = self
+                            .inner
                             .store
-                            .set_account_status(
+                            .mark_needs_reauth(
                                 account_id,
-                                "needs_reauth",
-                                Some(&reason),
-                                Some(("auth", &error.to_string())),
+                                again.version,
+                                &reason,
+                                ("auth", &error.to_string()),
                                 now,
                             )
                             .await?;
                         let row = self.load(account_id).await?;
+                        if !marked {
+                            // Newer tokens (a reconnect) landed meanwhile; they were not the
+                            // ones refused.
+                            self.ensure_usable(&row)?;
+                            return Err(VaultError::Pinterest(error));
+                        }
                         self.emit(
                             &row,
                             kind::NEEDS_REAUTH,
@@ -776,7 +917,7 @@ impl Vault {
 
     /// Finds refreshes interrupted by a dead process (an in-flight marker with no live lease)
     /// and settles each one now: logged and recorded as `account.refresh_interrupted`, then
-    /// retried once with the stored refresh token. Run at start-up. Returns how many were found.
+    /// retried once with the stored refresh token. Run by every sweep. Returns how many were found.
     pub async fn recover_interrupted_refreshes(&self) -> Result<usize, VaultError> {
         let rows = self
             .inner
@@ -839,47 +980,73 @@ impl Vault {
         Ok(sent)
     }
 
-    /// Re-seals tokens sealed under an older master key with the current one. Returns how many
-    /// accounts were re-sealed.
-    pub async fn reseal_old_keys(&self) -> Result<usize, VaultError> {
-        let rows = self
-            .inner
-            .store
-            .accounts_sealed_with_other_keys(self.inner.keys.current_key_id(), 500)
-            .await?;
-        let mut resealed = 0;
-        for row in rows {
-            let open =
-                |sealed: &Option<String>, aad: Vec<u8>| -> Result<Option<String>, VaultError> {
-                    match sealed {
-                        Some(sealed) => {
-                            let plain = self.inner.keys.open(&aad, sealed)?;
-                            Ok(Some(self.inner.keys.seal(&aad, &plain)))
-                        }
-                        None => Ok(None),
-                    }
-                };
-            let Some(access) = open(&row.access_token_sealed, access_aad(&row.id))? else {
-                continue;
-            };
-            let refresh = open(&row.refresh_token_sealed, refresh_aad(&row.id))?;
-            if self
+    /// Re-seals every account's tokens that are sealed under an older master key with the
+    /// current one, page by page. A row no key opens is logged (by account id) and skipped, so
+    /// one bad row does not stop the rest.
+    pub async fn reseal_old_keys(&self) -> Result<Resealed, VaultError> {
+        const PAGE: i64 = 200;
+        let keys = &self.inner.keys;
+        let mut done = Resealed::default();
+        let mut after = String::new();
+        loop {
+            let rows = self
                 .inner
                 .store
-                .reseal_account_tokens(
-                    &row.id,
-                    row.token_version,
-                    &SealedTokens { access, refresh },
-                )
-                .await?
-            {
-                resealed += 1;
+                .accounts_sealed_with_other_keys(keys.current_key_id(), &after, PAGE)
+                .await?;
+            let Some(last) = rows.last() else {
+                return Ok(done);
+            };
+            after = last.id.clone();
+            for row in rows {
+                let access = row
+                    .access_token_sealed
+                    .as_deref()
+                    .map(|sealed| keys.reseal(&access_aad(&row.id), sealed))
+                    .transpose();
+                let refresh = row
+                    .refresh_token_sealed
+                    .as_deref()
+                    .map(|sealed| keys.reseal(&refresh_aad(&row.id), sealed))
+                    .transpose();
+                let (access, refresh) = match (access, refresh) {
+                    (Ok(Some(access)), Ok(refresh)) => (access, refresh),
+                    // Erased tokens (a disconnected account) have nothing to re-seal.
+                    (Ok(None), Ok(_)) => continue,
+                    _ => {
+                        tracing::warn!(
+                            account = %row.id,
+                            "no master key opens this account's tokens; they stay sealed as they are (put the old key back in PINLINE_OLD_MASTER_KEYS, or reconnect the account)"
+                        );
+                        done.unreadable += 1;
+                        continue;
+                    }
+                };
+                // Version-checked: a refresh that committed meanwhile already sealed under the
+                // current key, and must not be overwritten with the older tokens.
+                if self
+                    .inner
+                    .store
+                    .reseal_account_tokens(
+                        &row.id,
+                        row.token_version,
+                        &SealedTokens { access, refresh },
+                    )
+                    .await?
+                {
+                    done.resealed += 1;
+                }
             }
         }
-        Ok(resealed)
     }
 
-    /// Revokes the account's tokens at Pinterest (best effort) and erases them here.
+    /// Asks Pinterest to revoke the account's tokens, erases them here whatever it answered, and
+    /// records in the account's event (and the log) what actually happened at Pinterest.
+    ///
+    /// Pinterest's `token/revoke` only revokes tokens issued for system users; an ordinary
+    /// user's token is refused with 403 code 29 and stays valid at Pinterest until the user
+    /// removes the app in their Pinterest account settings or the token expires. Erasing is what
+    /// pinline can promise; the event says which of the two the person got.
     pub async fn disconnect(
         &self,
         profile_id: &str,
@@ -891,37 +1058,56 @@ impl Vault {
             .account(profile_id, account_id)
             .await?
             .ok_or(VaultError::AccountNotFound)?;
-        if self
-            .ensure_same_app(&row.environment, &row.client_id)
-            .is_ok()
-        {
-            // Revoke both tokens; a failure (already revoked, Pinterest down) must not keep
-            // the tokens here, so it is only logged.
-            if let Some(sealed) = row.refresh_token_sealed.as_deref()
-                && let Ok(plain) = self.inner.keys.open(&refresh_aad(&row.id), sealed)
-            {
-                let token = RefreshToken::new(String::from_utf8_lossy(&plain).into_owned());
-                if let Err(error) = self.inner.client.revoke(&token).await {
-                    tracing::warn!(account_id, error = %error, "revoking at Pinterest failed; erasing tokens anyway");
-                }
-            }
-            if let Some(sealed) = row.access_token_sealed.as_deref()
-                && let Ok(plain) = self.inner.keys.open(&access_aad(&row.id), sealed)
-            {
-                let token = AccessToken::new(String::from_utf8_lossy(&plain).into_owned());
-                if let Err(error) = self.inner.client.revoke(&token).await {
-                    tracing::warn!(account_id, error = %error, "revoking at Pinterest failed; erasing tokens anyway");
-                }
-            }
-        }
+        let revocation = self.revoke_at_pinterest(&row).await;
         self.inner
             .store
             .disconnect_account(account_id, self.now())
             .await?;
         let row = self.load(account_id).await?;
-        self.emit(&row, kind::DISCONNECTED, "disconnected".into(), None)
+        self.emit(&row, kind::DISCONNECTED, revocation.detail(), None)
             .await;
         Ok(Account::from(&row))
+    }
+
+    /// Sends the stored refresh token, then the access token, to `token/revoke`. Never fails:
+    /// the tokens are erased next whatever happens, so every outcome is only reported.
+    async fn revoke_at_pinterest(&self, row: &AccountRow) -> Revocation {
+        if row.refresh_token_sealed.is_none() && row.access_token_sealed.is_none() {
+            return Revocation::NothingStored;
+        }
+        if self
+            .ensure_same_app(&row.environment, &row.client_id)
+            .is_err()
+        {
+            return Revocation::NotSent(
+                "they were issued to another app or Pinterest environment than the configured one",
+            );
+        }
+        let keys = &self.inner.keys;
+        let refresh = row
+            .refresh_token_sealed
+            .as_deref()
+            .and_then(|sealed| keys.open(&refresh_aad(&row.id), sealed).ok())
+            .map(|plain| RefreshToken::new(String::from_utf8_lossy(&plain).into_owned()));
+        let access = row
+            .access_token_sealed
+            .as_deref()
+            .and_then(|sealed| keys.open(&access_aad(&row.id), sealed).ok())
+            .map(|plain| AccessToken::new(String::from_utf8_lossy(&plain).into_owned()));
+        if refresh.is_none() && access.is_none() {
+            return Revocation::NotSent("no configured master key opens them");
+        }
+        let mut outcome = Revocation::Revoked;
+        if let Some(token) = &refresh {
+            outcome = outcome.with_answer(self.inner.client.revoke(token).await, &row.id);
+        }
+        // After a refusal the access token would be refused the same way: do not ask twice.
+        if outcome != Revocation::Refused
+            && let Some(token) = &access
+        {
+            outcome = outcome.with_answer(self.inner.client.revoke(token).await, &row.id);
+        }
+        outcome
     }
 
     async fn emit(
@@ -950,5 +1136,186 @@ impl Vault {
             error_class: class.map(|class| class.as_str().to_owned()),
             reconnect_url: self.reconnect_url(&row.id),
         });
+    }
+}
+
+/// Slack under which an access token counts as expired, for clock skew and the request's trip.
+const ACCESS_SKEW_MS: i64 = 60_000;
+
+/// What asking Pinterest to revoke an account's tokens came to, for the `account.disconnected`
+/// event. Its texts name no token: they are built from fixed words and [`PinterestError`]'s
+/// message, which is scrubbed of anything token-shaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Revocation {
+    /// Pinterest revoked every token sent.
+    Revoked,
+    /// Pinterest answered 403 code 29: apps may revoke system users' tokens only.
+    Refused,
+    /// Revoking failed otherwise (Pinterest unreachable, an unexpected answer).
+    Failed(String),
+    /// Nothing was sent, for this reason.
+    NotSent(&'static str),
+    /// The account had no tokens left (already disconnected).
+    NothingStored,
+}
+
+/// What the person can rely on when Pinterest still honours the tokens pinline erased.
+const ACCESS_ENDS_AT_PINTEREST: &str = "Access ends at Pinterest when the user removes the app \
+    in their Pinterest account settings, or when the tokens expire.";
+
+impl Revocation {
+    /// Folds one `token/revoke` answer into the outcome so far: a refusal explains everything,
+    /// and otherwise any failure outweighs success.
+    fn with_answer<T>(self, answer: Result<T, PinterestError>, account_id: &str) -> Self {
+        let error = match answer {
+            Ok(_) => return self,
+            Err(error) => error,
+        };
+        if error.status() == Some(403) && error.code() == Some(error_code::NOT_PERMITTED) {
+            return Revocation::Refused;
+        }
+        tracing::warn!(
+            account_id,
+            error = %error,
+            "revoking at Pinterest failed; erasing the tokens anyway"
+        );
+        match self {
+            Revocation::Refused | Revocation::Failed(_) => self,
+            _ => Revocation::Failed(error.to_string()),
+        }
+    }
+
+    /// The event's detail.
+    fn detail(&self) -> String {
+        match self {
+            Revocation::Revoked => "disconnected: tokens revoked at Pinterest and erased".into(),
+            Revocation::Refused => format!(
+                "disconnected: tokens erased here, but Pinterest refused revocation (HTTP 403, \
+                 code 29): it does not let apps revoke an ordinary user's token. \
+                 {ACCESS_ENDS_AT_PINTEREST}"
+            ),
+            Revocation::Failed(reason) => format!(
+                "disconnected: tokens erased here, but revoking them at Pinterest failed \
+                 ({reason}). {ACCESS_ENDS_AT_PINTEREST}"
+            ),
+            Revocation::NotSent(why) => format!(
+                "disconnected: tokens erased here, not revoked at Pinterest ({why}). \
+                 {ACCESS_ENDS_AT_PINTEREST}"
+            ),
+            Revocation::NothingStored => {
+                "disconnected: no tokens were stored, so there was nothing to revoke or erase"
+                    .into()
+            }
+        }
+    }
+}
+
+/// Stops a lease renewal task when dropped.
+struct LeaseHeartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for LeaseHeartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The scopes in a token answer that pinline knows; unknown names are logged and left out.
+fn known_scopes(list: &str) -> Vec<Scope> {
+    let mut scopes = Vec::new();
+    for name in list.split([',', ' ']).filter(|part| !part.is_empty()) {
+        match parse_scope_list(name) {
+            Ok(parsed) => scopes.extend(parsed),
+            Err(_) => tracing::info!(
+                scope = name,
+                "Pinterest granted a scope pinline does not know"
+            ),
+        }
+    }
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// When a token answer's refresh token expires, in unix ms. A new refresh token whose expiry
+/// is not given is taken to live as long as Pinterest's continuous refresh tokens, so an
+/// account is not renewed again at every sweep; no new refresh token keeps the stored expiry.
+fn refresh_expiry(tokens: &TokenResponse, now: i64) -> Option<i64> {
+    tokens
+        .refresh_token_expires_at
+        .map(|secs| secs.saturating_mul(1000))
+        .or_else(|| {
+            tokens
+                .refresh_token_expires_in
+                .map(|secs| now + secs.saturating_mul(1000))
+        })
+        .or_else(|| {
+            tokens
+                .refresh_token
+                .as_ref()
+                .map(|_| now + REFRESH_TOKEN_LIFETIME_SECS.saturating_mul(1000))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(status: u16, code: Option<i64>) -> PinterestError {
+        PinterestError::Api(Box::new(pinline_pinterest::ApiError {
+            operation: "token/revoke",
+            mutating: true,
+            status,
+            code,
+            message: "You are not permitted to access that resource.".into(),
+            oauth_error: None,
+            rate_limit: Default::default(),
+        }))
+    }
+
+    #[test]
+    fn a_refusal_explains_the_outcome_whatever_else_happened() {
+        let answers = |first, second| {
+            Revocation::Revoked
+                .with_answer::<()>(first, "a")
+                .with_answer(second, "a")
+        };
+        assert_eq!(answers(Ok(()), Ok(())), Revocation::Revoked);
+        assert_eq!(
+            answers(Err(api_error(403, Some(29))), Ok(())),
+            Revocation::Refused
+        );
+        assert_eq!(
+            answers(Err(api_error(503, None)), Err(api_error(403, Some(29)))),
+            Revocation::Refused
+        );
+        assert!(matches!(
+            answers(Ok(()), Err(api_error(503, None))),
+            Revocation::Failed(reason) if reason.contains("HTTP 503")
+        ));
+        // Another 403 (a missing scope) is a failure, not Pinterest's system-user rule.
+        assert!(matches!(
+            answers(Err(api_error(403, Some(3))), Ok(())),
+            Revocation::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn details_say_what_happened_at_pinterest() {
+        assert_eq!(
+            Revocation::Revoked.detail(),
+            "disconnected: tokens revoked at Pinterest and erased"
+        );
+        let refused = Revocation::Refused.detail();
+        for needle in [
+            "tokens erased here",
+            "refused revocation",
+            "does not let apps revoke an ordinary user's token",
+            "removes the app in their Pinterest account settings",
+            "when the tokens expire",
+        ] {
+            assert!(refused.contains(needle), "{needle}: {refused}");
+        }
+        let failed = Revocation::Failed("HTTP 503".into()).detail();
+        assert!(failed.contains("HTTP 503") && !failed.contains("revoked at"));
     }
 }

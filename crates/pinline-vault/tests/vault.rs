@@ -10,7 +10,7 @@ use pinline_pinterest::{AuthorizationCode, ClientId, ClientSecret, Environment, 
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
 use pinline_store::testing::TestDatabase;
 use pinline_store::{DatabaseLocation, Store, backend_tests};
-use pinline_vault::cipher::KeyRing;
+use pinline_vault::cipher::{KeyRing, Resealed};
 use pinline_vault::clock::OffsetClock;
 use pinline_vault::master_key::MasterKey;
 use pinline_vault::{AccountStatus, ConnectRejection, Vault, VaultError, VaultSettings};
@@ -83,6 +83,46 @@ fn vault_on(
         client,
         settings,
     )
+}
+
+/// A vault like the harness's on `store`, with `tune` applied to its settings and, when given,
+/// another client secret than the sandbox's.
+fn vault_tuned(
+    h: &Harness,
+    store: &Store,
+    tune: impl FnOnce(&mut VaultSettings),
+    client_secret: Option<&str>,
+) -> Vault {
+    let config = h.sandbox.config();
+    let client = PinterestClient::new(
+        sandbox_environment(&h.sandbox),
+        ClientId::new(config.client_id.clone()),
+        ClientSecret::new(client_secret.unwrap_or(&config.client_secret).to_owned()),
+    )
+    .expect("client");
+    let mut settings = VaultSettings::new(PUBLIC_URL);
+    settings.transient_backoff = Duration::from_millis(5);
+    tune(&mut settings);
+    Vault::new(
+        store.clone(),
+        h.keys.clone(),
+        Arc::new(h.clock.clone()),
+        client,
+        settings,
+    )
+}
+
+/// Waits for `check` to hold, polling, failing after ten seconds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 impl Harness {
@@ -243,6 +283,10 @@ backend_tests!(
     idle_accounts_are_renewed_before_their_refresh_token_lapses,
     expiring_refresh_tokens_alert_once_per_horizon,
     key_rotation_reseals_every_token,
+    a_refresh_slower_than_its_lease_is_sent_once,
+    a_caller_that_gives_up_mid_refresh_loses_nothing,
+    a_failed_early_refresh_keeps_the_still_valid_token,
+    refused_app_credentials_leave_the_account_alone,
 );
 
 async fn connect_through_the_consent_page(db: TestDatabase) {
@@ -593,6 +637,7 @@ async fn claim_as_dead_process(h: &Harness, account_id: &str) {
                 "dead-process",
                 now_ms(h),
                 1_000,
+                now_ms(h),
             )
             .await
             .expect("claim");
@@ -797,8 +842,17 @@ async fn key_rotation_reseals_every_token(db: TestDatabase) {
         vault.access_token(&account.id).await.is_ok(),
         "old tokens readable during rotation"
     );
-    assert_eq!(vault.reseal_old_keys().await.expect("reseal"), 1);
-    assert_eq!(vault.reseal_old_keys().await.expect("reseal"), 0);
+    assert_eq!(
+        vault.reseal_old_keys().await.expect("reseal"),
+        Resealed {
+            resealed: 1,
+            unreadable: 0
+        }
+    );
+    assert_eq!(
+        vault.reseal_old_keys().await.expect("reseal"),
+        Resealed::default()
+    );
     let row =
         h.db.store
             .account_by_id(&account.id)
@@ -823,4 +877,187 @@ async fn key_rotation_reseals_every_token(db: TestDatabase) {
         VaultSettings::new(PUBLIC_URL),
     );
     assert!(only_new.access_token(&account.id).await.is_ok());
+}
+
+/// A refresh that takes longer than the lease (Pinterest slow): the holder keeps its lease alive,
+/// so the other process waits instead of sending the same refresh token a second time (which
+/// Pinterest would treat as reuse and answer by revoking the account's tokens).
+async fn a_refresh_slower_than_its_lease_is_sent_once(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let other_store = Store::open(&DatabaseLocation::parse(&h.db.url).expect("url"))
+        .await
+        .expect("second pool");
+    let short_lease = |settings: &mut VaultSettings| {
+        settings.refresh_lease = Duration::from_millis(150);
+    };
+    let vaults = [
+        vault_tuned(&h, &h.db.store, short_lease, None),
+        vault_tuned(&h, &other_store, short_lease, None),
+    ];
+    h.control(
+        reqwest::Method::POST,
+        "/faults",
+        json!({"rules": [{"operation": "oauth/token", "kind": "delay", "delay_ms": 800, "count": 1}]}),
+    )
+    .await;
+    h.clock.advance(Duration::from_secs(31 * 24 * 3600));
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let vault = vaults[i % 2].clone();
+        let account_id = account.id.clone();
+        tasks.push(tokio::spawn(async move {
+            vault
+                .access_token(&account_id)
+                .await
+                .map(|grant| grant.version)
+        }));
+    }
+    for task in tasks {
+        task.await
+            .expect("task")
+            .expect("every caller gets a token");
+    }
+    let stats = h.stats().await;
+    assert_eq!(
+        stats["token_requests"]["refresh_token"],
+        json!(1),
+        "{stats}"
+    );
+    assert_eq!(stats["refresh_token_reuse"], json!(0), "{stats}");
+    let row =
+        h.db.store
+            .account_by_id(&account.id)
+            .await
+            .expect("read")
+            .expect("row");
+    assert_eq!(row.status, "active");
+    assert_eq!(row.refresh_started_at, None, "no refresh left in flight");
+    other_store.close().await;
+}
+
+/// The caller that started a refresh gives up while Pinterest is answering (a client hanging
+/// up drops its request's future): the refresh still finishes and its rotated tokens are kept.
+async fn a_caller_that_gives_up_mid_refresh_loses_nothing(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let before =
+        h.db.store
+            .account_by_id(&account.id)
+            .await
+            .expect("read")
+            .expect("row");
+    h.control(
+        reqwest::Method::POST,
+        "/faults",
+        json!({"rules": [{"operation": "oauth/token", "kind": "delay", "delay_ms": 400, "count": 1}]}),
+    )
+    .await;
+    h.clock.advance(Duration::from_secs(31 * 24 * 3600));
+    let caller = {
+        let (vault, account_id) = (h.vault.clone(), account.id.clone());
+        tokio::spawn(async move { vault.access_token(&account_id).await.is_ok() })
+    };
+    // Pinterest has the request (the delay rule fired) and is slow to answer: the caller goes.
+    eventually("the refresh to reach the sandbox", || async {
+        h.stats().await["faults_injected"] == json!(1)
+    })
+    .await;
+    caller.abort();
+    assert!(
+        caller.await.is_err_and(|error| error.is_cancelled()),
+        "the caller gave up before the answer"
+    );
+    eventually("the abandoned refresh to commit", || async {
+        let row =
+            h.db.store
+                .account_by_id(&account.id)
+                .await
+                .expect("read")
+                .expect("row");
+        row.token_version > before.token_version && row.refresh_started_at.is_none()
+    })
+    .await;
+    let grant = h
+        .vault
+        .access_token(&account.id)
+        .await
+        .expect("the new token");
+    assert_eq!(grant.account.status, AccountStatus::Active);
+    let stats = h.stats().await;
+    assert_eq!(
+        stats["token_requests"]["refresh_token"],
+        json!(1),
+        "{stats}"
+    );
+    assert_eq!(stats["refresh_token_reuse"], json!(0), "{stats}");
+    // The kept token is the one Pinterest now honours.
+    h.vault
+        .call(&account.id, |client, token| async move {
+            client.user_account(&token).await
+        })
+        .await
+        .expect("the refreshed token works");
+}
+
+/// Inside the refresh margin but not yet expired, a refresh that fails for a passing reason
+/// (Pinterest answering 503) does not fail the caller: the current token still works.
+async fn a_failed_early_refresh_keeps_the_still_valid_token(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let before = h.vault.access_token(&account.id).await.expect("token");
+    // 29.5 of 30 days: inside the 24-hour margin, still valid.
+    h.clock
+        .advance(Duration::from_secs(29 * 24 * 3600 + 12 * 3600));
+    h.control(
+        reqwest::Method::POST,
+        "/faults",
+        json!({"rules": [{"operation": "oauth/token", "kind": "error", "status": 503, "count": 4}]}),
+    )
+    .await;
+    let grant = h
+        .vault
+        .access_token(&account.id)
+        .await
+        .expect("the current token");
+    assert_eq!(grant.token.expose_secret(), before.token.expose_secret());
+    assert_eq!(grant.version, before.version);
+    let row =
+        h.db.store
+            .account_by_id(&account.id)
+            .await
+            .expect("read")
+            .expect("row");
+    assert_eq!(row.status, "active");
+    assert_eq!(row.last_error_class.as_deref(), Some("transient"));
+    // Once Pinterest is back, the next call renews.
+    h.clock.advance(Duration::from_secs(1));
+    let renewed = h.vault.access_token(&account.id).await.expect("renewed");
+    assert!(renewed.version > before.version);
+}
+
+/// The token endpoint refusing pinline's own app credentials is a configuration error: the
+/// account is not marked `needs_reauth` (reconnecting would not help) and the error names the
+/// settings to fix.
+async fn refused_app_credentials_leave_the_account_alone(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let misconfigured = vault_tuned(&h, &h.db.store, |_| {}, Some("not-the-secret"));
+    h.clock.advance(Duration::from_secs(31 * 24 * 3600));
+    let error = misconfigured
+        .access_token(&account.id)
+        .await
+        .expect_err("the refresh is refused");
+    let message = error.to_string();
+    assert!(message.contains("PINTEREST_CLIENT_SECRET"), "{message}");
+    assert!(!message.contains("not-the-secret"), "{message}");
+    let row =
+        h.db.store
+            .account_by_id(&account.id)
+            .await
+            .expect("read")
+            .expect("row");
+    assert_eq!(row.status, "active", "{:?}", row.status_reason);
+    // With the right credentials the same account refreshes.
+    h.vault.access_token(&account.id).await.expect("refreshed");
 }

@@ -37,7 +37,8 @@ pub enum AccountsCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
-    /// Revoke an account's tokens at Pinterest and erase them here.
+    /// Erase an account's tokens here and ask Pinterest to revoke them (Pinterest revokes only
+    /// system users' tokens; the account's history says which happened).
     Disconnect {
         account_id: String,
         #[command(flatten)]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use pinline_pinterest::facts::RateLimitCategory;
+use pinline_pinterest::facts::{self, RateLimitCategory};
 use pinline_sandbox::Rate;
 
 /// A self-hosted publishing gateway for Pinterest.
@@ -146,10 +146,19 @@ Examples:
   pinline accounts refresh 0192…";
 
 const SANDBOX_EXAMPLES: &str = "\
+Redirect URIs: the consent page redirects only to a registered URI, compared exactly, as
+Pinterest does. Without --redirect-uri, pinline's own callback at its default address is
+registered (http://127.0.0.1:8080/oauth/callback and http://localhost:8080/oauth/callback);
+a pinline elsewhere needs --redirect-uri PUBLIC_URL/oauth/callback.
+
+Lifetimes are whole seconds; the defaults are Pinterest's.
+
 Examples:
   pinline sandbox
   pinline sandbox --listen 127.0.0.1:9090 --auto-approve
-  pinline sandbox --rate org_write=10/s --rate org_read=100/s --state sandbox.json";
+  pinline sandbox --redirect-uri https://pins.example.com/oauth/callback
+  pinline sandbox --rate org_write=10/s --rate org_read=100/s --state sandbox.json
+  pinline sandbox --access-token-ttl 60 --refresh-token-ttl 3600 --refresh-reuse-grace 5";
 
 /// Settings of `pinline sandbox`.
 #[derive(Debug, Args)]
@@ -166,8 +175,9 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub client_secret: Option<String>,
 
-    /// Redirect URI registered for the app (repeatable); none means any http(s) URI.
-    #[arg(long = "redirect-uri")]
+    /// Redirect URI registered for the app (repeatable); an absolute http(s) URL. Without it,
+    /// pinline's default callback is registered.
+    #[arg(long = "redirect-uri", value_name = "URI", value_parser = parse_redirect_uri)]
     pub redirect_uris: Vec<String>,
 
     /// Approve consent requests at once, as the first sandbox user, without showing the page.
@@ -189,6 +199,76 @@ pub struct SandboxArgs {
     /// Behave like a Trial-tier app: creating pins is refused with code 29.
     #[arg(long)]
     pub trial: bool,
+
+    /// Lifetime of issued access tokens, in seconds (Pinterest: 30 days).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = parse_lifetime_secs,
+        allow_negative_numbers = true,
+        default_value_t = facts::ACCESS_TOKEN_LIFETIME_SECS
+    )]
+    pub access_token_ttl: i64,
+
+    /// Lifetime of refresh tokens, in seconds, renewed by every refresh (Pinterest: 60 days).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = parse_lifetime_secs,
+        allow_negative_numbers = true,
+        default_value_t = facts::REFRESH_TOKEN_LIFETIME_SECS
+    )]
+    pub refresh_token_ttl: i64,
+
+    /// Lifetime of authorization codes, in seconds (Pinterest: 10 minutes).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = parse_lifetime_secs,
+        allow_negative_numbers = true,
+        default_value_t = facts::AUTHORIZATION_CODE_LIFETIME_SECS
+    )]
+    pub code_ttl: i64,
+
+    /// How long a rotated refresh token still works, in seconds. Pinterest gives none: 0 makes
+    /// any reuse count as replay and revoke the token family.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = parse_grace_secs,
+        allow_negative_numbers = true,
+        default_value_t = 0
+    )]
+    pub refresh_reuse_grace: i64,
+}
+
+/// Parses a lifetime: a whole number of seconds, at least 1.
+fn parse_lifetime_secs(value: &str) -> Result<i64, String> {
+    let secs = parse_whole_seconds(value)?;
+    pinline_sandbox::config::check_lifetime_secs(secs)?;
+    Ok(secs)
+}
+
+/// Parses the reuse grace: a whole number of seconds, 0 or more.
+fn parse_grace_secs(value: &str) -> Result<i64, String> {
+    let secs = parse_whole_seconds(value)?;
+    pinline_sandbox::config::check_grace_secs(secs)?;
+    Ok(secs)
+}
+
+fn parse_whole_seconds(value: &str) -> Result<i64, String> {
+    value.trim().parse::<i64>().map_err(|_| {
+        format!(
+            "expected a whole number of seconds such as 600 (10 minutes) or 2592000 (30 days), \
+             got `{value}`; units like 30d are not accepted"
+        )
+    })
+}
+
+/// Parses a redirect URI to register: an absolute http(s) URL without a fragment.
+fn parse_redirect_uri(value: &str) -> Result<String, String> {
+    pinline_sandbox::config::check_redirect_uri(value)?;
+    Ok(value.to_owned())
 }
 
 /// Parses `CATEGORY=COUNT/UNIT`.

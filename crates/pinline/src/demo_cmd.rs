@@ -126,22 +126,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let (last_listen, last_sandbox) = remembered(&dir);
 
+    // pinline's address first: the sandbox registers its callback, as a Pinterest app would.
+    let listener = bind(args.listen, last_listen, "pinline").await?;
+    let bound = listener.local_addr()?;
+    let public_url = format!("http://{bound}");
+
     // The sandbox: a stand-in for Pinterest that approves consent at once.
     let sandbox_listener = bind(args.sandbox_listen, last_sandbox, "sandbox").await?;
     let sandbox_addr = sandbox_listener.local_addr()?;
     drop(sandbox_listener);
     let sandbox_config = SandboxConfig {
         auto_approve: true,
+        redirect_uris: vec![format!("{public_url}/oauth/callback")],
         state_file: Some(dir.join("sandbox-state.json")),
         ..SandboxConfig::default()
     };
     let sandbox = pinline_sandbox::spawn(sandbox_config.clone(), sandbox_addr)
         .await
         .with_context(|| format!("while starting the sandbox on {sandbox_addr}"))?;
-
-    let listener = bind(args.listen, last_listen, "pinline").await?;
-    let bound = listener.local_addr()?;
-    let public_url = format!("http://{bound}");
     let _ = std::fs::write(
         dir.join(ADDRESSES_FILE),
         json!({"listen": bound.to_string(), "sandbox_listen": sandbox.addr().to_string()})

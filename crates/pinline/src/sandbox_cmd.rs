@@ -5,29 +5,165 @@ use pinline_sandbox::SandboxConfig;
 
 use crate::cli::SandboxArgs;
 
-pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
-    let mut config = SandboxConfig::default();
-    if let Some(client_id) = args.client_id {
-        config.client_id = client_id;
-    }
-    if let Some(client_secret) = args.client_secret {
-        config.client_secret = client_secret;
-    }
-    config.redirect_uris = args.redirect_uris;
-    config.auto_approve = args.auto_approve;
-    config.rates = args.rates;
-    config.seed = args.seed;
-    config.state_file = args.state;
-    config.trial = args.trial;
+/// What is registered when no `--redirect-uri` is given: the callback of a `pinline serve` at its
+/// default address (`--listen 127.0.0.1:8080`, public URL `http://127.0.0.1:8080`), under both
+/// names a browser on this machine may use. Pinterest redirects only to registered URIs, so the
+/// sandbox never falls back to accepting any.
+pub const DEFAULT_REDIRECT_URIS: [&str; 2] = [
+    "http://127.0.0.1:8080/oauth/callback",
+    "http://localhost:8080/oauth/callback",
+];
 
+impl SandboxArgs {
+    /// The sandbox's configuration from the flags; values were validated while parsing.
+    pub fn sandbox_config(&self) -> SandboxConfig {
+        let defaults = SandboxConfig::default();
+        let redirect_uris = if self.redirect_uris.is_empty() {
+            DEFAULT_REDIRECT_URIS.map(str::to_owned).to_vec()
+        } else {
+            self.redirect_uris.clone()
+        };
+        SandboxConfig {
+            client_id: self.client_id.clone().unwrap_or(defaults.client_id),
+            client_secret: self.client_secret.clone().unwrap_or(defaults.client_secret),
+            redirect_uris,
+            auto_approve: self.auto_approve,
+            access_token_lifetime_secs: self.access_token_ttl,
+            refresh_token_lifetime_secs: self.refresh_token_ttl,
+            code_lifetime_secs: self.code_ttl,
+            refresh_reuse_grace_secs: self.refresh_reuse_grace,
+            rates: self.rates.clone(),
+            seed: self.seed,
+            state_file: self.state.clone(),
+            trial: self.trial,
+        }
+    }
+}
+
+pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let config = args.sandbox_config();
     let handle = pinline_sandbox::spawn(config.clone(), args.listen)
         .await
         .with_context(|| format!("while starting the sandbox on {}", args.listen))?;
     println!("{}", pinline_sandbox::startup_banner(&handle, &config));
+    if args.redirect_uris.is_empty() {
+        println!(
+            "No --redirect-uri given: registered pinline's default callback. A pinline at another \
+             address needs --redirect-uri PUBLIC_URL/oauth/callback.\n"
+        );
+    }
     tokio::signal::ctrl_c()
         .await
         .context("while waiting for Ctrl-C")?;
     eprintln!("stopping the sandbox…");
     handle.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+    use pinline_pinterest::facts;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<SandboxArgs, clap::Error> {
+        let mut argv = vec!["pinline", "sandbox"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Sandbox(args) => Ok(args),
+            other => panic!("parsed as another command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_pinterests_lifetimes_and_pinlines_own_callback() {
+        let config = parse(&[]).expect("no flags").sandbox_config();
+        assert_eq!(
+            config.access_token_lifetime_secs,
+            facts::ACCESS_TOKEN_LIFETIME_SECS
+        );
+        assert_eq!(
+            config.refresh_token_lifetime_secs,
+            facts::REFRESH_TOKEN_LIFETIME_SECS
+        );
+        assert_eq!(
+            config.code_lifetime_secs,
+            facts::AUTHORIZATION_CODE_LIFETIME_SECS
+        );
+        assert_eq!(config.refresh_reuse_grace_secs, 0);
+        assert_eq!(config.redirect_uris, DEFAULT_REDIRECT_URIS);
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_default_callback_is_where_pinline_serve_listens_by_default() {
+        let serve = Cli::command();
+        let listen = serve
+            .find_subcommand("serve")
+            .and_then(|serve| serve.get_arguments().find(|arg| arg.get_id() == "listen"))
+            .and_then(|arg| arg.get_default_values().first())
+            .and_then(|value| value.to_str())
+            .expect("serve has a default --listen")
+            .to_owned();
+        let port = listen.rsplit(':').next().expect("a port");
+        assert_eq!(
+            DEFAULT_REDIRECT_URIS[0],
+            format!("http://{listen}/oauth/callback")
+        );
+        assert_eq!(
+            DEFAULT_REDIRECT_URIS[1],
+            format!("http://localhost:{port}/oauth/callback")
+        );
+    }
+
+    #[test]
+    fn flags_set_lifetimes_and_redirect_uris() {
+        let config = parse(&[
+            "--access-token-ttl",
+            "60",
+            "--refresh-token-ttl",
+            "3600",
+            "--code-ttl",
+            "30",
+            "--refresh-reuse-grace",
+            "5",
+            "--redirect-uri",
+            "https://pins.example.com/oauth/callback",
+        ])
+        .expect("valid flags")
+        .sandbox_config();
+        assert_eq!(config.access_token_lifetime_secs, 60);
+        assert_eq!(config.refresh_token_lifetime_secs, 3600);
+        assert_eq!(config.code_lifetime_secs, 30);
+        assert_eq!(config.refresh_reuse_grace_secs, 5);
+        assert_eq!(
+            config.redirect_uris,
+            ["https://pins.example.com/oauth/callback"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        for (flags, reason) in [
+            (["--access-token-ttl", "0"], "at least 1 second"),
+            (["--refresh-token-ttl", "-5"], "at least 1 second"),
+            (["--code-ttl", "10m"], "whole number of seconds"),
+            (["--code-ttl", "99999999999999"], "at most"),
+            (["--refresh-reuse-grace", "-1"], "between 0 and"),
+            (
+                ["--redirect-uri", "ftp://example.com/cb"],
+                "http:// or https://",
+            ),
+            (["--redirect-uri", "/oauth/callback"], "is not a URL"),
+        ] {
+            let error = parse(&flags).expect_err("refused").to_string();
+            assert!(error.contains(reason), "{flags:?}: {error}");
+            assert!(
+                error.contains(flags[0]),
+                "{flags:?} names the flag: {error}"
+            );
+        }
+    }
 }

@@ -285,6 +285,17 @@ async fn doctor_passes_on_a_healthy_account_and_names_the_fix_for_a_revoked_one(
     .await;
     assert_eq!(code, 1, "{err}");
     let _ = world.server.child.kill().await;
+    // The server logged the revocation, but no token, key or secret with it.
+    let log = world.server.log();
+    for needle in [
+        "pina_",
+        "pinr_",
+        "sandbox-secret",
+        &world.master_key,
+        &world.key,
+    ] {
+        assert!(!log.contains(needle), "the server's log holds a secret");
+    }
 }
 
 async fn import_is_all_or_nothing_and_post_and_posts_list_work(db: TestDatabase) {

@@ -98,12 +98,14 @@ async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
         .await
         .expect("api key")
         .key;
+    // Logging at debug level, so the leak check at the end reads as much as pinline can say.
+    let env = [("RUST_LOG", "debug")];
     let mut a = start_server(
         &db.url,
         &master_key,
         &sandbox.base_url(),
         &sandbox.oauth_url(),
-        &[],
+        &env,
     )
     .await;
     let mut b = start_server(
@@ -111,7 +113,7 @@ async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
         &master_key,
         &sandbox.base_url(),
         &sandbox.oauth_url(),
-        &[],
+        &env,
     )
     .await;
     let http = reqwest::Client::builder()
@@ -199,6 +201,28 @@ async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
     assert_eq!(stats["refresh_token_reuse"], json!(0), "{stats}");
     let _ = a.child.kill().await;
     let _ = b.child.kill().await;
+    // Neither process logged a token, the app secret, the master key or the API key.
+    for server in [&a, &b] {
+        let log = server.log();
+        assert!(
+            log.contains("pinline is serving on"),
+            "the log was captured"
+        );
+        for needle in [
+            "pina_",
+            "pinr_",
+            "sandbox-secret",
+            master_key.as_str(),
+            key.as_str(),
+        ] {
+            if let Some(line) = log.lines().find(|line| line.contains(needle)) {
+                panic!(
+                    "a log line holds a secret: {}",
+                    line.replace(needle, "<SECRET>")
+                );
+            }
+        }
+    }
 }
 
 async fn two_processes_refresh_an_expired_token_once(db: TestDatabase) {

@@ -17,6 +17,7 @@ async fn state_survives_a_restart_with_a_state_file() {
     };
     let sandbox = TestSandbox::with(config.clone()).await;
     let (alice_id, tokens) = sandbox.user_with_token("alice").await;
+    let ops_id = sandbox.create_system_user("ops").await;
     let board = sandbox
         .create_board(&tokens.access, "Recipes", "PUBLIC")
         .await;
@@ -30,6 +31,18 @@ async fn state_survives_a_restart_with_a_state_file() {
     let fetched = restarted.get(&tokens.access, &format!("/pins/{pin}")).await;
     assert_eq!(fetched.status, StatusCode::OK, "{}", fetched.text);
     assert_eq!(restarted.stats().await["pins_by_user"][&alice_id], 1);
+    // Which users are system users survives too: it decides what `token/revoke` may do.
+    let users = restarted.control(Method::GET, "/users", None).await.json;
+    let system_of = |id: &str| {
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|user| user["id"] == id)
+            .map(|user| user["system"].clone())
+    };
+    assert_eq!(system_of(&alice_id), Some(json!(false)));
+    assert_eq!(system_of(&ops_id), Some(json!(true)));
     // Ids keep increasing after a restart.
     let next = restarted
         .create_board(&tokens.access, "More", "PUBLIC")
@@ -75,8 +88,30 @@ async fn control_api_users_reset_and_banner() {
     let sandbox = TestSandbox::start().await;
     let id = sandbox.create_user("alice").await;
     assert!(id.bytes().all(|b| b.is_ascii_digit()));
+    let created = sandbox
+        .control(
+            Method::POST,
+            "/users",
+            Some(json!({ "username": "ops", "system": true })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["system"], true);
     let users = sandbox.control(Method::GET, "/users", None).await;
     assert_eq!(users.json["items"][0]["username"], "alice");
+    assert_eq!(users.json["items"][0]["system"], false);
+    assert_eq!(users.json["items"][1]["username"], "ops");
+    assert_eq!(users.json["items"][1]["system"], true);
+    // A misspelt or mistyped flag is an error, not silently an ordinary user.
+    for body in [
+        json!({ "username": "ops2", "sytem": true }),
+        json!({ "username": "ops2", "system": "yes" }),
+    ] {
+        sandbox
+            .control(Method::POST, "/users", Some(body))
+            .await
+            .assert_error(400, 1);
+    }
     let invalid = sandbox
         .control(
             Method::POST,
@@ -117,6 +152,9 @@ async fn control_api_users_reset_and_banner() {
         &sandbox.base,
         "/oauth/",
         "/_sandbox/",
+        "any http(s) URI (none registered)",
+        "access token 2592000s",
+        "refresh reuse grace 0s",
     ] {
         assert!(banner.contains(needle), "banner lacks {needle}: {banner}");
     }

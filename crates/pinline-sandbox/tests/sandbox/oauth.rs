@@ -154,6 +154,89 @@ async fn consent_page_dance_issues_working_tokens() {
     assert_eq!(stats["token_requests"]["refresh_token"], 0);
 }
 
+/// The whole life of a grant, as a careful client lives it and as an attacker would spoil it:
+/// the HTML consent page with a PKCE S256 challenge, the code exchanged with its verifier, two
+/// refreshes, then replays of both rotated refresh tokens.
+///
+/// The order of the assertions matters. Replaying a rotated refresh token is taken as theft and
+/// revokes the whole token family, the newest tokens included. So the newest tokens are shown
+/// to work first, before any replay; then each rotated refresh token is replayed once and
+/// refused; only then is the family shown to be dead.
+#[tokio::test]
+async fn a_grant_from_consent_to_replayed_refresh_tokens() {
+    let config = SandboxConfig {
+        redirect_uris: vec![REDIRECT.to_owned()],
+        ..SandboxConfig::default()
+    };
+    let sandbox = TestSandbox::with(config).await;
+    let alice = sandbox.create_user("alice").await;
+
+    // Consent: the real page, carrying the challenge through its form.
+    let challenge = challenge(VERIFIER);
+    let options = Authorize {
+        challenge: Some((&challenge, Some("S256"))),
+        ..Authorize::default()
+    };
+    let page = consent_page(&sandbox, &options).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let fields = form_fields(&page.text);
+    assert_eq!(fields["code_challenge"], challenge);
+    assert_eq!(fields["code_challenge_method"], "S256");
+    assert_eq!(fields["user_id"], alice);
+    let code = approved_code(&sandbox, &options).await;
+
+    // The code, exchanged with the verifier.
+    let exchanged = exchange(&sandbox, &code, Some(VERIFIER)).await;
+    let first = tokens_of(&exchanged);
+    assert_eq!(exchanged.json["response_type"], "authorization_code");
+
+    // Two refreshes, each rotating the refresh token.
+    let second = tokens_of(&sandbox.refresh(&first.refresh).await);
+    let third = tokens_of(&sandbox.refresh(&second.refresh).await);
+    let distinct: std::collections::HashSet<&str> = [&first, &second, &third]
+        .iter()
+        .flat_map(|tokens| [tokens.access.as_str(), tokens.refresh.as_str()])
+        .collect();
+    assert_eq!(distinct.len(), 6, "every token is new");
+
+    // The newest tokens work; checked before any replay, which would revoke them.
+    let account = sandbox.get(&third.access, "/user_account").await;
+    assert_eq!(account.status, StatusCode::OK, "{}", account.text);
+    assert_eq!(account.json["id"], alice.as_str());
+    let stats = sandbox.stats().await;
+    assert_eq!(stats["refresh_token_reuse"], 0);
+    assert_eq!(stats["token_requests"]["authorization_code"], 1);
+    assert_eq!(stats["token_requests"]["refresh_token"], 2);
+
+    // The second refresh token died when it was rotated: replaying it is refused as reuse, and
+    // the whole family is revoked.
+    let replay = sandbox.refresh(&second.refresh).await;
+    let message = replay.assert_error(400, 1);
+    assert!(message.starts_with("invalid_grant"), "{message}");
+    assert!(message.contains("already been used"), "{message}");
+    // The first one is refused too (rotated first, and now revoked with its family).
+    let replay = sandbox.refresh(&first.refresh).await;
+    let message = replay.assert_error(400, 1);
+    assert!(message.starts_with("invalid_grant"), "{message}");
+    assert_eq!(sandbox.stats().await["refresh_token_reuse"], 2);
+
+    // The family is dead: the newest access and refresh tokens no longer work.
+    sandbox
+        .get(&third.access, "/user_account")
+        .await
+        .assert_error(401, 2);
+    let message = sandbox
+        .refresh(&third.refresh)
+        .await
+        .assert_error(400, 1)
+        .to_owned();
+    assert!(message.starts_with("invalid_grant"), "{message}");
+    // The code was spent by the exchange and cannot mint a new family either.
+    exchange(&sandbox, &code, Some(VERIFIER))
+        .await
+        .assert_error(400, 1);
+}
+
 #[tokio::test]
 async fn consent_page_without_users_creates_one() {
     let sandbox = TestSandbox::start().await;
@@ -406,26 +489,12 @@ async fn refresh_may_narrow_scopes_but_not_widen_them() {
 }
 
 #[tokio::test]
-async fn revocation_endpoint_kills_tokens() {
+async fn revocation_endpoint_kills_a_system_users_tokens() {
     let sandbox = TestSandbox::start().await;
-    let alice = sandbox.create_user("alice").await;
-    let tokens = sandbox.mint(&alice, &["user_accounts:read"]).await;
-    let revoke = |token: String, hint: &'static str| {
-        let sandbox = &sandbox;
-        async move {
-            let response = sandbox
-                .http
-                .post(format!("{}/v5/oauth/token/revoke", sandbox.base))
-                .basic_auth("1000001", Some("sandbox-secret"))
-                .form(&[("token", token.as_str()), ("token_type_hint", hint)])
-                .send()
-                .await
-                .unwrap();
-            TestSandbox::read(response).await
-        }
-    };
+    let ops = sandbox.create_system_user("ops").await;
+    let tokens = sandbox.mint(&ops, &["user_accounts:read"]).await;
     assert_eq!(
-        revoke(tokens.access.clone(), "access_token").await.status,
+        sandbox.revoke(&tokens.access, "access_token").await.status,
         StatusCode::OK
     );
     sandbox
@@ -434,21 +503,63 @@ async fn revocation_endpoint_kills_tokens() {
         .assert_error(401, 2);
     // The refresh token still works until it is revoked too.
     let next = tokens_of(&sandbox.refresh(&tokens.refresh).await);
-    assert_eq!(
-        revoke(next.refresh.clone(), "refresh_token").await.status,
-        StatusCode::OK
-    );
+    let revoked = sandbox.revoke(&next.refresh, "refresh_token").await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert!(revoked.text.is_empty(), "no content: {}", revoked.text);
+    // Revoking the refresh token takes the access tokens of its grant with it.
     sandbox
         .get(&next.access, "/user_account")
         .await
         .assert_error(401, 2);
     sandbox.refresh(&next.refresh).await.assert_error(400, 1);
     assert_eq!(sandbox.stats().await["refresh_token_reuse"], 1);
-    // Unknown tokens are fine (RFC 7009).
+    // Revoking again, or a token nobody issued, is fine (RFC 7009).
     assert_eq!(
-        revoke("pina_nope".to_owned(), "access_token").await.status,
+        sandbox.revoke(&next.refresh, "refresh_token").await.status,
         StatusCode::OK
     );
+    assert_eq!(
+        sandbox.revoke("pina_nope", "access_token").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn revocation_of_an_ordinary_users_token_is_refused_and_the_token_keeps_working() {
+    let sandbox = TestSandbox::start().await;
+    let alice = sandbox.create_user("alice").await;
+    let tokens = sandbox.mint(&alice, &["user_accounts:read"]).await;
+    for (token, hint) in [
+        (&tokens.access, "access_token"),
+        (&tokens.refresh, "refresh_token"),
+    ] {
+        let refused = sandbox.revoke(token, hint).await;
+        assert_eq!(
+            refused.assert_error(403, 29),
+            "You are not permitted to access that resource."
+        );
+    }
+    // Both tokens are untouched: only the user removing the app, or expiry, ends them.
+    assert_eq!(
+        sandbox.get(&tokens.access, "/user_account").await.status,
+        StatusCode::OK
+    );
+    let next = tokens_of(&sandbox.refresh(&tokens.refresh).await);
+    assert_eq!(
+        sandbox.get(&next.access, "/user_account").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(sandbox.stats().await["refresh_token_reuse"], 0);
+    // Client authentication still comes first.
+    let response = sandbox
+        .http
+        .post(format!("{}/v5/oauth/token/revoke", sandbox.base))
+        .basic_auth("1000001", Some("wrong"))
+        .form(&[("token", next.access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    TestSandbox::read(response).await.assert_error(401, 2);
 }
 
 #[tokio::test]

@@ -145,14 +145,19 @@ impl TestSandbox {
         TestSandbox::read(request.send().await.expect("request sent")).await
     }
 
+    /// Creates an ordinary user and returns its id.
     pub async fn create_user(&self, username: &str) -> String {
-        let reply = self
-            .control(
-                Method::POST,
-                "/users",
-                Some(json!({ "username": username })),
-            )
-            .await;
+        self.create_user_with(json!({ "username": username })).await
+    }
+
+    /// Creates a system user (whose tokens `token/revoke` accepts) and returns its id.
+    pub async fn create_system_user(&self, username: &str) -> String {
+        self.create_user_with(json!({ "username": username, "system": true }))
+            .await
+    }
+
+    async fn create_user_with(&self, body: Value) -> String {
+        let reply = self.control(Method::POST, "/users", Some(body)).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         reply.json["id"].as_str().expect("user id").to_owned()
     }
@@ -238,6 +243,19 @@ impl TestSandbox {
             None,
         )
         .await
+    }
+
+    /// `POST /v5/oauth/token/revoke` with the app's credentials.
+    pub async fn revoke(&self, token: &str, hint: &str) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/v5/oauth/token/revoke", self.base))
+            .basic_auth(&self.config.client_id, Some(&self.config.client_secret))
+            .form(&[("token", token), ("token_type_hint", hint)])
+            .send()
+            .await
+            .expect("request sent");
+        TestSandbox::read(response).await
     }
 }
 

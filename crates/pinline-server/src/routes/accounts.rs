@@ -349,15 +349,19 @@ pub async fn refresh_account(
     Ok(Json(AccountView::new(&grant.account, state.now_ms())))
 }
 
-/// `DELETE /v1/accounts/{id}`: revoke at Pinterest and erase the tokens.
+/// `DELETE /v1/accounts/{id}`: erase the tokens, after asking Pinterest to revoke them (which it
+/// does only for system users' tokens).
 #[utoipa::path(
     delete,
     path = "/accounts/{account_id}",
     operation_id = "disconnect_account",
     tag = "accounts",
     summary = "Disconnect an account",
-    description = "Revokes the account's tokens at Pinterest and erases them here; the account \
-stays listed as `disconnected` and can be connected again.",
+    description = "Erases the account's tokens here, after asking Pinterest to revoke them; the \
+account stays listed as `disconnected` and can be connected again. Pinterest revokes only tokens \
+issued for system users: for an ordinary user it refuses, and access ends at Pinterest when the \
+user removes the app in their Pinterest account settings or when the tokens expire. The \
+`account.disconnected` event says which happened.",
     params(("account_id" = String, Path, description = "The account's id.")),
     responses(
         (status = 200, description = "The disconnected account.", body = AccountView),

@@ -16,7 +16,7 @@ backend_tests!(
     profiles_cannot_see_each_other,
     boards_are_listed_and_created_through_the_vault,
     bad_input_gets_a_clear_error,
-    disconnect_revokes_and_erases,
+    disconnect_erases_tokens_and_says_whether_pinterest_revoked_them,
     no_secret_reaches_logs_or_the_database,
 );
 
@@ -216,11 +216,14 @@ async fn bad_input_gets_a_clear_error(db: TestDatabase) {
     assert_eq!(error_code(&nowhere), "not_found");
 }
 
-async fn disconnect_revokes_and_erases(db: TestDatabase) {
+async fn disconnect_erases_tokens_and_says_whether_pinterest_revoked_them(db: TestDatabase) {
     let app = spawn_app(db).await;
+    let key = Some(app.key_alpha.as_str());
+
+    // An ordinary Pinterest user: Pinterest refuses to revoke their token (403 code 29), so
+    // pinline erases it and says so, instead of claiming a revocation that did not happen.
     let account = app.connected_account(&app.key_alpha, "maker").await;
     let id = account["id"].as_str().expect("id");
-    let key = Some(app.key_alpha.as_str());
     let gone = app
         .api(Method::DELETE, &format!("/v1/accounts/{id}"), key, None)
         .await;
@@ -234,11 +237,59 @@ async fn disconnect_revokes_and_erases(db: TestDatabase) {
         .expect("read")
         .expect("row kept");
     assert!(row.access_token_sealed.is_none() && row.refresh_token_sealed.is_none());
+    let detail = disconnected_detail(&app, id).await;
+    for needle in [
+        "tokens erased here",
+        "refused revocation",
+        "does not let apps revoke an ordinary user's token",
+        "removes the app in their Pinterest account settings",
+        "when the tokens expire",
+    ] {
+        assert!(detail.contains(needle), "{needle}: {detail}");
+    }
+    assert!(!detail.contains("pina_") && !detail.contains("pinr_"));
+
+    // Nothing is sent to Pinterest with the account afterwards.
+    let requests_before = app.sandbox_stats().await["requests_total"].clone();
     let boards = app
         .api(Method::GET, &format!("/v1/accounts/{id}/boards"), key, None)
         .await;
     assert_eq!(boards.status, 409);
     assert_eq!(error_code(&boards), "account_disconnected");
+    assert_eq!(app.sandbox_stats().await["requests_total"], requests_before);
+
+    // A system user's tokens are revoked at Pinterest, and the event says exactly that.
+    app.sandbox_control("/users", json!({ "username": "ops", "system": true }))
+        .await;
+    let system = app.connected_account(&app.key_alpha, "ops").await;
+    let system_id = system["id"].as_str().expect("id");
+    let gone = app
+        .api(
+            Method::DELETE,
+            &format!("/v1/accounts/{system_id}"),
+            key,
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.text);
+    assert_eq!(
+        disconnected_detail(&app, system_id).await,
+        "disconnected: tokens revoked at Pinterest and erased"
+    );
+}
+
+/// The detail of the account's latest `account.disconnected` event.
+async fn disconnected_detail(app: &crate::support::TestApp, account_id: &str) -> String {
+    app.db
+        .store
+        .account_events(account_id)
+        .await
+        .expect("events")
+        .into_iter()
+        .rev()
+        .find(|(kind, _, _)| kind == "account.disconnected")
+        .map(|(_, detail, _)| detail)
+        .expect("an account.disconnected event")
 }
 
 async fn no_secret_reaches_logs_or_the_database(db: TestDatabase) {
@@ -266,6 +317,17 @@ async fn no_secret_reaches_logs_or_the_database(db: TestDatabase) {
         )
         .await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    // A webhook, so its signing secret (sealed at rest) is looked for too.
+    let hook = app
+        .api(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&app.key_alpha),
+            Some(json!({"url": "http://127.0.0.1:9/hook", "events": ["post.published"]})),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let secret = hook.json["secret"].as_str().expect("secret").to_owned();
 
     let logs = captured_logs();
     for needle in [
@@ -273,6 +335,7 @@ async fn no_secret_reaches_logs_or_the_database(db: TestDatabase) {
         "pinr_",
         code.as_str(),
         app.key_alpha.as_str(),
+        secret.as_str(),
         "sandbox-secret",
     ] {
         // The failure names the line with the secret masked, so CI output does not leak it.
@@ -283,41 +346,18 @@ async fn no_secret_reaches_logs_or_the_database(db: TestDatabase) {
             );
         }
     }
-    let mut dump = String::new();
-    if let Some(path) = app.db.url.strip_prefix("sqlite://") {
-        for file in [path.to_owned(), format!("{path}-wal")] {
-            if let Ok(bytes) = std::fs::read(&file) {
-                dump.push_str(&String::from_utf8_lossy(&bytes));
-            }
-        }
-    } else {
-        dump = format!(
-            "{:?}{:?}",
-            app.db
-                .store
-                .accounts(&account_profile(&app).await)
-                .await
-                .expect("rows"),
-            app.db.store.account_events(id).await.expect("events")
-        );
-    }
-    assert!(!dump.is_empty());
-    for needle in ["pina_", "pinr_", code.as_str(), app.key_alpha.as_str()] {
+    let dump = app.db.dump_text().await;
+    assert!(dump.contains(id), "the dump holds the account's row");
+    for (needle, what) in [
+        ("pina_", "an access token"),
+        ("pinr_", "a refresh token"),
+        (code.as_str(), "the authorization code"),
+        (app.key_alpha.as_str(), "an API key"),
+        (secret.as_str(), "a webhook signing secret"),
+    ] {
         assert!(
             !dump.contains(needle),
-            "the database holds a secret in plain text ({needle})"
+            "the database holds {what} in plain text"
         );
     }
-}
-
-async fn account_profile(app: &crate::support::TestApp) -> String {
-    app.db
-        .store
-        .profiles()
-        .await
-        .expect("profiles")
-        .into_iter()
-        .find(|p| p.name == "alpha")
-        .expect("alpha")
-        .id
 }

@@ -2,6 +2,7 @@
 //! `pinline serve` against the sandbox, and connecting an account through the real OAuth redirect.
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
@@ -13,6 +14,15 @@ use tokio::process::{Child, Command};
 pub struct Server {
     pub child: Child,
     pub base_url: String,
+    /// Everything it has written to stderr (its log), for tests that look for leaked secrets.
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -72,8 +82,15 @@ pub async fn start_server(
         .expect("start pinline serve");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
+    let log = Arc::new(Mutex::new(String::new()));
+    let keep = |log: &Arc<Mutex<String>>, line: &str| {
+        let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+        log.push_str(line);
+        log.push('\n');
+    };
     let ready = tokio::time::timeout(Duration::from_secs(30), async {
         while let Ok(Some(line)) = lines.next_line().await {
+            keep(&log, &line);
             if line.contains("pinline is serving on") {
                 return true;
             }
@@ -83,8 +100,17 @@ pub async fn start_server(
     .await;
     assert_eq!(ready, Ok(true), "pinline serve did not start");
     // Keep draining stderr so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, base_url }
+    let sink = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            keep(&sink, &line);
+        }
+    });
+    Server {
+        child,
+        base_url,
+        log,
+    }
 }
 
 /// A sandbox on a free loopback port that approves consent at once, as its first user.
