@@ -184,6 +184,9 @@ async fn refresh_loop(vault: Vault, mut shutdown: watch::Receiver<bool>) {
         if let Err(error) = vault.alert_expiring_tokens().await {
             tracing::warn!(error = %error, "expiry alert sweep failed");
         }
+        if let Err(error) = vault.forget_old_connect_links().await {
+            tracing::warn!(error = %error, "forgetting old connect links failed");
+        }
         tokio::select! {
             _ = shutdown.wait_for(|stopped| *stopped) => return,
             () = tokio::time::sleep(REFRESH_SWEEP) => {}

@@ -55,6 +55,19 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes connect states that expired before `before`; returns how many. Until then a
+    /// late or replayed callback is told precisely that its link expired or was used.
+    pub async fn purge_oauth_states(&self, before: i64) -> Result<u64, StoreError> {
+        let deleted = write_tx!(self, tx => {
+            sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted)
+    }
+
     /// Marks the state used and returns it, exactly once; every later call is rejected.
     pub async fn consume_oauth_state(
         &self,

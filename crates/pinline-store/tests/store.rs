@@ -1,7 +1,9 @@
 //! The store's own suite, run on SQLite and on PostgreSQL.
 
 use pinline_store::testing::TestDatabase;
-use pinline_store::{Backend, DatabaseLocation, Store, backend_tests};
+use pinline_store::{
+    Backend, ConnectedAccount, DatabaseLocation, SealedTokens, Store, backend_tests,
+};
 
 backend_tests!(
     migrations_are_idempotent,
@@ -9,6 +11,7 @@ backend_tests!(
     concurrent_first_writers_agree,
     concurrent_writers_never_see_busy,
     a_second_process_handle_sees_the_same_data,
+    concurrent_connects_of_one_person_end_in_one_account,
 );
 
 async fn migrations_are_idempotent(db: TestDatabase) {
@@ -93,4 +96,68 @@ async fn a_second_process_handle_sees_the_same_data(db: TestDatabase) {
     };
     assert_eq!(other.backend(), expected);
     other.close().await;
+}
+
+async fn concurrent_connects_of_one_person_end_in_one_account(db: TestDatabase) {
+    // A double click on Pinterest's consent page: two callbacks for the same person at once,
+    // through two pools (two processes). Both must succeed and agree on one account.
+    db.store
+        .ensure_profile("profile-1", "default", 0)
+        .await
+        .expect("profile");
+    let second = Store::open(&DatabaseLocation::parse(&db.url).expect("url"))
+        .await
+        .expect("second pool");
+    let mut tasks = Vec::new();
+    for (index, store) in [
+        db.store.clone(),
+        second.clone(),
+        db.store.clone(),
+        second.clone(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        tasks.push(tokio::spawn(async move {
+            store
+                .upsert_connected_account(
+                    &ConnectedAccount {
+                        profile_id: "profile-1",
+                        environment: "sandbox",
+                        client_id: "1000001",
+                        pinterest_user_id: "42",
+                        username: "maker",
+                        scopes: "pins:write",
+                        access_expires_at: 10_000,
+                        refresh_expires_at: Some(20_000),
+                    },
+                    &format!("account-{index}"),
+                    0,
+                    |id| SealedTokens {
+                        access: format!("v1.k.access-for-{id}"),
+                        refresh: None,
+                    },
+                )
+                .await
+                .expect("every callback stores the account")
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.expect("task"));
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let row = db
+        .store
+        .account_by_id(&ids[0])
+        .await
+        .expect("read")
+        .expect("row");
+    // The tokens were sealed for the row they ended up in.
+    assert_eq!(
+        row.access_token_sealed.as_deref(),
+        Some(format!("v1.k.access-for-{}", ids[0]).as_str())
+    );
+    second.close().await;
 }

@@ -72,7 +72,10 @@ impl MasterKey {
             reason,
         };
         match std::fs::read_to_string(path) {
-            Ok(text) => return MasterKey::parse(&text),
+            Ok(text) => {
+                warn_if_readable_by_others(path);
+                return MasterKey::parse(&text);
+            }
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
                 return Err(fail(error.to_string()));
             }
@@ -113,6 +116,27 @@ impl MasterKey {
     pub(crate) fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(&(*self.bytes).into())
     }
+}
+
+/// The key file is created 0600; one that others can read (copied, restored from a backup,
+/// unpacked by a tool that ignores modes) still works, but is worth a loud warning.
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{mode:o}"),
+                    "the master key file can be read by other users; run `chmod 600` on it"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 fn key_id(bytes: &[u8; 32]) -> String {

@@ -980,6 +980,17 @@ impl Vault {
         Ok(sent)
     }
 
+    /// Forgets connect links that expired more than a week ago (their sealed PKCE verifiers
+    /// included). Returns how many.
+    pub async fn forget_old_connect_links(&self) -> Result<u64, VaultError> {
+        const KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
+        Ok(self
+            .inner
+            .store
+            .purge_oauth_states(self.now() - KEEP_MS)
+            .await?)
+    }
+
     /// Re-seals every account's tokens that are sealed under an older master key with the
     /// current one, page by page. A row no key opens is logged (by account id) and skipped, so
     /// one bad row does not stop the rest.

@@ -106,6 +106,22 @@ async fn the_api_requires_a_key(db: TestDatabase) {
         .api(Method::GET, "/v1/accounts", Some(&revoked_key.key), None)
         .await;
     assert_eq!(revoked.status, 401);
+    // The scheme name is case-insensitive; the key itself is not.
+    for (header, status) in [
+        (format!("bearer {}", app.key_alpha), 200),
+        (format!("BEARER  {}", app.key_alpha), 200),
+        (format!("Bearer {}", app.key_alpha.to_uppercase()), 401),
+        (format!("Basic {}", app.key_alpha), 401),
+    ] {
+        let reply = app
+            .http
+            .get(format!("{}/v1/accounts", app.base_url))
+            .header("authorization", header)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(reply.status().as_u16(), status);
+    }
 }
 
 async fn profiles_cannot_see_each_other(db: TestDatabase) {
