@@ -12,8 +12,8 @@ use crate::{BackendKind, BenchOptions, Scenario, Size};
 #[derive(Debug, Args)]
 #[command(after_help = BENCH_EXAMPLES)]
 pub struct BenchArgs {
-    /// Scenarios to run: throughput, pacing, api, stampede, schedule, chaos (default: all of
-    /// them).
+    /// Scenarios to run: sandbox, throughput, pacing, api, stampede, schedule, chaos (default:
+    /// all of them).
     #[arg(value_name = "SCENARIO")]
     pub scenarios: Vec<Scenario>,
 
@@ -59,9 +59,12 @@ Examples:
   pinline bench throughput --backend postgres --postgres-url postgres://postgres@127.0.0.1/postgres
   pinline bench chaos                    # 3 replicas, faults, 50 SIGKILLs; exits 1 on a lost or duplicated post
   pinline bench stampede --backend sqlite
+  pinline bench sandbox --no-append      # the sandbox's own create-pin rate, 5 s
   pinline bench schedule --backend postgres --schedule-posts 100000 --schedule-accounts 1000 --schedule-window-secs 200
 
 Scenarios:
+  sandbox     the sandbox's own POST /v5/pins/s with 16 loops (goal 5,000/s in release) vs
+              GET /v5/user_account (in process, no database)
   throughput  posts/s through the publisher vs a bare create-pin loop (in process)
   pacing      achieved/allowed rate and 429s with 1, 20 and 1,000 accounts; worst wait behind a backlog
   api         POST /v1/posts latency at a fixed open-loop rate vs GET /healthz

@@ -2,6 +2,9 @@
 //! compare each figure with a baseline measured in the same run (absolute numbers on a shared
 //! machine are noise; ratios are what to read).
 //!
+//! * [`sandbox`]: the sandbox's own pin creations/s with 16 concurrent loops (goal 5,000/s in
+//!   release), vs `GET /v5/user_account` on the same sandbox with the same loops; one row, as
+//!   the sandbox has no database.
 //! * [`throughput`]: posts/s through the publisher against the unthrottled sandbox, vs a bare
 //!   create-pin loop at the same concurrency; queue claims/s with a no-op publisher vs a bare
 //!   SQL claim loop.
@@ -33,6 +36,7 @@ pub mod env;
 pub mod pacing;
 pub mod replicas;
 pub mod report;
+pub mod sandbox;
 pub mod schedule;
 pub mod stampede;
 pub mod stats;
@@ -50,6 +54,7 @@ pub use report::{Machine, Table, append_run};
 /// A benchmark scenario by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scenario {
+    Sandbox,
     Throughput,
     Pacing,
     Api,
@@ -60,7 +65,8 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order `pinline bench` runs them.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
+        Scenario::Sandbox,
         Scenario::Throughput,
         Scenario::Pacing,
         Scenario::Api,
@@ -71,6 +77,7 @@ impl Scenario {
 
     pub fn name(self) -> &'static str {
         match self {
+            Scenario::Sandbox => "sandbox",
             Scenario::Throughput => "throughput",
             Scenario::Pacing => "pacing",
             Scenario::Api => "api",
@@ -82,13 +89,20 @@ impl Scenario {
 
     /// The backends this scenario runs on, out of those asked for. Chaos is a PostgreSQL
     /// scenario (replicas sharing a server); it runs on SQLite only when that is all that was
-    /// asked for.
+    /// asked for. The sandbox scenario has no database: it runs once, under the first.
     fn backends(self, asked: &[BackendKind]) -> Vec<BackendKind> {
-        if self == Scenario::Chaos && asked.contains(&BackendKind::Postgres) {
+        if !self.uses_database() {
+            asked.iter().take(1).copied().collect()
+        } else if self == Scenario::Chaos && asked.contains(&BackendKind::Postgres) {
             vec![BackendKind::Postgres]
         } else {
             asked.to_vec()
         }
+    }
+
+    /// False for the scenario that measures the in-memory sandbox alone.
+    fn uses_database(self) -> bool {
+        self != Scenario::Sandbox
     }
 }
 
@@ -103,6 +117,7 @@ impl FromStr for Scenario {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "sandbox" => Ok(Scenario::Sandbox),
             "throughput" => Ok(Scenario::Throughput),
             "pacing" => Ok(Scenario::Pacing),
             "api" => Ok(Scenario::Api),
@@ -110,7 +125,8 @@ impl FromStr for Scenario {
             "schedule" => Ok(Scenario::Schedule),
             "chaos" => Ok(Scenario::Chaos),
             _ => Err(format!(
-                "unknown scenario `{s}`; known: throughput, pacing, api, stampede, schedule, chaos"
+                "unknown scenario `{s}`; known: sandbox, throughput, pacing, api, stampede, schedule, \
+                 chaos"
             )),
         }
     }
@@ -214,7 +230,13 @@ pub async fn run(
             failures: Vec::new(),
         };
         for backend in scenario.backends(&options.backends) {
+            let place = if scenario.uses_database() {
+                backend.name()
+            } else {
+                "in memory"
+            };
             let outcome = match scenario {
+                Scenario::Sandbox => sandbox::run(options).await,
                 Scenario::Throughput => throughput::run(options, backend)
                     .await
                     .map(Ran::from_option),
@@ -224,9 +246,7 @@ pub async fn run(
                 Scenario::Schedule => schedule::run(options, backend).await,
                 Scenario::Chaos => chaos::run(options, backend).await,
             };
-            match outcome
-                .with_context(|| format!("while running {scenario} on {}", backend.name()))?
-            {
+            match outcome.with_context(|| format!("while running {scenario} on {place}"))? {
                 Ran::Tables { tables, failures } => {
                     for table in tables {
                         merge(&mut result.tables, table);
@@ -234,10 +254,10 @@ pub async fn run(
                     result.failures.extend(
                         failures
                             .into_iter()
-                            .map(|failure| format!("{scenario} on {}: {failure}", backend.name())),
+                            .map(|failure| format!("{scenario} on {place}: {failure}")),
                     );
                 }
-                Ran::Skipped(why) => result.notes.push(format!("{}: {why}", backend.name())),
+                Ran::Skipped(why) => result.notes.push(format!("{place}: {why}")),
             }
         }
         let mut text = String::new();
@@ -291,5 +311,15 @@ mod tests {
             vec![BackendKind::Sqlite]
         );
         assert_eq!(Scenario::Stampede.backends(&both), both.to_vec());
+    }
+
+    #[test]
+    fn the_sandbox_scenario_runs_once_whatever_the_backends() {
+        let both = [BackendKind::Sqlite, BackendKind::Postgres];
+        assert_eq!(Scenario::Sandbox.backends(&both), vec![BackendKind::Sqlite]);
+        assert_eq!(
+            Scenario::Sandbox.backends(&[BackendKind::Postgres]),
+            vec![BackendKind::Postgres]
+        );
     }
 }

@@ -55,6 +55,25 @@ async fn every_in_process_scenario_runs_at_a_tiny_size() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_scenario_runs_once_at_a_tiny_size() {
+    let mut printed = String::new();
+    let results = pinline_bench::run(&options(&[Scenario::Sandbox]), |text| {
+        printed.push_str(text)
+    })
+    .await
+    .expect("the scenario runs");
+    eprintln!("{printed}");
+    let result = &results[0];
+    assert!(result.failures.is_empty(), "{:?}", result.failures);
+    assert_eq!(result.tables.len(), 1);
+    let rows = &result.tables[0].rows;
+    assert_eq!(rows.len(), 1, "one row, not one per backend: {rows:?}");
+    assert_eq!(rows[0][0], "in memory");
+    let creates: u64 = rows[0][3].parse().expect("a count of creates");
+    assert!(creates > 0, "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_process_scenarios_run_at_a_tiny_size_or_say_why_not() {
     let mut printed = String::new();
     let scenarios = [Scenario::Stampede, Scenario::Schedule, Scenario::Chaos];

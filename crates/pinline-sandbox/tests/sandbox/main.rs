@@ -9,4 +9,3 @@ mod limits;
 mod oauth;
 mod resources;
 mod support;
-mod throughput;
