@@ -36,11 +36,11 @@ use std::time::Duration;
 use pinline_pinterest::facts::{RateLimitCategory, operations};
 use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError, Refusal};
 use pinline_store::{AccountRow, ClaimedPost, Completion, PostRow, Store, StoreError};
-use pinline_vault::events::VaultEvent;
 use pinline_vault::events::kind as vault_kind;
+use pinline_vault::events::{Outbox, VaultEvent};
 use pinline_vault::{AccountStatus, Vault, VaultError};
 use serde::Serialize;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::adopt::{PostFingerprint, find_pin_to_adopt, pin_created_at_ms};
@@ -152,6 +152,9 @@ struct Inner {
     /// Slots freed so far: how fast slots turn over, to size the claims made ahead.
     slots_freed: AtomicU64,
     events: broadcast::Sender<PostEvent>,
+    /// The lossless copy of every event for the one consumer that must not miss any (webhooks);
+    /// a broadcast receiver that falls behind loses events.
+    outbox: Outbox<PostEvent>,
 }
 
 /// One of the worker's `concurrency` slots, held while a post is being attempted (paced, sent
@@ -214,13 +217,21 @@ impl Publisher {
                 slot_freed: Notify::new(),
                 slots_freed: AtomicU64::new(0),
                 events,
+                outbox: Outbox::default(),
             }),
         }
     }
 
-    /// Subscribes to post events (`post.published`, `post.failed`, `post.held`).
+    /// Subscribes to post events (`post.published`, `post.failed`, `post.held`). A subscriber
+    /// that falls more than 4,096 events behind misses some; see [`Publisher::outbox`].
     pub fn subscribe(&self) -> broadcast::Receiver<PostEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Every post event from now on, none dropped however far the receiver falls behind (the
+    /// channel is unbounded). One outbox at a time: a second call replaces the first.
+    pub fn outbox(&self) -> mpsc::UnboundedReceiver<PostEvent> {
+        self.inner.outbox.attach()
     }
 
     /// Makes [`Publisher::run`] look for due posts now (after a post was accepted).
@@ -853,6 +864,7 @@ impl Publisher {
     }
 
     fn emit(&self, event: PostEvent) {
+        self.inner.outbox.send(&event);
         // No subscriber is fine: the store holds the truth.
         let _ = self.inner.events.send(event);
     }

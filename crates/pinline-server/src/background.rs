@@ -9,8 +9,8 @@ use pinline_queue::{PostEvent, Publisher};
 use pinline_vault::Vault;
 use pinline_vault::events::VaultEvent;
 use pinline_webhooks::Webhooks;
-use serde_json::json;
-use tokio::sync::{broadcast, watch};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 /// How often the refresher looks for accounts to renew.
@@ -24,15 +24,17 @@ pub fn spawn_all(
     shutdown: watch::Receiver<bool>,
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
-    tasks.spawn(forward_events(
-        vault.subscribe(),
+    tasks.spawn(forward(
+        vault.outbox(),
         webhooks.clone(),
         shutdown.clone(),
+        account_webhook,
     ));
-    tasks.spawn(forward_post_events(
-        publisher.subscribe(),
+    tasks.spawn(forward(
+        publisher.outbox(),
         webhooks.clone(),
         shutdown.clone(),
+        post_webhook,
     ));
     let publishing = shutdown.clone();
     tasks.spawn(async move { publisher.run(publishing).await });
@@ -49,79 +51,73 @@ pub fn spawn_all(
     tasks
 }
 
-/// Account events → webhook events for the account's profile.
-async fn forward_events(
-    mut events: broadcast::Receiver<VaultEvent>,
+/// Events from an outbox → webhook deliveries, via `to_webhook` (the profile, the event name and
+/// its data; `None` for events no webhook carries). The outbox is lossless: however far this
+/// falls behind, every event is queued as a webhook delivery, and at shutdown what is left in it
+/// is queued before the task ends.
+async fn forward<T>(
+    mut events: mpsc::UnboundedReceiver<T>,
     webhooks: Webhooks,
     mut shutdown: watch::Receiver<bool>,
+    to_webhook: fn(T) -> Option<(String, &'static str, Value)>,
 ) {
+    let emit = |event: T| {
+        let webhooks = &webhooks;
+        async move {
+            let Some((profile_id, kind, data)) = to_webhook(event) else {
+                return;
+            };
+            if let Err(error) = webhooks.emit(&profile_id, kind, data).await {
+                tracing::warn!(error = %error, event = kind, "could not queue a webhook");
+            }
+        }
+    };
     loop {
         let event = tokio::select! {
-            _ = shutdown.wait_for(|stopped| *stopped) => return,
-            event = events.recv() => event,
+            _ = shutdown.wait_for(|stopped| *stopped) => None,
+            event = events.recv() => Some(event),
         };
         match event {
-            Ok(event) => {
-                if !pinline_webhooks::events::is_known(event.kind) {
-                    continue;
+            Some(Some(event)) => emit(event).await,
+            Some(None) => return,
+            // Stopping: queue what is already in the outbox, then end.
+            None => {
+                events.close();
+                while let Some(event) = events.recv().await {
+                    emit(event).await;
                 }
-                let data = json!({
-                    "account_id": event.account_id,
-                    "username": event.username,
-                    "detail": event.detail,
-                    "error_class": event.error_class,
-                    "reconnect_url": event.reconnect_url,
-                });
-                if let Err(error) = webhooks.emit(&event.profile_id, event.kind, data).await {
-                    tracing::warn!(error = %error, event = event.kind, "could not queue a webhook");
-                }
+                return;
             }
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(
-                    missed,
-                    "webhook forwarding fell behind; some account events were not sent as webhooks (they are in each account's history)"
-                );
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
         }
     }
 }
 
-/// Post events → webhook events for the post's profile.
-async fn forward_post_events(
-    mut events: broadcast::Receiver<PostEvent>,
-    webhooks: Webhooks,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        let event = tokio::select! {
-            _ = shutdown.wait_for(|stopped| *stopped) => return,
-            event = events.recv() => event,
-        };
-        match event {
-            Ok(event) => {
-                let data = json!({
-                    "post_id": event.post_id,
-                    "account_id": event.account_id,
-                    "pin_id": event.pin_id,
-                    "pin_url": event.pin_url,
-                    "adopted": event.adopted,
-                    "error_class": event.error_class,
-                    "message": event.message,
-                });
-                if let Err(error) = webhooks.emit(&event.profile_id, event.kind, data).await {
-                    tracing::warn!(error = %error, event = event.kind, "could not queue a webhook");
-                }
-            }
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(
-                    missed,
-                    "post webhook forwarding fell behind; some post events were not sent as webhooks"
-                );
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        }
-    }
+/// An account event as a webhook for the account's profile.
+fn account_webhook(event: VaultEvent) -> Option<(String, &'static str, Value)> {
+    pinline_webhooks::events::is_known(event.kind).then(|| {
+        let data = json!({
+            "account_id": event.account_id,
+            "username": event.username,
+            "detail": event.detail,
+            "error_class": event.error_class,
+            "reconnect_url": event.reconnect_url,
+        });
+        (event.profile_id, event.kind, data)
+    })
+}
+
+/// A post event as a webhook for the post's profile.
+fn post_webhook(event: PostEvent) -> Option<(String, &'static str, Value)> {
+    let data = json!({
+        "post_id": event.post_id,
+        "account_id": event.account_id,
+        "pin_id": event.pin_id,
+        "pin_url": event.pin_url,
+        "adopted": event.adopted,
+        "error_class": event.error_class,
+        "message": event.message,
+    });
+    Some((event.profile_id, event.kind, data))
 }
 
 /// After a key rotation: re-seals account tokens and webhook secrets still sealed under an

@@ -23,13 +23,13 @@ use pinline_store::{
     StateRejection, Store, StoreError,
 };
 use sha2::{Digest, Sha256};
-use tokio::sync::{Mutex, broadcast};
+use tokio::sync::{Mutex, broadcast, mpsc};
 use url::Url;
 
 use crate::account::{Account, AccountStatus};
 use crate::cipher::{KeyRing, Resealed};
 use crate::clock::SharedClock;
-use crate::events::{EventSender, VaultEvent, kind};
+use crate::events::{EventSender, Outbox, VaultEvent, kind};
 use crate::{ConnectRejection, VaultError};
 
 /// The scopes asked for by default: enough to read the account and publish to public and
@@ -133,6 +133,8 @@ struct Inner {
     owner: String,
     gates: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
     events: EventSender,
+    /// The lossless copy of every event for the one consumer that must not miss any (webhooks).
+    outbox: Outbox<VaultEvent>,
 }
 
 /// Horizons of `account.token_expiring` alerts, in days, widest first.
@@ -185,13 +187,21 @@ impl Vault {
                 owner: uuid::Uuid::new_v4().to_string(),
                 gates: StdMutex::new(HashMap::new()),
                 events,
+                outbox: Outbox::default(),
             }),
         }
     }
 
-    /// Subscribes to account events.
+    /// Subscribes to account events. A subscriber that falls more than 1,024 events behind
+    /// misses some; see [`Vault::outbox`].
     pub fn subscribe(&self) -> broadcast::Receiver<VaultEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Every account event from now on, none dropped however far the receiver falls behind
+    /// (the channel is unbounded). One outbox at a time: a second call replaces the first.
+    pub fn outbox(&self) -> mpsc::UnboundedReceiver<VaultEvent> {
+        self.inner.outbox.attach()
     }
 
     /// The Pinterest client (for calls that go through [`Vault::call`]).
@@ -1137,8 +1147,7 @@ impl Vault {
             tracing::warn!(account_id = %row.id, error = %error, "could not record an account event");
         }
         tracing::info!(event = event_kind, account_id = %row.id, username = %row.username, "{detail}");
-        // Nobody listening is fine: events are also in the account's history.
-        let _ = self.inner.events.send(VaultEvent {
+        let event = VaultEvent {
             kind: event_kind,
             profile_id: row.profile_id.clone(),
             account_id: row.id.clone(),
@@ -1146,7 +1155,10 @@ impl Vault {
             detail,
             error_class: class.map(|class| class.as_str().to_owned()),
             reconnect_url: self.reconnect_url(&row.id),
-        });
+        };
+        self.inner.outbox.send(&event);
+        // Nobody listening is fine: events are also in the account's history.
+        let _ = self.inner.events.send(event);
     }
 }
 
