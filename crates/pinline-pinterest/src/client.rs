@@ -503,17 +503,29 @@ impl PinterestClient {
         self.execute(operation, request).await
     }
 
-    /// Changes a pin (`PATCH /v5/pins/{pin_id}`).
+    /// Changes a pin (`PATCH /v5/pins/{pin_id}`) after checking [`PinUpdate::validate`].
     pub async fn update_pin(
         &self,
         token: &AccessToken,
         pin_id: &str,
         update: &PinUpdate,
     ) -> Result<Response<Pin>, PinterestError> {
+        let request = self.update_pin_request(token, pin_id, update)?;
+        self.execute(&operations::PINS_UPDATE, request).await
+    }
+
+    pub(crate) fn update_pin_request(
+        &self,
+        token: &AccessToken,
+        pin_id: &str,
+        update: &PinUpdate,
+    ) -> Result<reqwest::Request, PinterestError> {
         let operation = &operations::PINS_UPDATE;
+        update
+            .validate()
+            .map_err(|reason| PinterestError::refused(operation.id, reason))?;
         let builder = self.api(operation, &[("pin_id", pin_id)], token)?;
-        let request = build(operation.id, builder.json(update))?;
-        self.execute(operation, request).await
+        build(operation.id, builder.json(update))
     }
 
     /// Deletes a pin (`DELETE /v5/pins/{pin_id}`).
@@ -962,6 +974,56 @@ mod tests {
             .expect_err("too long a title");
         assert_eq!(error.class(), crate::ErrorClass::Validation);
         assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn update_pin_sends_json_and_refuses_invalid_updates() {
+        let update = PinUpdate {
+            title: Some("Summer salad".into()),
+            ..PinUpdate::default()
+        };
+        let request = client()
+            .update_pin_request(&token(), "42", &update)
+            .expect("builds");
+        assert_eq!(request.method(), reqwest::Method::PATCH);
+        assert_eq!(request.url().path(), "/v5/pins/42");
+        assert_eq!(header(&request, CONTENT_TYPE), "application/json");
+        assert_eq!(json(&request), serde_json::json!({"title": "Summer salad"}));
+
+        for long in [
+            PinUpdate {
+                title: Some("t".repeat(101)),
+                ..PinUpdate::default()
+            },
+            PinUpdate {
+                description: Some("d".repeat(801)),
+                ..PinUpdate::default()
+            },
+            PinUpdate {
+                alt_text: Some("a".repeat(501)),
+                ..PinUpdate::default()
+            },
+            PinUpdate {
+                link: Some(format!("https://example.com/{}", "l".repeat(2040))),
+                ..PinUpdate::default()
+            },
+        ] {
+            let error = client()
+                .update_pin_request(&token(), "42", &long)
+                .expect_err("over a limit");
+            assert!(
+                matches!(
+                    error,
+                    PinterestError::Refused {
+                        reason: Refusal::InvalidField { .. },
+                        ..
+                    }
+                ),
+                "{long:?}: {error}"
+            );
+            assert_eq!(error.class(), crate::ErrorClass::Validation);
+            assert!(!error.is_retryable());
+        }
     }
 
     #[test]

@@ -368,20 +368,29 @@ impl PinCreate {
         check_id("board_id", Some(&self.board_id))?;
         check_id("board_section_id", self.board_section_id.as_deref())?;
         check_id("parent_pin_id", self.parent_pin_id.as_deref())?;
-        check_len("title", self.title.as_deref(), pin_limits::TITLE_MAX)?;
-        check_len(
-            "description",
-            self.description.as_deref(),
-            pin_limits::DESCRIPTION_MAX,
-        )?;
-        check_len(
-            "alt_text",
-            self.alt_text.as_deref(),
-            pin_limits::ALT_TEXT_MAX,
-        )?;
-        check_len("link", self.link.as_deref(), pin_limits::LINK_MAX)?;
+        check_pin_text(PinText {
+            title: self.title.as_deref(),
+            description: self.description.as_deref(),
+            alt_text: self.alt_text.as_deref(),
+            link: self.link.as_deref(),
+        })?;
         self.media_source.validate()
     }
+}
+
+/// The text fields a pin create or update may set; Pinterest holds both to the same limits.
+struct PinText<'a> {
+    title: Option<&'a str>,
+    description: Option<&'a str>,
+    alt_text: Option<&'a str>,
+    link: Option<&'a str>,
+}
+
+fn check_pin_text(text: PinText<'_>) -> Result<(), Refusal> {
+    check_len("title", text.title, pin_limits::TITLE_MAX)?;
+    check_len("description", text.description, pin_limits::DESCRIPTION_MAX)?;
+    check_len("alt_text", text.alt_text, pin_limits::ALT_TEXT_MAX)?;
+    check_len("link", text.link, pin_limits::LINK_MAX)
 }
 
 fn check_id(field: &'static str, id: Option<&str>) -> Result<(), Refusal> {
@@ -426,6 +435,21 @@ pub struct PinUpdate {
     /// New alt text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alt_text: Option<String>,
+}
+
+impl PinUpdate {
+    /// Checks the same limits as [`PinCreate::validate`] on the fields an update sets, so that
+    /// a hopeless edit is refused before it spends rate budget.
+    pub fn validate(&self) -> Result<(), Refusal> {
+        check_id("board_id", self.board_id.as_deref())?;
+        check_id("board_section_id", self.board_section_id.as_deref())?;
+        check_pin_text(PinText {
+            title: self.title.as_deref(),
+            description: self.description.as_deref(),
+            alt_text: self.alt_text.as_deref(),
+            link: self.link.as_deref(),
+        })
+    }
 }
 
 /// Image types Pinterest accepts inline (`ContentType`).
@@ -873,6 +897,49 @@ mod tests {
                 }
             },
             false,
+        );
+    }
+
+    #[test]
+    fn pin_updates_have_the_same_limits() {
+        let check = |edit: &dyn Fn(&mut PinUpdate), ok: bool| {
+            let mut update = PinUpdate::default();
+            edit(&mut update);
+            assert_eq!(update.validate().is_ok(), ok, "{update:?}");
+        };
+        check(&|_| {}, true);
+        check(
+            &|update| {
+                update.title = Some("é".repeat(100));
+                update.description = Some("d".repeat(800));
+                update.alt_text = Some("a".repeat(500));
+                update.link = Some("l".repeat(2048));
+            },
+            true,
+        );
+        check(&|update| update.title = Some("é".repeat(101)), false);
+        check(&|update| update.description = Some("d".repeat(801)), false);
+        check(&|update| update.alt_text = Some("a".repeat(501)), false);
+        check(&|update| update.link = Some("l".repeat(2049)), false);
+        check(
+            &|update| update.board_id = Some("Summer recipes".into()),
+            false,
+        );
+        check(&|update| update.board_section_id = Some("x".into()), false);
+        let refusal = PinUpdate {
+            alt_text: Some("a".repeat(501)),
+            ..PinUpdate::default()
+        }
+        .validate();
+        assert!(
+            matches!(
+                refusal,
+                Err(Refusal::InvalidField {
+                    field: "alt_text",
+                    ..
+                })
+            ),
+            "{refusal:?}"
         );
     }
 

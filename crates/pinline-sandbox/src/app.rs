@@ -45,7 +45,7 @@ impl Shared {
         base_url: String,
     ) -> Self {
         Shared {
-            limiter: RateLimiter::new(&config.rates),
+            limiter: RateLimiter::new(&config.rates, config.universal_rate),
             faults: Faults::new(config.seed),
             config,
             clock,

@@ -35,12 +35,21 @@ pub struct SandboxConfig {
     pub refresh_reuse_grace_secs: i64,
     /// Rate limits per user per category. Categories not listed are unlimited.
     pub rates: Vec<(RateLimitCategory, Rate)>,
+    /// Pinterest's universal limit: one budget per user that every request spends, whatever its
+    /// category, on top of the category's own. None (the default, so that tests and benchmarks
+    /// run unthrottled) means no such limit; `pinline sandbox` sets [`STANDARD_UNIVERSAL_RATE`]
+    /// or [`TRIAL_UNIVERSAL_RATE`].
+    pub universal_rate: Option<Rate>,
     /// Seed of the fault-injection random generator, so a run can be repeated.
     pub seed: u64,
     /// Where state is loaded from at start and saved to while running and at shutdown.
     pub state_file: Option<PathBuf>,
     /// A Trial-tier app: Pinterest refuses `pins/create` with 403 code 29.
     pub trial: bool,
+    /// How long an uploaded video stays `processing` before it is `succeeded`, on the sandbox
+    /// clock. Pinterest takes a while, so clients must poll; the default 0 makes an upload
+    /// succeed at once so tests need not move the clock, and `pinline sandbox` sets a few seconds.
+    pub media_processing_secs: i64,
 }
 
 /// The longest token or code lifetime (and reuse grace) accepted: a century is far beyond any
@@ -52,6 +61,19 @@ pub const MAX_LIFETIME_SECS: i64 = 100 * 365 * 24 * 60 * 60;
 pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
 /// The default client id.
 pub const DEFAULT_CLIENT_ID: &str = "1000001";
+
+/// Pinterest's universal limit for apps with Standard access: 100 requests per second per user
+/// per app, across all API requests (Pinterest's rate-limit documentation).
+pub const STANDARD_UNIVERSAL_RATE: Rate = Rate {
+    count: 100,
+    per: Duration::from_secs(1),
+};
+
+/// Pinterest's universal limit for apps with Trial access: 1,000 requests per day per user.
+pub const TRIAL_UNIVERSAL_RATE: Rate = Rate {
+    count: 1000,
+    per: Duration::from_secs(86_400),
+};
 
 impl Default for SandboxConfig {
     fn default() -> Self {
@@ -65,9 +87,11 @@ impl Default for SandboxConfig {
             code_lifetime_secs: AUTHORIZATION_CODE_LIFETIME_SECS,
             refresh_reuse_grace_secs: 0,
             rates: Vec::new(),
+            universal_rate: None,
             seed: 0,
             state_file: None,
             trial: false,
+            media_processing_secs: 0,
         }
     }
 }
@@ -87,8 +111,23 @@ impl SandboxConfig {
         }
         check_grace_secs(self.refresh_reuse_grace_secs)
             .map_err(|error| format!("refresh reuse grace: {error}"))?;
+        check_processing_secs(self.media_processing_secs)
+            .map_err(|error| format!("media processing time: {error}"))?;
         for uri in &self.redirect_uris {
             check_redirect_uri(uri)?;
+        }
+        let rates = self
+            .rates
+            .iter()
+            .map(|(category, rate)| (category.as_str(), rate));
+        for (name, rate) in rates.chain(self.universal_rate.iter().map(|rate| ("universal", rate)))
+        {
+            // A rate built in code rather than parsed could still say "0 per second".
+            if rate.count == 0 || rate.per.is_zero() {
+                return Err(format!(
+                    "rate limit {name}: {rate} admits nothing; a rate needs a count of at least 1 and a period longer than zero"
+                ));
+            }
         }
         Ok(())
     }
@@ -114,6 +153,16 @@ pub fn check_grace_secs(secs: i64) -> Result<(), String> {
     if !(0..=MAX_LIFETIME_SECS).contains(&secs) {
         return Err(format!(
             "{secs} seconds: the grace must be between 0 and {MAX_LIFETIME_SECS} seconds"
+        ));
+    }
+    Ok(())
+}
+
+/// The media processing time: 0 (an upload succeeds at once) up to [`MAX_LIFETIME_SECS`].
+pub fn check_processing_secs(secs: i64) -> Result<(), String> {
+    if !(0..=MAX_LIFETIME_SECS).contains(&secs) {
+        return Err(format!(
+            "{secs} seconds: the processing time must be between 0 and {MAX_LIFETIME_SECS} seconds"
         ));
     }
     Ok(())
@@ -156,14 +205,16 @@ impl fmt::Debug for SandboxConfig {
             .field("code_lifetime_secs", &self.code_lifetime_secs)
             .field("refresh_reuse_grace_secs", &self.refresh_reuse_grace_secs)
             .field("rates", &self.rates)
+            .field("universal_rate", &self.universal_rate)
             .field("seed", &self.seed)
             .field("state_file", &self.state_file)
             .field("trial", &self.trial)
+            .field("media_processing_secs", &self.media_processing_secs)
             .finish()
     }
 }
 
-/// A rate: `count` requests per `per`, written `50/s`, `1000/min` or `10/h`.
+/// A rate: `count` requests per `per`, written `50/s`, `1000/min`, `10/h` or `1000/day`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
     /// Requests allowed per period (also the burst size).
@@ -178,6 +229,7 @@ impl fmt::Display for Rate {
             1 => write!(f, "{}/s", self.count),
             60 => write!(f, "{}/min", self.count),
             3600 => write!(f, "{}/h", self.count),
+            86_400 => write!(f, "{}/day", self.count),
             _ => write!(f, "{}/{}ms", self.count, self.per.as_millis()),
         }
     }
@@ -185,7 +237,7 @@ impl fmt::Display for Rate {
 
 /// A rate string that is not `COUNT/UNIT`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid rate `{0}`: expected COUNT/UNIT such as 50/s, 1000/min or 10/h")]
+#[error("invalid rate `{0}`: expected COUNT/UNIT such as 50/s, 1000/min, 10/h or 1000/day")]
 pub struct InvalidRate(pub String);
 
 impl FromStr for Rate {
@@ -246,9 +298,19 @@ mod tests {
                 per: Duration::from_secs(3600)
             })
         );
+        assert_eq!("1000/day".parse(), Ok(TRIAL_UNIVERSAL_RATE));
+        assert_eq!("100/s".parse(), Ok(STANDARD_UNIVERSAL_RATE));
         assert!("0/s".parse::<Rate>().is_err());
         assert!("5/fortnight".parse::<Rate>().is_err());
         assert!("five/s".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn rates_print_as_they_are_written() {
+        for written in ["50/s", "1000/min", "10/h", "1000/day"] {
+            let rate: Rate = written.parse().expect("valid");
+            assert_eq!(rate.to_string(), written);
+        }
     }
 
     #[test]
@@ -262,6 +324,7 @@ mod tests {
     #[test]
     fn lifetimes_and_redirect_uris_are_validated() {
         assert_eq!(SandboxConfig::default().validate(), Ok(()));
+        assert_eq!(SandboxConfig::default().universal_rate, None);
         for broken in [
             SandboxConfig {
                 access_token_lifetime_secs: 0,
@@ -285,6 +348,27 @@ mod tests {
             },
             SandboxConfig {
                 redirect_uris: vec!["/oauth/callback".to_owned()],
+                ..SandboxConfig::default()
+            },
+            SandboxConfig {
+                media_processing_secs: -1,
+                ..SandboxConfig::default()
+            },
+            SandboxConfig {
+                universal_rate: Some(Rate {
+                    count: 0,
+                    per: Duration::from_secs(1),
+                }),
+                ..SandboxConfig::default()
+            },
+            SandboxConfig {
+                rates: vec![(
+                    RateLimitCategory::OrgRead,
+                    Rate {
+                        count: 5,
+                        per: Duration::ZERO,
+                    },
+                )],
                 ..SandboxConfig::default()
             },
         ] {

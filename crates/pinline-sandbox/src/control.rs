@@ -1,10 +1,10 @@
 //! The control API under `/_sandbox/…`: what tests, benchmarks and the demo use to set the scene
 //! (users, tokens without the consent page, faults, the clock) and to read what happened
 //! (stats). It has no authentication: the sandbox listens on loopback and is a test tool.
-//! It also serves the media upload target that stands in for Pinterest's S3 bucket.
+//! It also routes the media upload target (`uploads`) that stands in for Pinterest's S3 bucket.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::FaultSet;
-use crate::state::{CreateUserError, Id, MediaStatus, State as Model, User};
+use crate::state::{CreateUserError, Id, State as Model, User};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/clock", get(get_clock).post(advance_clock))
         .route("/reset", post(reset))
-        .route("/uploads/{media_id}", post(upload_media))
+        .route("/uploads/{media_id}", post(crate::uploads::upload_media))
 }
 
 /// Scopes a minted token gets when the request names none: everything pinline uses.
@@ -226,32 +226,4 @@ async fn reset(State(app): State<AppState>) -> StatusCode {
     app.faults.clear();
     app.limiter.clear();
     StatusCode::NO_CONTENT
-}
-
-/// The upload target `POST /v5/media` hands out. Accepts any body (multipart or raw) and marks
-/// the upload `succeeded`; `?status=failed` marks it `failed` instead, to test that path.
-async fn upload_media(
-    State(app): State<AppState>,
-    Path(raw): Path<String>,
-    RawQuery(query): RawQuery,
-    _body: Bytes,
-) -> ApiResult<StatusCode> {
-    let media_id: Id = raw.parse().map_err(|_| ApiError::media_not_found())?;
-    let failed = query.as_deref() == Some("status=failed");
-    let mut state = app.write();
-    let media = state
-        .media
-        .get_mut(&media_id)
-        .ok_or_else(ApiError::media_not_found)?;
-    if media.status != MediaStatus::Registered {
-        return Err(ApiError::conflict(
-            "This media upload was already uploaded.",
-        ));
-    }
-    media.status = if failed {
-        MediaStatus::Failed
-    } else {
-        MediaStatus::Succeeded
-    };
-    Ok(StatusCode::NO_CONTENT)
 }

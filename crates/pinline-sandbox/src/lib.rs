@@ -1,8 +1,9 @@
 //! A Pinterest API v5 stand-in that runs on loopback: the consent page and token endpoint (codes,
 //! PKCE S256, refresh rotation, revocation), the boards/sections/pins/media operations pinline
-//! uses with Pinterest's scopes and error bodies, per-user rate limits per category, seeded fault
-//! injection, a movable clock and a control API. It is as strict as Pinterest on purpose: a
-//! lenient stand-in would let tests pass where production fails.
+//! uses with Pinterest's scopes and error bodies, per-user rate limits (per category, and
+//! optionally Pinterest's universal limit across categories), seeded fault injection, a movable
+//! clock and a control API. It is as strict as Pinterest on purpose: a lenient stand-in would let
+//! tests pass where production fails.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), pinline_sandbox::SandboxError> {
@@ -19,8 +20,8 @@
 //! Module map: [`config`] and [`clock`] are public; `state` is the in-memory model, `auth` the
 //! gate every `/v5` request passes (faults, bearer token, rate limit, scopes), `oauth` the
 //! authorization server, `resources` the Pinterest objects, `control` the `/_sandbox` API,
-//! `faults`, `ratelimit` and `persist` what their names say, and `errors` the Pinterest error
-//! body.
+//! `uploads` the media upload target, `faults`, `ratelimit` and `persist`
+//! what their names say, and `errors` the Pinterest error body.
 
 mod app;
 mod auth;
@@ -34,6 +35,7 @@ mod persist;
 mod ratelimit;
 mod resources;
 mod state;
+mod uploads;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,7 +44,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 pub use clock::SandboxClock;
-pub use config::{InvalidRate, Rate, SandboxConfig, parse_category_rate};
+pub use config::{
+    InvalidRate, Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE,
+    parse_category_rate,
+};
 pub use faults::{FaultKind, FaultRule, FaultSet};
 pub use state::{Stats, TokenRequestStats};
 
@@ -289,11 +294,21 @@ pub fn startup_banner(handle: &SandboxHandle, config: &SandboxConfig) -> String 
     if config.trial {
         banner.push_str("  app tier         Trial (pins/create is refused with code 29)\n");
     }
+    match config.universal_rate {
+        Some(rate) => banner.push_str(&format!(
+            "  rate limit       {rate} per user across all requests (Pinterest's universal limit)\n"
+        )),
+        None => banner.push_str("  rate limit       no universal limit\n"),
+    }
     for (category, rate) in &config.rates {
         banner.push_str(&format!(
             "  rate limit       {category} = {rate} per user\n"
         ));
     }
+    banner.push_str(&format!(
+        "  media uploads    processing for {}s on the sandbox clock\n",
+        config.media_processing_secs
+    ));
     if let Some(path) = &config.state_file {
         banner.push_str(&format!("  state file       {}\n", path.display()));
     }

@@ -1,10 +1,14 @@
-//! Per-user, per-category rate limits with GCRA (the generic cell rate algorithm), on the real
-//! monotonic clock.
+//! Per-user rate limits with GCRA (the generic cell rate algorithm), on the real monotonic clock:
+//! one budget per user per category, and optionally Pinterest's universal budget per user that
+//! every request spends whatever its category.
 //!
-//! GCRA keeps one "theoretical arrival time" per key, allows a burst of `count` and then exactly
-//! one request per `per / count`, so a client pacing at the configured rate never sees a 429 while
-//! a client that bursts past it does. It does not use the sandbox clock: clients pace in real
-//! time, and moving the token clock forward must not refill budgets.
+//! GCRA keeps one "theoretical arrival time" per budget, allows a burst of `count` and then
+//! exactly one request per `per / count`, so a client pacing at the configured rate never sees a
+//! 429 while a client that bursts past it does. It does not use the sandbox clock: clients pace in
+//! real time, and moving the token clock forward must not refill budgets.
+//!
+//! A request spends every budget that applies to it or none: one refused by the universal limit
+//! has not used its category's budget, and the other way round, as a refused request did nothing.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -18,9 +22,9 @@ use crate::state::Id;
 /// The limiter's answer for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    /// The category is not limited.
+    /// No limit applies to the request.
     Unlimited,
-    /// Allowed; `remaining` more requests fit in the current burst.
+    /// Allowed; `remaining` more requests fit in the current burst of the tightest budget.
     Allowed { limit: u32, remaining: u32 },
     /// Refused; try again after `retry_after`.
     Limited {
@@ -30,17 +34,61 @@ pub enum Decision {
     },
 }
 
+/// Which budget of a user a request spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Budget {
+    Category(RateLimitCategory),
+    /// Pinterest's limit across all requests of a user.
+    Universal,
+}
+
 /// All limits of one sandbox.
 #[derive(Debug)]
 pub struct RateLimiter {
     rates: HashMap<RateLimitCategory, Rate>,
-    arrivals: Mutex<HashMap<(Id, RateLimitCategory), Instant>>,
+    universal: Option<Rate>,
+    arrivals: Mutex<HashMap<(Id, Budget), Instant>>,
+}
+
+/// One budget's answer, before anything is spent.
+enum Verdict {
+    Admit {
+        next_arrival: Instant,
+        remaining: u32,
+    },
+    Refuse {
+        retry_after: Duration,
+        reset: Duration,
+    },
+}
+
+/// GCRA for one budget whose theoretical arrival time is `tat` (None: never used).
+fn verdict(rate: Rate, tat: Option<Instant>, now: Instant) -> Verdict {
+    let interval = rate.per / rate.count;
+    // Burst tolerance: a full bucket admits `count` requests at once.
+    let tolerance = rate.per.saturating_sub(interval);
+    let tat = tat.unwrap_or(now).max(now);
+    let earliest = tat.checked_sub(tolerance).unwrap_or(now);
+    if now < earliest {
+        return Verdict::Refuse {
+            retry_after: earliest - now,
+            reset: tat - now,
+        };
+    }
+    let next_arrival = tat + interval;
+    let free = rate.per.saturating_sub(next_arrival - now);
+    let remaining = (free.as_nanos() / interval.as_nanos().max(1)) as u32;
+    Verdict::Admit {
+        next_arrival,
+        remaining: remaining.min(rate.count),
+    }
 }
 
 impl RateLimiter {
-    pub fn new(rates: &[(RateLimitCategory, Rate)]) -> Self {
+    pub fn new(rates: &[(RateLimitCategory, Rate)], universal: Option<Rate>) -> Self {
         RateLimiter {
             rates: rates.iter().copied().collect(),
+            universal,
             arrivals: Mutex::new(HashMap::new()),
         }
     }
@@ -50,36 +98,60 @@ impl RateLimiter {
         self.arrivals.lock().clear();
     }
 
-    /// Counts one request of `user` in `category` at `now`.
+    /// Counts one request of `user` in `category` at `now` against every budget it spends.
     pub fn check(&self, user: Id, category: RateLimitCategory, now: Instant) -> Decision {
-        let Some(rate) = self.rates.get(&category) else {
+        let budgets = [
+            self.rates
+                .get(&category)
+                .map(|rate| (Budget::Category(category), *rate)),
+            self.universal.map(|rate| (Budget::Universal, rate)),
+        ];
+        if budgets.iter().all(Option::is_none) {
             return Decision::Unlimited;
-        };
-        let interval = rate.per / rate.count;
-        // Burst tolerance: a full bucket admits `count` requests at once.
-        let tolerance = rate.per.saturating_sub(interval);
-        let mut arrivals = self.arrivals.lock();
-        let tat = arrivals
-            .get(&(user, category))
-            .copied()
-            .unwrap_or(now)
-            .max(now);
-        let earliest = tat.checked_sub(tolerance).unwrap_or(now);
-        if now < earliest {
-            return Decision::Limited {
-                limit: rate.count,
-                retry_after: earliest - now,
-                reset: tat - now,
-            };
         }
-        let new_tat = tat + interval;
-        arrivals.insert((user, category), new_tat);
-        let used = new_tat - now;
-        let free = rate.per.saturating_sub(used);
-        let remaining = (free.as_nanos() / interval.as_nanos().max(1)) as u32;
-        Decision::Allowed {
-            limit: rate.count,
-            remaining: remaining.min(rate.count),
+        let mut arrivals = self.arrivals.lock();
+        let verdicts = budgets.map(|budget| {
+            budget.map(|(budget, rate)| {
+                let tat = arrivals.get(&(user, budget)).copied();
+                (budget, rate, verdict(rate, tat, now))
+            })
+        });
+        // Refused by any budget: report the one that frees up last, and spend nothing.
+        let refused = verdicts
+            .iter()
+            .flatten()
+            .filter_map(|(_, rate, verdict)| match verdict {
+                Verdict::Refuse { retry_after, reset } => Some(Decision::Limited {
+                    limit: rate.count,
+                    retry_after: *retry_after,
+                    reset: *reset,
+                }),
+                Verdict::Admit { .. } => None,
+            })
+            .max_by_key(|decision| match decision {
+                Decision::Limited { retry_after, .. } => *retry_after,
+                _ => Duration::ZERO,
+            });
+        if let Some(refused) = refused {
+            return refused;
+        }
+        // Admitted by all: spend each, and report the tightest, the one a client paces by.
+        let mut tightest = None;
+        for (budget, rate, verdict) in verdicts.into_iter().flatten() {
+            if let Verdict::Admit {
+                next_arrival,
+                remaining,
+            } = verdict
+            {
+                arrivals.insert((user, budget), next_arrival);
+                if tightest.is_none_or(|(_, least)| remaining < least) {
+                    tightest = Some((rate.count, remaining));
+                }
+            }
+        }
+        match tightest {
+            Some((limit, remaining)) => Decision::Allowed { limit, remaining },
+            None => Decision::Unlimited,
         }
     }
 }
@@ -88,14 +160,18 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    fn rate(count: u32, per_secs: u64) -> Rate {
+        Rate {
+            count,
+            per: Duration::from_secs(per_secs),
+        }
+    }
+
     fn limiter(count: u32, per_secs: u64) -> RateLimiter {
-        RateLimiter::new(&[(
-            RateLimitCategory::OrgWrite,
-            Rate {
-                count,
-                per: Duration::from_secs(per_secs),
-            },
-        )])
+        RateLimiter::new(
+            &[(RateLimitCategory::OrgWrite, rate(count, per_secs))],
+            None,
+        )
     }
 
     #[test]
@@ -142,5 +218,86 @@ mod tests {
                 "request {i} was limited"
             );
         }
+    }
+
+    #[test]
+    fn the_universal_budget_spans_categories() {
+        let limiter = RateLimiter::new(
+            &[(RateLimitCategory::OrgWrite, rate(10, 1))],
+            Some(rate(3, 1)),
+        );
+        let now = Instant::now();
+        // The universal budget is the tighter one, so it is what the headers report.
+        assert_eq!(
+            limiter.check(1, RateLimitCategory::OrgRead, now),
+            Decision::Allowed {
+                limit: 3,
+                remaining: 2
+            }
+        );
+        assert_eq!(
+            limiter.check(1, RateLimitCategory::OrgWrite, now),
+            Decision::Allowed {
+                limit: 3,
+                remaining: 1
+            }
+        );
+        assert!(matches!(
+            limiter.check(1, RateLimitCategory::OrgAnalytics, now),
+            Decision::Allowed { remaining: 0, .. }
+        ));
+        assert!(matches!(
+            limiter.check(1, RateLimitCategory::OrgWrite, now),
+            Decision::Limited { limit: 3, .. }
+        ));
+        // Another user has a budget of their own.
+        assert!(matches!(
+            limiter.check(2, RateLimitCategory::OrgRead, now),
+            Decision::Allowed { limit: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn a_refused_request_spends_no_budget() {
+        // A write budget of 2 a minute under a universal 3 a minute: writes refused by the
+        // category leave the universal budget for reads.
+        let limiter = RateLimiter::new(
+            &[(RateLimitCategory::OrgWrite, rate(2, 60))],
+            Some(rate(3, 60)),
+        );
+        let now = Instant::now();
+        for _ in 0..2 {
+            assert!(matches!(
+                limiter.check(1, RateLimitCategory::OrgWrite, now),
+                Decision::Allowed { .. }
+            ));
+        }
+        for _ in 0..5 {
+            assert!(matches!(
+                limiter.check(1, RateLimitCategory::OrgWrite, now),
+                Decision::Limited { limit: 2, .. }
+            ));
+        }
+        assert_eq!(
+            limiter.check(1, RateLimitCategory::OrgRead, now),
+            Decision::Allowed {
+                limit: 3,
+                remaining: 0
+            }
+        );
+        assert!(matches!(
+            limiter.check(1, RateLimitCategory::OrgRead, now),
+            Decision::Limited { limit: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn without_any_limit_nothing_is_counted() {
+        let limiter = RateLimiter::new(&[], None);
+        assert_eq!(
+            limiter.check(1, RateLimitCategory::OrgWrite, Instant::now()),
+            Decision::Unlimited
+        );
+        assert!(limiter.arrivals.lock().is_empty());
     }
 }

@@ -148,12 +148,45 @@ impl MediaStatus {
     }
 }
 
+/// A media upload. It is `registered` until its file arrives, then `processing` until the
+/// sandbox clock reaches `processing_ends_at_millis`, then `succeeded` (or `failed`, when the
+/// upload asked for that outcome); [`Media::status_at`] works out which.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Media {
     pub id: Id,
     pub owner: Id,
-    pub status: MediaStatus,
+    /// `registered`, or `processing` once uploaded. Read the status through
+    /// [`Media::status_at`]: this field does not move on when processing ends. State files from
+    /// before processing was modelled hold `succeeded` or `failed` here, which stay as they are.
+    #[serde(rename = "status")]
+    pub recorded_status: MediaStatus,
+    /// When processing ends, in sandbox clock milliseconds.
+    #[serde(default)]
+    pub processing_ends_at_millis: Option<i64>,
+    /// Processing ends in `failed` rather than `succeeded`.
+    #[serde(default)]
+    pub processing_fails: bool,
     pub created_at: i64,
+}
+
+impl Media {
+    /// The status a client sees at `now_millis` on the sandbox clock.
+    pub fn status_at(&self, now_millis: i64) -> MediaStatus {
+        match self.recorded_status {
+            MediaStatus::Processing
+                if self
+                    .processing_ends_at_millis
+                    .is_none_or(|end| end <= now_millis) =>
+            {
+                if self.processing_fails {
+                    MediaStatus::Failed
+                } else {
+                    MediaStatus::Succeeded
+                }
+            }
+            status => status,
+        }
+    }
 }
 
 /// An issued access token. The map key is the token itself.
@@ -527,6 +560,31 @@ mod tests {
             state.create_user("<b>", false, 0).map(|u| u.id),
             Err(CreateUserError::Invalid)
         );
+    }
+
+    #[test]
+    fn media_processing_ends_when_the_clock_passes_its_end() {
+        let mut media = Media {
+            id: 1,
+            owner: 2,
+            recorded_status: MediaStatus::Registered,
+            processing_ends_at_millis: None,
+            processing_fails: false,
+            created_at: 0,
+        };
+        assert_eq!(media.status_at(i64::MAX), MediaStatus::Registered);
+        media.recorded_status = MediaStatus::Processing;
+        media.processing_ends_at_millis = Some(5_000);
+        assert_eq!(media.status_at(4_999), MediaStatus::Processing);
+        assert_eq!(media.status_at(5_000), MediaStatus::Succeeded);
+        media.processing_fails = true;
+        assert_eq!(media.status_at(5_000), MediaStatus::Failed);
+        // A state file written before processing was modelled still loads as it was.
+        let old: Media = serde_json::from_str(
+            r#"{"id": 1, "owner": 2, "status": "succeeded", "created_at": 0}"#,
+        )
+        .expect("loads");
+        assert_eq!(old.status_at(0), MediaStatus::Succeeded);
     }
 
     #[test]

@@ -151,14 +151,22 @@ Pinterest does. Without --redirect-uri, pinline's own callback at its default ad
 registered (http://127.0.0.1:8080/oauth/callback and http://localhost:8080/oauth/callback);
 a pinline elsewhere needs --redirect-uri PUBLIC_URL/oauth/callback.
 
-Lifetimes are whole seconds; the defaults are Pinterest's.
+Lifetimes are whole seconds; the defaults are Pinterest's. An uploaded video is `processing` for
+--media-processing-secs (5 by default) before it is `succeeded`.
+
+Rate limits: Pinterest's universal limit is on unless --no-universal-limit: every request of a
+user counts against 100/s (Standard access), or 1000/day with --trial. --rate adds a limit per
+category on top. A request over either gets 429 code 8 with Retry-After.
 
 Examples:
   pinline sandbox
   pinline sandbox --listen 127.0.0.1:9090 --auto-approve
   pinline sandbox --redirect-uri https://pins.example.com/oauth/callback
   pinline sandbox --rate org_write=10/s --rate org_read=100/s --state sandbox.json
-  pinline sandbox --access-token-ttl 60 --refresh-token-ttl 3600 --refresh-reuse-grace 5";
+  pinline sandbox --trial
+  pinline sandbox --no-universal-limit
+  pinline sandbox --access-token-ttl 60 --refresh-token-ttl 3600 --refresh-reuse-grace 5
+  pinline sandbox --media-processing-secs 0";
 
 /// Settings of `pinline sandbox`.
 #[derive(Debug, Args)]
@@ -184,9 +192,15 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
-    /// Rate limit per user and category, e.g. org_write=50/s (repeatable).
+    /// Rate limit per user and category, e.g. org_write=50/s (repeatable). Counted on top of
+    /// the universal limit.
     #[arg(long = "rate", value_parser = parse_rate)]
     pub rates: Vec<(RateLimitCategory, Rate)>,
+
+    /// Turn off Pinterest's universal limit per user across all requests (100/s, or 1000/day
+    /// with --trial), which is on by default.
+    #[arg(long)]
+    pub no_universal_limit: bool,
 
     /// Seed for injected faults, so a run repeats.
     #[arg(long, default_value_t = 1)]
@@ -196,7 +210,8 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub state: Option<PathBuf>,
 
-    /// Behave like a Trial-tier app: creating pins is refused with code 29.
+    /// Behave like a Trial-tier app: creating pins is refused with code 29, and the universal
+    /// limit is Trial's 1000 requests per day per user.
     #[arg(long)]
     pub trial: bool,
 
@@ -240,6 +255,18 @@ pub struct SandboxArgs {
         default_value_t = 0
     )]
     pub refresh_reuse_grace: i64,
+
+    /// How long an uploaded video stays `processing` before it is `succeeded`, in seconds of the
+    /// sandbox clock. Pinterest takes a while too, so clients must poll; 0 makes uploads succeed
+    /// at once.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = parse_processing_secs,
+        allow_negative_numbers = true,
+        default_value_t = 5
+    )]
+    pub media_processing_secs: i64,
 }
 
 /// Parses a lifetime: a whole number of seconds, at least 1.
@@ -253,6 +280,13 @@ fn parse_lifetime_secs(value: &str) -> Result<i64, String> {
 fn parse_grace_secs(value: &str) -> Result<i64, String> {
     let secs = parse_whole_seconds(value)?;
     pinline_sandbox::config::check_grace_secs(secs)?;
+    Ok(secs)
+}
+
+/// Parses the media processing time: a whole number of seconds, 0 or more.
+fn parse_processing_secs(value: &str) -> Result<i64, String> {
+    let secs = parse_whole_seconds(value)?;
+    pinline_sandbox::config::check_processing_secs(secs)?;
     Ok(secs)
 }
 

@@ -1,7 +1,7 @@
 //! `pinline sandbox`: runs the Pinterest stand-in until Ctrl-C.
 
 use anyhow::Context;
-use pinline_sandbox::SandboxConfig;
+use pinline_sandbox::{Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE};
 
 use crate::cli::SandboxArgs;
 
@@ -33,9 +33,22 @@ impl SandboxArgs {
             code_lifetime_secs: self.code_ttl,
             refresh_reuse_grace_secs: self.refresh_reuse_grace,
             rates: self.rates.clone(),
+            universal_rate: self.universal_rate(),
             seed: self.seed,
             state_file: self.state.clone(),
             trial: self.trial,
+            media_processing_secs: self.media_processing_secs,
+        }
+    }
+
+    /// Pinterest's universal limit for the app's access tier, unless turned off. The library
+    /// leaves it off so tests run unthrottled; someone trying pinline against the sandbox should
+    /// meet the limit Pinterest will hold them to.
+    fn universal_rate(&self) -> Option<Rate> {
+        match (self.no_universal_limit, self.trial) {
+            (true, _) => None,
+            (false, true) => Some(TRIAL_UNIVERSAL_RATE),
+            (false, false) => Some(STANDARD_UNIVERSAL_RATE),
         }
     }
 }
@@ -94,6 +107,7 @@ mod tests {
         );
         assert_eq!(config.refresh_reuse_grace_secs, 0);
         assert_eq!(config.redirect_uris, DEFAULT_REDIRECT_URIS);
+        assert_eq!(config.media_processing_secs, 5);
         assert_eq!(config.validate(), Ok(()));
     }
 
@@ -131,6 +145,8 @@ mod tests {
             "5",
             "--redirect-uri",
             "https://pins.example.com/oauth/callback",
+            "--media-processing-secs",
+            "0",
         ])
         .expect("valid flags")
         .sandbox_config();
@@ -138,10 +154,38 @@ mod tests {
         assert_eq!(config.refresh_token_lifetime_secs, 3600);
         assert_eq!(config.code_lifetime_secs, 30);
         assert_eq!(config.refresh_reuse_grace_secs, 5);
+        assert_eq!(config.media_processing_secs, 0);
         assert_eq!(
             config.redirect_uris,
             ["https://pins.example.com/oauth/callback"]
         );
+    }
+
+    #[test]
+    fn the_universal_limit_is_on_by_default_for_the_access_tier() {
+        for (flags, expected) in [
+            (&[][..], Some("100/s")),
+            (&["--trial"][..], Some("1000/day")),
+            (&["--no-universal-limit"][..], None),
+            (&["--trial", "--no-universal-limit"][..], None),
+            (&["--rate", "org_write=10/s"][..], Some("100/s")),
+        ] {
+            let config = parse(flags).expect("valid flags").sandbox_config();
+            assert_eq!(
+                config
+                    .universal_rate
+                    .map(|rate| rate.to_string())
+                    .as_deref(),
+                expected,
+                "{flags:?}"
+            );
+            assert_eq!(config.validate(), Ok(()), "{flags:?}");
+        }
+        let config = parse(&["--rate", "org_write=10/s"])
+            .expect("valid flags")
+            .sandbox_config();
+        assert_eq!(config.rates.len(), 1, "category limits stay separate");
+        assert!(parse(&["--no-universal-limit=yes"]).is_err());
     }
 
     #[test]
@@ -152,6 +196,8 @@ mod tests {
             (["--code-ttl", "10m"], "whole number of seconds"),
             (["--code-ttl", "99999999999999"], "at most"),
             (["--refresh-reuse-grace", "-1"], "between 0 and"),
+            (["--media-processing-secs", "-1"], "between 0 and"),
+            (["--media-processing-secs", "5s"], "whole number of seconds"),
             (
                 ["--redirect-uri", "ftp://example.com/cb"],
                 "http:// or https://",

@@ -145,7 +145,7 @@ pub async fn update_board(
         }
     };
     let description = fields.patch_string("description", None)?;
-    // `BoardUpdatePrivacy` allows only PUBLIC and SECRET.
+    // `BoardUpdatePrivacy` allows only PUBLIC and SECRET: a board cannot be made PROTECTED.
     let privacy = match fields.string("privacy", None)? {
         None => None,
         Some(value) if value == "PUBLIC" || value == "SECRET" => Privacy::parse(&value),
@@ -156,7 +156,14 @@ pub async fn update_board(
         }
     };
     let mut state = app.write();
-    writable_board(&state, &caller, board_id)?;
+    if writable_board(&state, &caller, board_id)?.privacy == Privacy::Protected {
+        // The answer is a `BoardWithUpdatePrivacy`, whose privacy is PUBLIC or SECRET only, so a
+        // PROTECTED (ad-only) board has no valid answer; making it PUBLIC or SECRET would break
+        // the rule that ad-only boards are PROTECTED. Refusing is the only honest reply.
+        return Err(ApiError::invalid(format!(
+            "Invalid parameters: 'board_id' {board_id} is a PROTECTED board; only PUBLIC and SECRET boards can be updated."
+        )));
+    }
     if privacy == Some(Privacy::Secret) {
         caller.require(true)?;
     }

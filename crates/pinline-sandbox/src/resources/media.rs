@@ -1,6 +1,6 @@
 //! Media uploads: register a video (`POST /v5/media`), read its status, list them. The upload
-//! itself goes to the sandbox's own `/_sandbox/uploads/{media_id}` (see `control`), standing in
-//! for Pinterest's S3 bucket.
+//! itself goes to the sandbox's own `/_sandbox/uploads/{media_id}` (see `uploads`), standing in
+//! for Pinterest's S3 bucket; the status then moves on with the sandbox clock.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -38,7 +38,9 @@ pub async fn create_media(
     let media = Media {
         id: state.next_id(),
         owner: caller.user,
-        status: MediaStatus::Registered,
+        recorded_status: MediaStatus::Registered,
+        processing_ends_at_millis: None,
+        processing_fails: false,
         created_at: now,
     };
     state
@@ -76,13 +78,14 @@ pub async fn get_media(
     Path(media_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let media_id = parse_id("media_id", &media_id)?;
+    let now_millis = app.clock.now_millis();
     let state = app.read();
     let media = state
         .media
         .get(&media_id)
         .filter(|media| media.owner == caller.user)
         .ok_or_else(ApiError::media_not_found)?;
-    Ok(Json(render_media(media)))
+    Ok(Json(render_media(media, now_millis)))
 }
 
 pub async fn list_media(
@@ -91,12 +94,13 @@ pub async fn list_media(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let query = Query::parse(raw.as_deref())?;
+    let now_millis = app.clock.now_millis();
     let state = app.read();
     let (ids, bookmark) = query.page(state.media_by_user.get(&caller.user), |_| true);
     let items = ids
         .iter()
         .filter_map(|id| state.media.get(id))
-        .map(render_media)
+        .map(|media| render_media(media, now_millis))
         .collect();
     Ok(Json(paginated(items, bookmark)))
 }

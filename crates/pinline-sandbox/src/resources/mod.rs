@@ -2,7 +2,7 @@
 //! sections, pins and media uploads. This module holds what they share: request parsing that
 //! turns any bad input into a 400 code 1 naming the field (never a 500), bookmark paging, the
 //! ownership and visibility rules, and the renderers that shape responses exactly as the spec's
-//! schemas.
+//! schemas. `inline_image` checks base64 images for the pins module.
 //!
 //! **Visibility rule.** An account sees only its own objects; anyone else's board, section, pin or
 //! media answers as if it did not exist (404). A secret board, and the pins and sections on it,
@@ -12,6 +12,7 @@
 //! missing scopes, because the caller can act on that message.
 
 pub mod boards;
+mod inline_image;
 pub mod media;
 pub mod pins;
 pub mod sections;
@@ -410,11 +411,12 @@ pub fn render_pin(state: &State, pin: &Pin) -> Value {
     })
 }
 
-pub fn render_media(media: &Media) -> Value {
+/// A media upload as it stands at `now_millis` on the sandbox clock.
+pub fn render_media(media: &Media, now_millis: i64) -> Value {
     json!({
         "media_id": media.id.to_string(),
         "media_type": "video",
-        "status": media.status.as_str(),
+        "status": media.status_at(now_millis).as_str(),
     })
 }
 

@@ -4,12 +4,12 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
-use base64::Engine as _;
 use pinline_pinterest::facts::pin_limits;
 use serde_json::{Map, Value};
 
 use super::{
-    Fields, Query, check_url, is_secret_board, paginated, parse_id, render_pin, writable_board,
+    Fields, Query, check_url, inline_image, is_secret_board, paginated, parse_id, render_pin,
+    writable_board,
 };
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -28,33 +28,6 @@ enum Source {
 
 fn invalid(message: String) -> ApiError {
     ApiError::invalid(message)
-}
-
-/// `data` of a base64 image: the spec's pattern, and it must really decode.
-fn check_base64(name: &str, data: &str) -> ApiResult<()> {
-    let pattern_ok = !data.is_empty()
-        && data
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=');
-    if !pattern_ok
-        || base64::engine::general_purpose::STANDARD
-            .decode(data)
-            .is_err()
-    {
-        return Err(invalid(format!(
-            "Invalid parameters: '{name}' must be base64-encoded image data."
-        )));
-    }
-    Ok(())
-}
-
-fn check_content_type(name: &str, fields: &Fields) -> ApiResult<()> {
-    match fields.string("content_type", None)?.as_deref() {
-        Some("image/jpeg" | "image/png") => Ok(()),
-        _ => Err(invalid(format!(
-            "Invalid parameters: '{name}.content_type' must be image/jpeg or image/png."
-        ))),
-    }
 }
 
 fn image_items(fields: &Fields, base64: bool, base_url: &str) -> ApiResult<Vec<ImageItem>> {
@@ -85,12 +58,13 @@ fn image_items(fields: &Fields, base64: bool, base_url: &str) -> ApiResult<Vec<I
             };
             let item = Fields::from_map(map.clone());
             let url = if base64 {
-                check_content_type(&name, &item)?;
+                let declared = inline_image::declared_type(&name, &item)?;
                 let data = item.required_string("data", None).map_err(|_| {
                     invalid(format!("Invalid parameters: '{name}.data' is required."))
                 })?;
-                check_base64(&format!("{name}.data"), &data)?;
-                format!("{base_url}/_sandbox/images/{index}.jpg")
+                let kind =
+                    inline_image::check_data(&format!("{name}.data"), &data, Some(declared))?;
+                format!("{base_url}/_sandbox/images/{index}.{}", kind.extension())
             } else {
                 let url = item.required_string("url", None).map_err(|_| {
                     invalid(format!("Invalid parameters: '{name}.url' is required."))
@@ -133,13 +107,13 @@ fn parse_source(fields: &Fields, base_url: &str) -> ApiResult<Source> {
             Ok(Source::Ready(PinMedia::Image { url }))
         }
         "image_base64" => {
-            check_content_type("media_source", &source)?;
+            let declared = inline_image::declared_type("media_source", &source)?;
             let data = source.required_string("data", None).map_err(|_| {
                 invalid("Invalid parameters: 'media_source.data' is required.".to_owned())
             })?;
-            check_base64("media_source.data", &data)?;
+            let kind = inline_image::check_data("media_source.data", &data, Some(declared))?;
             Ok(Source::Ready(PinMedia::Image {
-                url: format!("{base_url}/_sandbox/images/upload.jpg"),
+                url: format!("{base_url}/_sandbox/images/upload.{}", kind.extension()),
             }))
         }
         "multiple_image_urls" => Ok(Source::Ready(PinMedia::Images {
@@ -156,8 +130,13 @@ fn parse_source(fields: &Fields, base_url: &str) -> ApiResult<Source> {
             if let Some(cover) = &cover_image_url {
                 check_url("media_source.cover_image_url", cover)?;
             }
+            let cover_type = inline_image::optional_type(
+                "media_source.cover_image_content_type",
+                &source,
+                "cover_image_content_type",
+            )?;
             if let Some(data) = source.string("cover_image_data", None)? {
-                check_base64("media_source.cover_image_data", &data)?;
+                inline_image::check_data("media_source.cover_image_data", &data, cover_type)?;
             }
             Ok(Source::Video {
                 media_id,
@@ -175,13 +154,14 @@ fn parse_source(fields: &Fields, base_url: &str) -> ApiResult<Source> {
     }
 }
 
-/// Resolves a video source against the caller's media uploads.
+/// Resolves a video source against the caller's media uploads, as they stand at `now_millis`.
 fn resolve_video(
     state: &Model,
     caller: &Caller,
     media_id: Id,
     cover_image_url: Option<String>,
     base_url: &str,
+    now_millis: i64,
 ) -> ApiResult<PinMedia> {
     let media = state
         .media
@@ -192,10 +172,11 @@ fn resolve_video(
                 "Invalid parameters: 'media_source.media_id' {media_id} is not one of your media uploads."
             ))
         })?;
-    if media.status != MediaStatus::Succeeded {
+    let status = media.status_at(now_millis);
+    if status != MediaStatus::Succeeded {
         return Err(invalid(format!(
             "Invalid parameters: 'media_source.media_id' {media_id} is not ready (status {}).",
-            media.status.as_str()
+            status.as_str()
         )));
     }
     Ok(PinMedia::Video {
@@ -283,7 +264,14 @@ pub async fn create_pin(
         Source::Video {
             media_id,
             cover_image_url,
-        } => resolve_video(&state, &caller, media_id, cover_image_url, &app.base_url)?,
+        } => resolve_video(
+            &state,
+            &caller,
+            media_id,
+            cover_image_url,
+            &app.base_url,
+            app.clock.now_millis(),
+        )?,
     };
     let pin = Pin {
         id: state.next_id(),

@@ -11,7 +11,7 @@ use pinline_spec::Spec;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Reply, TestSandbox, pin_body};
+use crate::support::{Reply, TINY_PNG_BASE64, TestSandbox, pin_body};
 
 /// Pinterest's OpenAPI description, loaded once per test process.
 fn spec() -> &'static Spec {
@@ -84,6 +84,10 @@ fn the_checker_catches_wrong_shapes() {
         )
         .is_empty()
     );
+    // `boards/update` answers a `BoardWithUpdatePrivacy`: PROTECTED is not among its values.
+    let protected = json!({ "id": "1", "name": "Ads", "privacy": "PROTECTED" });
+    assert!(!violations("boards/update", &json_reply(200, &protected)).is_empty());
+    assert!(violations("boards/get", &json_reply(200, &protected)).is_empty());
     // A deliberately broken Pin: a created_at that is not a date-time.
     let broken_pin = json!({ "id": "1", "created_at": "yesterday", "title": "Salad" });
     assert!(!violations("pins/get", &json_reply(200, &broken_pin)).is_empty());
@@ -144,7 +148,18 @@ async fn every_operation_answers_as_the_spec_says() {
                 Method::PATCH,
                 Some(token),
                 &format!("/boards/{board_id}"),
-                Some(json!({ "description": "Food" })),
+                Some(json!({ "description": "Food", "privacy": "SECRET" })),
+            )
+            .await,
+    ));
+    seen.push((
+        "boards/update",
+        sandbox
+            .call(
+                Method::PATCH,
+                Some(token),
+                &format!("/boards/{board_id}"),
+                Some(json!({ "privacy": "PROTECTED" })),
             )
             .await,
     ));
@@ -184,6 +199,9 @@ async fn every_operation_answers_as_the_spec_says() {
     let carousel = json!({ "board_id": board_id, "media_source": { "source_type": "multiple_image_urls", "items": [
         { "url": "https://example.com/1.jpg" }, { "url": "https://example.com/2.jpg" } ] } });
     seen.push(("pins/create", sandbox.post(token, "/pins", carousel).await));
+    let mut inline = pin_body(&board_id);
+    inline["media_source"] = json!({ "source_type": "image_base64", "content_type": "image/png", "data": TINY_PNG_BASE64 });
+    seen.push(("pins/create", sandbox.post(token, "/pins", inline).await));
     seen.push((
         "pins/create",
         sandbox
@@ -229,13 +247,18 @@ async fn every_operation_answers_as_the_spec_says() {
     let media_id = media.json["media_id"].as_str().unwrap().to_owned();
     let upload_url = media.json["upload_url"].as_str().unwrap().to_owned();
     seen.push(("media/create", media));
-    sandbox
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![0u8; 64]).file_name("v.mp4"),
+    );
+    let uploaded = sandbox
         .http
         .post(&upload_url)
-        .body("video")
+        .multipart(form)
         .send()
         .await
         .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::NO_CONTENT);
     seen.push((
         "media/get",
         sandbox.get(token, &format!("/media/{media_id}")).await,

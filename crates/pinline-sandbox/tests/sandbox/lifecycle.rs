@@ -155,7 +155,31 @@ async fn control_api_users_reset_and_banner() {
         "any http(s) URI (none registered)",
         "access token 2592000s",
         "refresh reuse grace 0s",
+        "no universal limit",
     ] {
         assert!(banner.contains(needle), "banner lacks {needle}: {banner}");
+    }
+}
+
+#[tokio::test]
+async fn the_banner_states_the_universal_limit() {
+    for (rate, needle) in [
+        (
+            pinline_sandbox::STANDARD_UNIVERSAL_RATE,
+            "100/s per user across all requests",
+        ),
+        (
+            pinline_sandbox::TRIAL_UNIVERSAL_RATE,
+            "1000/day per user across all requests",
+        ),
+    ] {
+        let sandbox = TestSandbox::with(SandboxConfig {
+            universal_rate: Some(rate),
+            ..SandboxConfig::default()
+        })
+        .await;
+        let banner = startup_banner(&sandbox.handle, &sandbox.config);
+        assert!(banner.contains(needle), "banner lacks {needle}: {banner}");
+        assert!(!banner.contains("no universal limit"), "{banner}");
     }
 }

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{ALL_SCOPES, TestSandbox, pin_body};
+use crate::support::{ALL_SCOPES, TINY_JPEG_BASE64, TINY_PNG_BASE64, TestSandbox, pin_body};
 
 fn is_digits(value: &Value) -> bool {
     value
@@ -404,6 +404,80 @@ async fn invalid_fields_are_refused_with_the_field_named() {
 }
 
 #[tokio::test]
+async fn base64_images_must_be_the_declared_type() {
+    let sandbox = TestSandbox::start().await;
+    let (_, tokens) = sandbox.user_with_token("alice").await;
+    let token = tokens.access.as_str();
+    let board = sandbox.create_board(token, "Recipes", "PUBLIC").await;
+    let with_source = |source: Value| {
+        let mut body = pin_body(&board);
+        body["media_source"] = source;
+        body
+    };
+    let single = |content_type: &str, data: &str| {
+        with_source(
+            json!({ "source_type": "image_base64", "content_type": content_type, "data": data }),
+        )
+    };
+    let item =
+        |content_type: &str, data: &str| json!({ "content_type": content_type, "data": data });
+
+    for (body, media_type) in [
+        (single("image/png", TINY_PNG_BASE64), "image"),
+        (single("image/jpeg", TINY_JPEG_BASE64), "image"),
+        (
+            with_source(json!({ "source_type": "multiple_image_base64", "items": [
+                item("image/png", TINY_PNG_BASE64), item("image/jpeg", TINY_JPEG_BASE64) ] })),
+            "multiple_images",
+        ),
+    ] {
+        let reply = sandbox.post(token, "/pins", body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        assert_eq!(reply.json["media"]["media_type"], media_type);
+    }
+
+    let cases = [
+        // Real images with the other type declared.
+        (single("image/jpeg", TINY_PNG_BASE64), "'media_source.data'"),
+        (single("image/png", TINY_JPEG_BASE64), "'media_source.data'"),
+        // Valid base64 that is no image at all.
+        (single("image/png", "AAAA"), "'media_source.data'"),
+        (single("image/jpeg", "iVBO"), "'media_source.data'"),
+        (single("image/png", "not base64!"), "'media_source.data'"),
+        (
+            with_source(json!({ "source_type": "multiple_image_base64", "items": [
+                item("image/png", TINY_PNG_BASE64), item("image/png", TINY_JPEG_BASE64) ] })),
+            "'media_source.items[1].data'",
+        ),
+        (
+            with_source(json!({ "source_type": "multiple_image_base64", "items": [
+                item("image/gif", TINY_PNG_BASE64), item("image/png", TINY_PNG_BASE64) ] })),
+            "'media_source.items[0].content_type'",
+        ),
+        (
+            with_source(
+                json!({ "source_type": "video_id", "media_id": "1", "cover_image_data": "AAAA" }),
+            ),
+            "'media_source.cover_image_data'",
+        ),
+        (
+            with_source(json!({ "source_type": "video_id", "media_id": "1",
+                "cover_image_content_type": "image/jpeg", "cover_image_data": TINY_PNG_BASE64 })),
+            "'media_source.cover_image_data'",
+        ),
+        (
+            with_source(json!({ "source_type": "video_id", "media_id": "1",
+                "cover_image_content_type": "image/webp", "cover_image_data": TINY_PNG_BASE64 })),
+            "'media_source.cover_image_content_type'",
+        ),
+    ];
+    for (body, field) in cases {
+        check_invalid(&sandbox, token, "/pins", body, field).await;
+    }
+    assert_eq!(sandbox.stats().await["pins_created"], 3);
+}
+
+#[tokio::test]
 async fn lists_page_with_bookmarks() {
     let sandbox = TestSandbox::start().await;
     let (_, tokens) = sandbox.user_with_token("alice").await;
@@ -527,6 +601,10 @@ async fn sections_and_board_changes() {
         )
         .await
         .assert_error(400, 1);
+    assert_eq!(
+        sandbox.get(token, &format!("/boards/{board}")).await.json["privacy"],
+        "SECRET"
+    );
 
     let deleted = sandbox
         .call(
@@ -542,6 +620,69 @@ async fn sections_and_board_changes() {
         .await
         .assert_error(404, 40);
     assert_eq!(sandbox.stats().await["pins_deleted"], 1);
+}
+
+/// `boards/update` answers with a `BoardWithUpdatePrivacy`, whose privacy is PUBLIC or SECRET:
+/// no request may make a board PROTECTED, and a PROTECTED (ad-only) board is not updated at all,
+/// so the answer never carries a privacy outside that enum.
+#[tokio::test]
+async fn board_updates_never_involve_protected() {
+    let sandbox = TestSandbox::start().await;
+    let (_, tokens) = sandbox.user_with_token("alice").await;
+    let token = tokens.access.as_str();
+    let board = sandbox.create_board(token, "Recipes", "PUBLIC").await;
+    let patch = |id: String, body: Value| {
+        let sandbox = &sandbox;
+        async move {
+            sandbox
+                .call(
+                    Method::PATCH,
+                    Some(token),
+                    &format!("/boards/{id}"),
+                    Some(body),
+                )
+                .await
+        }
+    };
+    for privacy in [
+        json!("PROTECTED"),
+        json!("protected"),
+        json!("ALL"),
+        json!(1),
+    ] {
+        let reply = patch(board.clone(), json!({ "privacy": privacy })).await;
+        assert!(
+            reply.assert_error(400, 1).contains("'privacy'"),
+            "{privacy}"
+        );
+    }
+    for privacy in ["SECRET", "PUBLIC"] {
+        let reply = patch(board.clone(), json!({ "privacy": privacy })).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.json["privacy"], privacy);
+    }
+
+    let ads = sandbox
+        .post(
+            token,
+            "/boards",
+            json!({ "name": "Ads", "is_ads_only": true }),
+        )
+        .await;
+    assert_eq!(ads.status, StatusCode::CREATED, "{}", ads.text);
+    assert_eq!(ads.json["privacy"], "PROTECTED");
+    let ads = ads.json["id"].as_str().unwrap().to_owned();
+    for body in [
+        json!({ "description": "Spring campaign" }),
+        json!({ "privacy": "PUBLIC" }),
+        json!({ "privacy": "SECRET" }),
+    ] {
+        let reply = patch(ads.clone(), body.clone()).await;
+        assert!(reply.assert_error(400, 1).contains("'board_id'"), "{body}");
+    }
+    let unchanged = sandbox.get(token, &format!("/boards/{ads}")).await;
+    assert_eq!(unchanged.json["privacy"], "PROTECTED");
+    assert_eq!(unchanged.json["description"], Value::Null);
 }
 
 #[tokio::test]
@@ -608,6 +749,134 @@ async fn video_pins_need_a_succeeded_upload() {
         .post(token, "/media", json!({ "media_type": "image" }))
         .await
         .assert_error(400, 1);
+}
+
+/// A multipart form with a `file` part, as the storage host takes it.
+fn upload_form(file_part: &str) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("key", "uploads/x")
+        .part(
+            file_part.to_owned(),
+            reqwest::multipart::Part::bytes(vec![0u8; 1024]).file_name("v.mp4"),
+        )
+}
+
+async fn media_status(sandbox: &TestSandbox, token: &str, media_id: &str) -> Value {
+    sandbox.get(token, &format!("/media/{media_id}")).await.json["status"].clone()
+}
+
+async fn advance_clock(sandbox: &TestSandbox, secs: i64) {
+    let reply = sandbox
+        .control(
+            Method::POST,
+            "/clock",
+            Some(json!({ "advance_secs": secs })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn uploads_need_a_file_part_and_time_to_process() {
+    let sandbox = TestSandbox::with(pinline_sandbox::SandboxConfig {
+        media_processing_secs: 5,
+        ..Default::default()
+    })
+    .await;
+    let (_, tokens) = sandbox.user_with_token("alice").await;
+    let token = tokens.access.as_str();
+    let board = sandbox.create_board(token, "Videos", "PUBLIC").await;
+    let register = || async {
+        let media = sandbox
+            .post(token, "/media", json!({ "media_type": "video" }))
+            .await;
+        assert_eq!(media.status, StatusCode::CREATED, "{}", media.text);
+        (
+            media.json["media_id"].as_str().unwrap().to_owned(),
+            media.json["upload_url"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (media_id, upload_url) = register().await;
+
+    // A raw body, a form without the file, or a malformed form: refused, nothing changes.
+    let refusals = [
+        sandbox.http.post(&upload_url).body("video"),
+        sandbox
+            .http
+            .post(&upload_url)
+            .header("content-type", "video/mp4")
+            .body(vec![0u8; 16]),
+        sandbox
+            .http
+            .post(&upload_url)
+            .multipart(upload_form("video")),
+        sandbox
+            .http
+            .post(&upload_url)
+            .header("content-type", "multipart/form-data; boundary=b")
+            .body("--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nno end"),
+    ];
+    for request in refusals {
+        let reply = TestSandbox::read(request.send().await.unwrap()).await;
+        assert!(
+            reply.assert_error(400, 1).contains("file"),
+            "{}",
+            reply.text
+        );
+    }
+    assert_eq!(media_status(&sandbox, token, &media_id).await, "registered");
+
+    let uploaded = sandbox
+        .http
+        .post(&upload_url)
+        .multipart(upload_form("file"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::NO_CONTENT);
+    assert_eq!(media_status(&sandbox, token, &media_id).await, "processing");
+    let mut body = pin_body(&board);
+    body["media_source"] = json!({ "source_type": "video_id", "media_id": media_id });
+    let early = sandbox.post(token, "/pins", body.clone()).await;
+    assert!(
+        early.assert_error(400, 1).contains("processing"),
+        "{}",
+        early.text
+    );
+    let again = sandbox
+        .http
+        .post(&upload_url)
+        .multipart(upload_form("file"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    advance_clock(&sandbox, 3).await;
+    assert_eq!(media_status(&sandbox, token, &media_id).await, "processing");
+    advance_clock(&sandbox, 3).await;
+    assert_eq!(media_status(&sandbox, token, &media_id).await, "succeeded");
+    let listed = sandbox.get(token, "/media").await;
+    assert_eq!(listed.json["items"][0]["status"], "succeeded");
+    let pin = sandbox.post(token, "/pins", body).await;
+    assert_eq!(pin.status, StatusCode::CREATED, "{}", pin.text);
+
+    // `?status=failed` makes processing end in failure, after the same wait.
+    let (failing_id, failing_url) = register().await;
+    let uploaded = sandbox
+        .http
+        .post(format!("{failing_url}?status=failed"))
+        .multipart(upload_form("file"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        media_status(&sandbox, token, &failing_id).await,
+        "processing"
+    );
+    advance_clock(&sandbox, 6).await;
+    assert_eq!(media_status(&sandbox, token, &failing_id).await, "failed");
 }
 
 #[tokio::test]

@@ -259,6 +259,13 @@ impl TestSandbox {
     }
 }
 
+/// A real 1×1 grey baseline JPEG (141 bytes, decodable by ordinary image libraries), base64.
+pub const TINY_JPEG_BASE64: &str = "/9j/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQH/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AP//Z";
+
+/// A real 1×1 white greyscale PNG (67 bytes), base64.
+pub const TINY_PNG_BASE64: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEAsTj2FAAAAABJRU5ErkJggg==";
+
 pub fn pin_body(board_id: &str) -> Value {
     json!({
         "board_id": board_id,
