@@ -14,12 +14,14 @@ backend_tests!(
 
 const LEASE_MS: i64 = 1_000;
 
-async fn account(db: &TestDatabase) -> String {
+/// A connected account: its id and token version.
+async fn account(db: &TestDatabase) -> (String, i64) {
     db.store
         .ensure_profile("profile-1", "default", 0)
         .await
         .expect("profile");
-    db.store
+    let id = db
+        .store
         .upsert_connected_account(
             &ConnectedAccount {
                 profile_id: "profile-1",
@@ -36,7 +38,14 @@ async fn account(db: &TestDatabase) -> String {
             |_| sealed("1"),
         )
         .await
-        .expect("account")
+        .expect("account");
+    let row = db
+        .store
+        .account_by_id(&id)
+        .await
+        .expect("read")
+        .expect("row");
+    (id, row.token_version)
 }
 
 fn sealed(tag: &str) -> SealedTokens {
@@ -56,14 +65,7 @@ fn transient(message: &str) -> RefreshFailure<'_> {
 }
 
 async fn a_failure_after_the_caller_began_waiting_is_reported_not_retried(db: TestDatabase) {
-    let id = account(&db).await;
-    let version = db
-        .store
-        .account_by_id(&id)
-        .await
-        .expect("read")
-        .expect("row")
-        .token_version;
+    let (id, version) = account(&db).await;
     let claim = db
         .store
         .claim_refresh(&id, version, "a", 100, LEASE_MS, 100)
@@ -94,14 +96,7 @@ async fn a_failure_after_the_caller_began_waiting_is_reported_not_retried(db: Te
 }
 
 async fn completion_after_a_lost_lease_lands_only_on_the_tokens_it_saw(db: TestDatabase) {
-    let id = account(&db).await;
-    let seen = db
-        .store
-        .account_by_id(&id)
-        .await
-        .expect("read")
-        .expect("row")
-        .token_version;
+    let (id, seen) = account(&db).await;
     db.store
         .claim_refresh(&id, seen, "a", 100, LEASE_MS, 100)
         .await
@@ -171,14 +166,7 @@ async fn completion_after_a_lost_lease_lands_only_on_the_tokens_it_saw(db: TestD
 }
 
 async fn a_renewed_lease_keeps_a_second_claimant_out(db: TestDatabase) {
-    let id = account(&db).await;
-    let seen = db
-        .store
-        .account_by_id(&id)
-        .await
-        .expect("read")
-        .expect("row")
-        .token_version;
+    let (id, seen) = account(&db).await;
     db.store
         .claim_refresh(&id, seen, "a", 100, LEASE_MS, 100)
         .await

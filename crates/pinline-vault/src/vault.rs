@@ -769,32 +769,15 @@ impl Vault {
                     Some("invalid_client" | "unauthorized_client")
                 )
             });
-        if app_refused {
-            let message = format!(
+        let message = if app_refused {
+            format!(
                 "Pinterest refused pinline's app credentials ({message}); check PINTEREST_CLIENT_ID \
                  and PINTEREST_CLIENT_SECRET. The account's tokens were not used up."
-            );
-            let failure = RefreshFailure {
-                status: "active",
-                status_reason: None,
-                error_class: ErrorClass::Auth.as_str(),
-                error_message: &message,
-            };
-            if let Err(store_error) = self
-                .inner
-                .store
-                .fail_refresh(&row.id, &self.inner.owner, &failure, self.now())
-                .await
-            {
-                return store_error.into();
-            }
-            tracing::error!(event = "app.credentials_refused", account_id = %row.id, "{message}");
-            return VaultError::RefreshFailed {
-                class: ErrorClass::Auth.as_str().to_owned(),
-                message,
-            };
-        }
-        let permanent = matches!(class, ErrorClass::Auth | ErrorClass::Scope);
+            )
+        } else {
+            message
+        };
+        let permanent = !app_refused && matches!(class, ErrorClass::Auth | ErrorClass::Scope);
         let reason = if interrupted {
             format!(
                 "Pinterest refused the refresh token ({message}); a previous refresh was \
@@ -817,6 +800,13 @@ impl Vault {
             .await
         {
             return store_error.into();
+        }
+        if app_refused {
+            tracing::error!(event = "app.credentials_refused", account_id = %row.id, "{message}");
+            return VaultError::RefreshFailed {
+                class: class.as_str().to_owned(),
+                message,
+            };
         }
         tracing::warn!(
             event = kind::REFRESH_FAILED,

@@ -126,6 +126,24 @@ where
 }
 
 impl Harness {
+    /// Makes the sandbox's token endpoint misbehave: `rule` is a fault rule without its
+    /// operation (`{"kind": "delay", "delay_ms": 400, "count": 1}`).
+    async fn token_fault(&self, mut rule: Value) {
+        rule["operation"] = json!("oauth/token");
+        self.control(reqwest::Method::POST, "/faults", json!({ "rules": [rule] }))
+            .await;
+    }
+
+    /// The account's row as stored.
+    async fn row(&self, account_id: &str) -> pinline_store::AccountRow {
+        self.db
+            .store
+            .account_by_id(account_id)
+            .await
+            .expect("read")
+            .expect("row")
+    }
+
     async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let response = self
             .http
@@ -504,12 +522,8 @@ async fn stampede_on_an_expired_token_refreshes_once(db: TestDatabase) {
 async fn stampede_survives_a_failing_first_refresh(db: TestDatabase) {
     let h = harness(db).await;
     let account = h.connect("maker").await;
-    h.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"rules": [{"operation": "oauth/token", "kind": "error", "status": 503, "count": 1}]}),
-    )
-    .await;
+    h.token_fault(json!({"kind": "error", "status": 503, "count": 1}))
+        .await;
     stampede(&h, &account.id).await;
     let stats = h.stats().await;
     assert_eq!(stats["faults_injected"], json!(1), "{stats}");
@@ -662,12 +676,7 @@ async fn an_interrupted_refresh_that_reached_pinterest_is_reported(db: TestDatab
     claim_as_dead_process(&h, &account.id).await;
     // The dead process's request reached Pinterest, which rotated the refresh token; the answer
     // was never committed.
-    let row =
-        h.db.store
-            .account_by_id(&account.id)
-            .await
-            .expect("read")
-            .expect("row");
+    let row = h.row(&account.id).await;
     let sealed = row.refresh_token_sealed.expect("sealed refresh token");
     let refresh = h
         .keys
@@ -853,12 +862,7 @@ async fn key_rotation_reseals_every_token(db: TestDatabase) {
         vault.reseal_old_keys().await.expect("reseal"),
         Resealed::default()
     );
-    let row =
-        h.db.store
-            .account_by_id(&account.id)
-            .await
-            .expect("read")
-            .expect("row");
+    let row = h.row(&account.id).await;
     for sealed in [
         row.access_token_sealed.expect("access"),
         row.refresh_token_sealed.expect("refresh"),
@@ -895,12 +899,8 @@ async fn a_refresh_slower_than_its_lease_is_sent_once(db: TestDatabase) {
         vault_tuned(&h, &h.db.store, short_lease, None),
         vault_tuned(&h, &other_store, short_lease, None),
     ];
-    h.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"rules": [{"operation": "oauth/token", "kind": "delay", "delay_ms": 800, "count": 1}]}),
-    )
-    .await;
+    h.token_fault(json!({"kind": "delay", "delay_ms": 800, "count": 1}))
+        .await;
     h.clock.advance(Duration::from_secs(31 * 24 * 3600));
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -925,12 +925,7 @@ async fn a_refresh_slower_than_its_lease_is_sent_once(db: TestDatabase) {
         "{stats}"
     );
     assert_eq!(stats["refresh_token_reuse"], json!(0), "{stats}");
-    let row =
-        h.db.store
-            .account_by_id(&account.id)
-            .await
-            .expect("read")
-            .expect("row");
+    let row = h.row(&account.id).await;
     assert_eq!(row.status, "active");
     assert_eq!(row.refresh_started_at, None, "no refresh left in flight");
     other_store.close().await;
@@ -941,18 +936,9 @@ async fn a_refresh_slower_than_its_lease_is_sent_once(db: TestDatabase) {
 async fn a_caller_that_gives_up_mid_refresh_loses_nothing(db: TestDatabase) {
     let h = harness(db).await;
     let account = h.connect("maker").await;
-    let before =
-        h.db.store
-            .account_by_id(&account.id)
-            .await
-            .expect("read")
-            .expect("row");
-    h.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"rules": [{"operation": "oauth/token", "kind": "delay", "delay_ms": 400, "count": 1}]}),
-    )
-    .await;
+    let before = h.row(&account.id).await;
+    h.token_fault(json!({"kind": "delay", "delay_ms": 400, "count": 1}))
+        .await;
     h.clock.advance(Duration::from_secs(31 * 24 * 3600));
     let caller = {
         let (vault, account_id) = (h.vault.clone(), account.id.clone());
@@ -969,12 +955,7 @@ async fn a_caller_that_gives_up_mid_refresh_loses_nothing(db: TestDatabase) {
         "the caller gave up before the answer"
     );
     eventually("the abandoned refresh to commit", || async {
-        let row =
-            h.db.store
-                .account_by_id(&account.id)
-                .await
-                .expect("read")
-                .expect("row");
+        let row = h.row(&account.id).await;
         row.token_version > before.token_version && row.refresh_started_at.is_none()
     })
     .await;
@@ -1009,12 +990,8 @@ async fn a_failed_early_refresh_keeps_the_still_valid_token(db: TestDatabase) {
     // 29.5 of 30 days: inside the 24-hour margin, still valid.
     h.clock
         .advance(Duration::from_secs(29 * 24 * 3600 + 12 * 3600));
-    h.control(
-        reqwest::Method::POST,
-        "/faults",
-        json!({"rules": [{"operation": "oauth/token", "kind": "error", "status": 503, "count": 4}]}),
-    )
-    .await;
+    h.token_fault(json!({"kind": "error", "status": 503, "count": 4}))
+        .await;
     let grant = h
         .vault
         .access_token(&account.id)
@@ -1022,12 +999,7 @@ async fn a_failed_early_refresh_keeps_the_still_valid_token(db: TestDatabase) {
         .expect("the current token");
     assert_eq!(grant.token.expose_secret(), before.token.expose_secret());
     assert_eq!(grant.version, before.version);
-    let row =
-        h.db.store
-            .account_by_id(&account.id)
-            .await
-            .expect("read")
-            .expect("row");
+    let row = h.row(&account.id).await;
     assert_eq!(row.status, "active");
     assert_eq!(row.last_error_class.as_deref(), Some("transient"));
     // Once Pinterest is back, the next call renews.
@@ -1051,12 +1023,7 @@ async fn refused_app_credentials_leave_the_account_alone(db: TestDatabase) {
     let message = error.to_string();
     assert!(message.contains("PINTEREST_CLIENT_SECRET"), "{message}");
     assert!(!message.contains("not-the-secret"), "{message}");
-    let row =
-        h.db.store
-            .account_by_id(&account.id)
-            .await
-            .expect("read")
-            .expect("row");
+    let row = h.row(&account.id).await;
     assert_eq!(row.status, "active", "{:?}", row.status_reason);
     // With the right credentials the same account refreshes.
     h.vault.access_token(&account.id).await.expect("refreshed");
