@@ -16,6 +16,9 @@ pub struct Caller {
     pub key_id: String,
 }
 
+/// How fresh an API key's `last_used_at` is kept.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
 const HOW_TO: &str = "send `Authorization: Bearer <API key>`; create a key with `pinline keys create --profile NAME`";
 
 impl FromRequestParts<AppState> for Caller {
@@ -42,6 +45,20 @@ impl FromRequestParts<AppState> for Caller {
             .api_key_by_hash(&hash_api_key(key))
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
+        // "Last used" to the minute, written off the request's path: a write per request would
+        // queue every API call behind SQLite's single writer.
+        let now = state.now_ms();
+        if row
+            .last_used_at
+            .is_none_or(|used| now - used > LAST_USED_RESOLUTION_MS)
+        {
+            let (store, key_id) = (state.store().clone(), row.id.clone());
+            tokio::spawn(async move {
+                if let Err(error) = store.touch_api_key(&key_id, now).await {
+                    tracing::warn!(key_id, error = %error, "could not record an API key's last use");
+                }
+            });
+        }
         Ok(Caller {
             profile_id: row.profile_id,
             key_id: row.id,

@@ -95,6 +95,18 @@ impl Store {
         Ok(row)
     }
 
+    /// Records that a key was just used.
+    pub async fn touch_api_key(&self, key_id: &str, now: i64) -> Result<(), StoreError> {
+        write_tx!(self, tx => {
+            sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                .bind(key_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// A profile's keys, newest first.
     pub async fn api_keys(&self, profile_id: &str) -> Result<Vec<ApiKeyRow>, StoreError> {
         let rows = with_pool!(self, pool => {

@@ -100,21 +100,39 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
                     .map(|k| {
                         serde_json::json!({
                             "id": k.id, "name": k.name, "prefix": k.key_prefix,
-                            "created_at_ms": k.created_at, "revoked": k.revoked_at.is_some(),
+                            "created_at_ms": k.created_at, "last_used_at_ms": k.last_used_at,
+                            "revoked": k.revoked_at.is_some(),
                         })
                     })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else {
-                println!("{:<38} {:<12} {:<12} STATUS", "ID", "NAME", "PREFIX");
+                println!(
+                    "{:<38} {:<12} {:<12} {:<8} LAST USED",
+                    "ID", "NAME", "PREFIX", "STATUS"
+                );
                 for key in keys {
                     let status = if key.revoked_at.is_some() {
                         "revoked"
                     } else {
                         "active"
                     };
+                    let last_used = key.last_used_at.map_or_else(
+                        || "never".to_owned(),
+                        |ms| {
+                            time::OffsetDateTime::from_unix_timestamp_nanos(
+                                i128::from(ms) * 1_000_000,
+                            )
+                            .ok()
+                            .and_then(|at| {
+                                at.format(&time::format_description::well_known::Rfc3339)
+                                    .ok()
+                            })
+                            .unwrap_or_else(|| ms.to_string())
+                        },
+                    );
                     println!(
-                        "{:<38} {:<12} {:<12} {status}",
+                        "{:<38} {:<12} {:<12} {status:<8} {last_used}",
                         key.id, key.name, key.key_prefix
                     );
                 }

@@ -2,12 +2,14 @@
 //! callbacks, keys and profiles, boards, disconnect, and what never appears in logs or the
 //! database.
 
+use std::time::Duration;
+
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{captured_logs, error_code, spawn_app};
+use crate::support::{captured_logs, error_code, eventually, spawn_app};
 
 backend_tests!(
     connect_through_consent_page_and_callback,
@@ -122,6 +124,18 @@ async fn the_api_requires_a_key(db: TestDatabase) {
             .expect("request");
         assert_eq!(reply.status().as_u16(), status);
     }
+    // The key's last use is recorded (off the request's path, so waited for).
+    let store = app.db.store.clone();
+    eventually(Duration::from_secs(10), "the key's last use", || {
+        let store = store.clone();
+        async move {
+            let profiles = store.profiles().await.expect("profiles");
+            let alpha = profiles.iter().find(|p| p.name == "alpha").expect("alpha");
+            let keys = store.api_keys(&alpha.id).await.expect("keys");
+            keys.iter().any(|key| key.last_used_at.is_some())
+        }
+    })
+    .await;
 }
 
 async fn profiles_cannot_see_each_other(db: TestDatabase) {
