@@ -31,7 +31,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pinline_pinterest::facts::{RateLimitCategory, operations};
 use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError, Refusal};
@@ -301,9 +301,17 @@ impl Publisher {
         let mut more_due = false;
         let mut poll_due = true;
         let mut stopping = false;
+        let mut last_held_sweep = Instant::now();
         loop {
             if !stopping && *shutdown.borrow() {
                 stopping = true;
+            }
+            // Events can be missed (another replica handled the reconnect and stopped before
+            // releasing, or a hold landed after the release): every few seconds, accounts that
+            // are usable again but still have held posts get their canary.
+            if !stopping && last_held_sweep.elapsed() >= HELD_SWEEP {
+                last_held_sweep = Instant::now();
+                self.release_missed_reconnects().await;
             }
             while tasks.try_join_next().is_some() {}
             while !ready.is_empty() {
@@ -425,6 +433,18 @@ impl Publisher {
             Err(error) => {
                 tracing::error!(account_id, %error, "releasing a canary post failed");
             }
+        }
+    }
+
+    /// Releases a canary for each usable account that still has held posts and no canary.
+    async fn release_missed_reconnects(&self) {
+        match self.inner.store.usable_accounts_with_held_posts().await {
+            Ok(accounts) => {
+                for account_id in accounts {
+                    self.release_canary(&account_id).await;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "looking for held posts to release failed"),
         }
     }
 
@@ -909,6 +929,9 @@ impl LeaseClock {
         }
     }
 }
+
+/// How often the run loop looks for usable accounts whose held posts were never released.
+const HELD_SWEEP: Duration = Duration::from_secs(5);
 
 fn usable(account: &AccountRow) -> bool {
     matches!(

@@ -698,6 +698,25 @@ impl Store {
         Ok(canary)
     }
 
+    /// Accounts that are usable (`active` or `refreshing`) yet still have held posts and no
+    /// canary on its way: a reconnect whose release was missed (its event went to a process
+    /// that stopped, or arrived out of turn). Few rows: held posts are rare.
+    pub async fn usable_accounts_with_held_posts(&self) -> Result<Vec<String>, StoreError> {
+        let ids = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT DISTINCT p.account_id FROM posts p
+                 JOIN accounts a ON a.id = p.account_id
+                 WHERE p.status = 'held' AND a.status IN ('active', 'refreshing')
+                   AND NOT EXISTS (
+                       SELECT 1 FROM posts c WHERE c.account_id = p.account_id
+                          AND c.canary = TRUE AND c.status IN ('queued', 'publishing'))",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(ids)
+    }
+
     /// Releases every held post of an account (after its canary published). Returns how many.
     /// Posts keep their `next_attempt_at`, so scheduled posts still wait for their time.
     pub async fn release_account_posts(
