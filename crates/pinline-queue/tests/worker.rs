@@ -29,6 +29,7 @@ backend_tests!(
     a_rate_limited_backlog_publishes_at_the_allowed_rate,
     dropped_connections_after_create_never_duplicate_a_pin,
     a_revoked_account_is_held_then_resumes_canary_first,
+    held_posts_of_a_usable_account_are_released_without_an_event,
     scheduled_posts_publish_within_a_second_of_their_time,
     a_deleted_board_fails_the_post_without_retries,
     a_long_retry_after_requeues_posts_instead_of_holding_slots,
@@ -866,4 +867,51 @@ async fn a_create_is_not_sent_once_the_lease_ran_out_waiting_for_a_token(db: Tes
     let post = h.posts(None).await.remove(0);
     assert_eq!(post.status, PostRow::PUBLISHED, "{post:?}");
     assert_eq!(h.sandbox.stats().pins_created, 1);
+}
+
+/// Posts held while their account is usable and no reconnect event will come (it went to a
+/// replica that stopped): the worker's sweep releases a canary within seconds anyway.
+async fn held_posts_of_a_usable_account_are_released_without_an_event(db: TestDatabase) {
+    let h = harness(db, SandboxConfig::default()).await;
+    let account = h.connect("maker").await;
+    let board = h.board(&account.id, "Board").await;
+    let publisher = h.publisher(100, fast());
+    let running = start(&publisher);
+    // One post published first: the worker is past its start-up release when the hold lands.
+    h.submit(&account.id, &board, "Warm-up", None).await;
+    h.wait_counts(Duration::from_secs(15), |c| {
+        count(c, PostRow::PUBLISHED) == 1
+    })
+    .await;
+    // Scheduled an hour out, so nothing publishes until the posts are released.
+    let later = h.clock.now_ms() + 3_600_000;
+    for i in 0..3 {
+        h.submit(&account.id, &board, &format!("Held {i}"), Some(later))
+            .await;
+    }
+    let held =
+        h.db.store
+            .hold_account_posts(
+                &account.id,
+                "held by a replica that then stopped",
+                h.clock.now_ms(),
+            )
+            .await
+            .expect("hold");
+    assert_eq!(held, 3);
+    // The canary goes at once (a release makes it due now); the others keep their time.
+    h.wait_counts(Duration::from_secs(15), |c| {
+        count(c, PostRow::PUBLISHED) == 2 && count(c, PostRow::QUEUED) == 2
+    })
+    .await;
+    running.stop().await;
+    let posts = h.posts(Some(&account.id)).await;
+    let released: Vec<&PostRow> = posts
+        .iter()
+        .filter(|post| {
+            post.status == PostRow::PUBLISHED && post.title.as_deref() != Some("Warm-up")
+        })
+        .collect();
+    assert_eq!(released.len(), 1);
+    assert!(released[0].canary, "the released post went as a canary");
 }
