@@ -332,16 +332,13 @@ pub async fn refresh_account(
     caller: Caller,
     Path(account_id): Path<String>,
 ) -> Result<Json<AccountView>, ApiError> {
-    let account = state
-        .vault()
-        .account(&caller.profile_id, &account_id)
-        .await?;
+    // Read only to learn the token version this caller saw (and that the account is in its
+    // profile): the refresh then happens once, however many callers ask at the same moment.
     let row = state
         .store()
         .account(&caller.profile_id, &account_id)
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
-    let _ = account;
     let grant = state
         .vault()
         .refresh_from(&account_id, row.token_version)
