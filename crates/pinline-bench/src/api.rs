@@ -87,11 +87,9 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Option<
         env.store().clone(),
         env.keys.clone(),
         env.shared_clock(),
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?,
+        pinline_outbound::Guard::new("webhook delivery", true),
         RetryPolicy::default(),
-    );
+    )?;
     let publisher = env.publisher(1_000_000, p.concurrency);
     let state = AppState::new(
         env.store().clone(),

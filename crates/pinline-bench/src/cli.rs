@@ -96,6 +96,8 @@ impl BackendChoice {
 /// Runs `pinline bench`: prints the machine and each scenario's table, then appends the run to
 /// the results file unless `--no-append`.
 pub async fn run(args: BenchArgs) -> Result<()> {
+    // Benchmarks load only servers on this machine; nothing they start may reach further.
+    pinline_outbound::restrict_to_loopback();
     let scenarios = if args.scenarios.is_empty() {
         Scenario::ALL.to_vec()
     } else {

@@ -131,6 +131,7 @@ impl Replica {
             .env("PINTEREST_OAUTH_URL", &spec.pinterest_oauth_url)
             .env("RUST_LOG", "warn")
             .env("NO_COLOR", "1")
+            .envs(pinline_outbound::loopback_child_env())
             .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -49,6 +49,17 @@ pub enum DraftError {
         address: std::net::IpAddr,
     },
 
+    /// The process reaches loopback only (`PINLINE_OUTBOUND=loopback`: a test, demo or benchmark
+    /// run) and the link's host is not loopback; refused before any DNS query.
+    #[error(
+        "`{host}` is not on this machine, and this pinline fetches from loopback only \
+         (PINLINE_OUTBOUND=loopback)"
+    )]
+    BeyondLoopback {
+        /// The refused host.
+        host: String,
+    },
+
     /// A host name could not be resolved.
     #[error("could not resolve `{host}` ({reason}); check the link's spelling")]
     Unresolvable {

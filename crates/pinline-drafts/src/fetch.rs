@@ -6,17 +6,17 @@
 //! and only `http`/`https` are spoken.
 //!
 //! Server-side request forgery is the main danger: a link (or a redirect) that points at
-//! `127.0.0.1`, a cloud metadata address or the office network. Every hop's host is therefore
-//! resolved here, *all* of its addresses are checked ([`is_public_address`]), and the connection is
-//! pinned to exactly the addresses that were checked (`ClientBuilder::resolve_to_addrs`), so a DNS
+//! `127.0.0.1`, a cloud metadata address or the office network. Every hop therefore goes through
+//! a [`pinline_outbound::Guard`]: the URL is checked before the request, every address its host
+//! resolves to is checked, and the connection is pinned to the addresses that passed, so a DNS
 //! answer that changes between the check and the connect (DNS rebinding) cannot sneak through.
 //! System proxies are ignored for the same reason: a proxy would connect on our behalf to an
 //! address we never checked.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use pinline_outbound::{Guard, OutboundError};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use url::Url;
@@ -107,12 +107,35 @@ impl std::fmt::Debug for Fetched {
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     policy: FetchPolicy,
+    guard: Guard,
+    client: Result<reqwest::Client, String>,
 }
 
 impl Fetcher {
     /// A fetcher that applies `policy` to every fetch.
     pub fn new(policy: FetchPolicy) -> Self {
-        Self { policy }
+        let guard = Guard::new("draft fetch", policy.allow_private);
+        Self::with_guard(policy, guard)
+    }
+
+    /// A fetcher whose hosts are checked (and resolved) by `guard` rather than by one built from
+    /// the policy's `allow_private`.
+    pub fn with_guard(policy: FetchPolicy, guard: Guard) -> Self {
+        // One client for every fetch: the guard is its resolver, so each connection still goes
+        // only to addresses checked at that moment. Building it cannot fail in practice (it
+        // loads TLS roots); if it does, every fetch says so instead of the process panicking.
+        let client = guard
+            .client_builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(policy.user_agent.clone())
+            .connect_timeout(policy.total_timeout)
+            .build()
+            .map_err(|error| format!("could not build the HTTP client: {error}"));
+        Self {
+            policy,
+            guard,
+            client,
+        }
     }
 
     /// The policy in force.
@@ -180,76 +203,48 @@ impl Fetcher {
         }
     }
 
-    /// One request to one URL, connected to the addresses that passed the check, with no
+    /// One request to one URL, connected only to addresses that passed the guard, with no
     /// automatic redirects and no proxy.
     async fn send_one(&self, url: &Url, expect: Expect) -> Result<reqwest::Response, DraftError> {
-        let host = url.host_str().ok_or_else(|| DraftError::InvalidUrl {
-            url: url.to_string(),
-            reason: "it has no host".to_owned(),
-        })?;
-        let port = url.port_or_known_default().unwrap_or(80);
-        let addresses = self.checked_addresses(url, port).await?;
-
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(self.policy.user_agent.clone())
-            .connect_timeout(self.policy.total_timeout);
-        if let Some(url::Host::Domain(domain)) = url.host() {
-            builder = builder.resolve_to_addrs(domain, &addresses);
-        }
-        let client = builder.build().map_err(|error| {
-            DraftError::Internal(format!("could not build the HTTP client: {error}"))
-        })?;
+        self.guard.check_url(url).map_err(from_outbound)?;
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|error| DraftError::Internal(error.clone()))?;
         let accept = match expect {
             Expect::Page => "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
             Expect::Image => "image/jpeg,image/png,image/webp,image/*;q=0.8",
             Expect::PageOrImage => "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.1",
         };
+        let host = url.host_str().unwrap_or_default();
         client
             .get(url.clone())
             .header(reqwest::header::ACCEPT, accept)
             .send()
             .await
-            .map_err(|error| DraftError::Network {
-                url: url.to_string(),
-                reason: describe_reqwest_error(&error, host),
+            .map_err(|error| match OutboundError::in_request_error(&error) {
+                Some(refused) => from_outbound(refused.clone()),
+                None => DraftError::Network {
+                    url: url.to_string(),
+                    reason: describe_reqwest_error(&error, host),
+                },
             })
     }
+}
 
-    /// Resolves the URL's host and refuses it when any address is not public (unless the policy
-    /// allows private addresses).
-    async fn checked_addresses(&self, url: &Url, port: u16) -> Result<Vec<SocketAddr>, DraftError> {
-        let addresses: Vec<SocketAddr> = match url.host() {
-            Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
-            Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
-            Some(url::Host::Domain(domain)) => {
-                let resolved = tokio::net::lookup_host((domain, port))
-                    .await
-                    .map_err(|error| DraftError::Unresolvable {
-                        host: domain.to_owned(),
-                        reason: error.to_string(),
-                    })?;
-                resolved.collect()
-            }
-            None => Vec::new(),
-        };
-        let host = url.host_str().unwrap_or_default().to_owned();
-        if addresses.is_empty() {
-            return Err(DraftError::Unresolvable {
-                host,
-                reason: "no addresses".to_owned(),
-            });
+/// The guard's verdict in the drafts' own words.
+fn from_outbound(error: OutboundError) -> DraftError {
+    match error {
+        OutboundError::InvalidUrl { url, reason } => DraftError::InvalidUrl { url, reason },
+        OutboundError::BeyondLoopback { host } => DraftError::BeyondLoopback { host },
+        OutboundError::NonPublic { host, address, .. } => {
+            DraftError::PrivateAddress { host, address }
         }
-        if !self.policy.allow_private
-            && let Some(refused) = addresses.iter().find(|a| !is_public_address(a.ip()))
-        {
-            return Err(DraftError::PrivateAddress {
-                host,
-                address: refused.ip(),
-            });
-        }
-        Ok(addresses)
+        OutboundError::ReservedName { host } => DraftError::Unresolvable {
+            host,
+            reason: "a reserved name that never resolves".to_owned(),
+        },
+        OutboundError::Unresolvable { host, reason } => DraftError::Unresolvable { host, reason },
     }
 }
 
@@ -391,162 +386,17 @@ fn describe_reqwest_error(error: &reqwest::Error, host: &str) -> String {
     }
 }
 
-/// Whether an address is on the public internet. Everything a server should never be tricked
-/// into calling is refused: unspecified, loopback, private (RFC 1918), shared/CGNAT
-/// (RFC 6598), link-local, multicast, broadcast, reserved and documentation ranges, benchmarking
-/// (RFC 2544), IETF protocol assignments, IPv6 unique-local (RFC 4193), site-local, discard-only,
-/// and IPv6 forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4) when the embedded
-/// address is itself not public. Teredo is refused outright: its server and client are hidden.
-pub fn is_public_address(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => is_public_v6(v6),
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    let refused = a == 0 // "this network", including 0.0.0.0
-        || a == 10
-        || a == 127
-        || (a == 100 && (64..=127).contains(&b)) // shared address space (CGNAT)
-        || (a == 169 && b == 254)
-        || (a == 172 && (16..=31).contains(&b))
-        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-        || (a == 192 && b == 0 && c == 2) // TEST-NET-1
-        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast (deprecated)
-        || (a == 192 && b == 168)
-        || (a == 198 && (b == 18 || b == 19)) // benchmarking
-        || (a == 198 && b == 51 && c == 100) // TEST-NET-2
-        || (a == 203 && b == 0 && c == 113) // TEST-NET-3
-        || a >= 224; // multicast, reserved, broadcast
-    !refused
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let segments = ip.segments();
-    if ip.is_unspecified() || ip.is_loopback() {
-        return false;
-    }
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return is_public_v4(v4);
-    }
-    // IPv4-compatible (::a.b.c.d, deprecated) and NAT64 (64:ff9b::/96) embed an IPv4 address.
-    let embedded =
-        |s: &[u16; 8]| Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-    if segments[..6] == [0, 0, 0, 0, 0, 0] {
-        return is_public_v4(embedded(&segments));
-    }
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return is_public_v4(embedded(&segments));
-    }
-    if segments[0] == 0x2002 {
-        // 6to4 carries the IPv4 address in the second and third segments.
-        let v4 = Ipv4Addr::new(
-            (segments[1] >> 8) as u8,
-            segments[1] as u8,
-            (segments[2] >> 8) as u8,
-            segments[2] as u8,
-        );
-        return is_public_v4(v4);
-    }
-    let refused = (segments[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
-        || (segments[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
-        || (segments[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated)
-        || (segments[0] & 0xff00) == 0xff00 // multicast
-        || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
-        || (segments[0] == 0x2001 && segments[1] == 0) // Teredo
-        || (segments[0] == 0x0100 && segments[1..4] == [0, 0, 0]) // discard-only 100::/64
-        || (segments[0] == 0x3fff && segments[1] < 0x1000); // documentation 3fff::/20
-    !refused
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn public(text: &str) -> bool {
-        is_public_address(text.parse().expect("test addresses parse"))
-    }
-
-    #[test]
-    fn refuses_non_public_ipv4() {
-        for address in [
-            "0.0.0.0",
-            "127.0.0.1",
-            "127.8.9.10",
-            "10.1.2.3",
-            "172.16.0.1",
-            "172.31.255.255",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "100.127.255.254",
-            "224.0.0.1",
-            "239.255.255.250",
-            "255.255.255.255",
-            "240.0.0.1",
-            "192.0.2.10",
-            "198.18.0.1",
-            "192.0.0.8",
-        ] {
-            assert!(!public(address), "{address} must be refused");
-        }
-    }
-
-    #[test]
-    fn accepts_public_ipv4() {
-        for address in [
-            "8.8.8.8",
-            "1.1.1.1",
-            "172.15.0.1",
-            "172.32.0.1",
-            "100.63.0.1",
-            "100.128.0.1",
-        ] {
-            assert!(public(address), "{address} must be allowed");
-        }
-    }
-
-    #[test]
-    fn refuses_non_public_ipv6() {
-        for address in [
-            "::",
-            "::1",
-            "fc00::1",
-            "fd12:3456::1",
-            "fe80::1",
-            "ff02::1",
-            "2001:db8::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "64:ff9b::a9fe:a9fe",
-            "2002:c0a8:0101::1",
-            "2001:0:4136:e378::1",
-        ] {
-            assert!(!public(address), "{address} must be refused");
-        }
-    }
-
-    #[test]
-    fn accepts_public_ipv6() {
-        for address in [
-            "2606:4700:4700::1111",
-            "2a00:1450:4001::1",
-            "::ffff:8.8.8.8",
-            "64:ff9b::808:808",
-        ] {
-            assert!(public(address), "{address} must be allowed");
-        }
-    }
-
     #[test]
     fn only_http_and_https_are_accepted() {
-        assert!(parse_web_url("https://example.com/a").is_ok());
-        assert!(parse_web_url("http://example.com/a").is_ok());
+        assert!(parse_web_url("https://example.invalid/a").is_ok());
+        assert!(parse_web_url("http://example.invalid/a").is_ok());
         for bad in [
             "file:///etc/passwd",
-            "ftp://example.com/",
+            "ftp://example.invalid/",
             "gopher://x/",
             "data:text/html,hi",
         ] {

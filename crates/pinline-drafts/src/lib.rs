@@ -33,7 +33,7 @@
 //! let drafter = Drafter::new(DraftSettings::default(), Arc::new(RuleGenerator));
 //! let drafts = drafter
 //!     .draft(DraftRequest {
-//!         url: Some("https://example.com/lemon-tart".to_owned()),
+//!         url: Some("https://example.invalid/lemon-tart".to_owned()),
 //!         count: 3,
 //!         ..DraftRequest::default()
 //!     })

@@ -133,7 +133,16 @@ impl PinterestClient {
         client_id: ClientId,
         client_secret: ClientSecret,
     ) -> Result<Self, PinterestError> {
-        let http = reqwest::Client::builder()
+        // Pinterest's host is the operator's choice (the sandbox in tests), so private addresses
+        // are fine; the process's reach still applies, so a test or demo run can never call
+        // the real Pinterest. System proxies stay honoured outside such runs: an operator may
+        // need one to reach Pinterest at all.
+        let guard = pinline_outbound::Guard::new("Pinterest API request", true);
+        let mut builder = reqwest::Client::builder().dns_resolver(guard.resolver());
+        if guard.reach() == pinline_outbound::Reach::LoopbackOnly {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -1004,7 +1013,7 @@ mod tests {
                 ..PinUpdate::default()
             },
             PinUpdate {
-                link: Some(format!("https://example.com/{}", "l".repeat(2040))),
+                link: Some(format!("https://example.invalid/{}", "l".repeat(2040))),
                 ..PinUpdate::default()
             },
         ] {

@@ -339,11 +339,11 @@ mod tests {
                 ..SandboxConfig::default()
             },
             SandboxConfig {
-                redirect_uris: vec!["ftp://example.com/cb".to_owned()],
+                redirect_uris: vec!["ftp://example.invalid/cb".to_owned()],
                 ..SandboxConfig::default()
             },
             SandboxConfig {
-                redirect_uris: vec!["http://example.com/cb#top".to_owned()],
+                redirect_uris: vec!["http://example.invalid/cb#top".to_owned()],
                 ..SandboxConfig::default()
             },
             SandboxConfig {

@@ -202,10 +202,26 @@ impl From<WebhookError> for ApiError {
         match error {
             WebhookError::Store(error) => error.into(),
             error @ WebhookError::InvalidUrl { .. } => ApiError::invalid("url", error.to_string()),
+            error @ WebhookError::RefusedTarget { .. } => ApiError {
+                field: Some("url".to_owned()),
+                ..ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "url_refused",
+                    error.to_string(),
+                )
+            },
             error @ (WebhookError::UnknownEvent(_) | WebhookError::NoEvents) => {
                 ApiError::invalid("events", error.to_string())
             }
             WebhookError::Vault(error) => error.into(),
+            WebhookError::Setup(message) => {
+                tracing::error!(error = %message, "webhook deliveries are not set up");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "webhooks are unavailable; see the server log",
+                )
+            }
         }
     }
 }

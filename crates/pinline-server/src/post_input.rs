@@ -25,9 +25,9 @@ use crate::error::ApiError;
         "board_id": "1234567890",
         "title": "Lemon tart",
         "description": "Sharp and sweet.",
-        "link": "https://example.com/tart",
+        "link": "https://example.invalid/tart",
         "alt_text": "A lemon tart on a plate",
-        "image_url": "https://example.com/tart.jpg",
+        "image_url": "https://example.invalid/tart.jpg",
         "publish_at": "2026-12-01T09:30:00+01:00"
     })
 )]

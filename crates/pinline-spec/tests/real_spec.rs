@@ -35,7 +35,7 @@ fn pin() -> Value {
     json!({
         "id": "813744226420795884",
         "created_at": "2020-01-01T20:10:40-00:00",
-        "link": "https://www.example.com/recipes/summer",
+        "link": "https://www.example.invalid/recipes/summer",
         "title": "Summer recipes",
         "description": "Our favourite summer recipes",
         "dominant_color": "#6E7874",
@@ -260,7 +260,7 @@ fn boards_sections_accounts_and_media_validate() {
         "account_type": "BUSINESS",
         "id": "549755885175",
         "profile_image": "https://i.pinimg.com/280x280_RS/a.jpg",
-        "website_url": "https://www.example.com",
+        "website_url": "https://www.example.invalid",
         "username": "pinline_demo",
         "about": "",
         "business_name": null,
@@ -297,9 +297,9 @@ fn pin_create_requests_validate() {
         "board_id": "549755885175",
         "title": "Summer recipes",
         "description": "Our favourite summer recipes",
-        "link": "https://www.example.com/recipes/summer",
+        "link": "https://www.example.invalid/recipes/summer",
         "alt_text": null,
-        "media_source": {"source_type": "image_url", "url": "https://www.example.com/a.jpg"},
+        "media_source": {"source_type": "image_url", "url": "https://www.example.invalid/a.jpg"},
     });
     assert_eq!(
         spec().validate_request_body("pins/create", &request),

@@ -14,6 +14,17 @@ pub enum WebhookError {
         /// What is wrong with it, in words a person can act on.
         reason: String,
     },
+    /// The receiver is somewhere pinline does not deliver: a private or loopback address
+    /// without `PINLINE_ALLOW_PRIVATE_TARGETS`, or beyond loopback under
+    /// `PINLINE_OUTBOUND=loopback`.
+    #[error("webhook URL refused: {reason}")]
+    RefusedTarget {
+        /// The rule it met, in words.
+        reason: String,
+    },
+    /// The HTTP client for deliveries could not be built.
+    #[error("could not set up webhook deliveries: {0}")]
+    Setup(String),
     /// An event name is not one pinline emits (see `pinline_webhooks::events`).
     #[error("unknown webhook event `{0}`; use one of the documented events or `*`")]
     UnknownEvent(String),

@@ -37,8 +37,9 @@ impl WebhookSecret {
         &self.0
     }
 
-    /// The associated data that binds a sealed secret to its webhook row.
-    pub(crate) fn associated_data(webhook_id: &str) -> Vec<u8> {
+    /// The associated data that binds a sealed secret to its webhook row (public so that a row
+    /// written by other means, such as an import or a test, can be sealed the same way).
+    pub fn associated_data(webhook_id: &str) -> Vec<u8> {
         format!("webhook:{webhook_id}:secret").into_bytes()
     }
 }

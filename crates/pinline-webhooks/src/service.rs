@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pinline_outbound::{Guard, OutboundError};
 use pinline_store::{Store, WebhookAttemptResult, WebhookDeliveryRow, WebhookRow};
 use pinline_vault::cipher::{KeyRing, Resealed};
 use pinline_vault::clock::SharedClock;
@@ -32,8 +33,6 @@ pub const DELIVERY_HEADER: &str = "Pinline-Delivery";
 const CLAIM_BATCH: i64 = 32;
 /// How often the worker looks for due retries when nothing wakes it.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// The longest error text kept in the delivery log.
-const MAX_ERROR_LEN: usize = 500;
 
 /// An event that was committed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +55,7 @@ struct Inner {
     store: Store,
     key_ring: Arc<KeyRing>,
     clock: SharedClock,
+    guard: Guard,
     http: reqwest::Client,
     policy: RetryPolicy,
     wake: Notify,
@@ -68,26 +68,34 @@ struct AttemptOutcome {
 }
 
 impl Webhooks {
-    /// A service over `store`, sealing secrets with `key_ring`. `http` should not follow
-    /// redirects (`reqwest::redirect::Policy::none()`): a redirected POST must count as a
-    /// failure, not as a delivery to wherever the redirect pointed.
+    /// A service over `store`, sealing secrets with `key_ring`, reaching receivers only where
+    /// `guard` allows. Registration checks a URL against the guard without resolving it;
+    /// every delivery checks it again and connects only to addresses the guard resolved and
+    /// checked at that moment (see `pinline_outbound`). Redirects are never followed: a
+    /// redirected POST counts as a failure, not as a delivery to wherever it pointed.
     pub fn new(
         store: Store,
         key_ring: Arc<KeyRing>,
         clock: SharedClock,
-        http: reqwest::Client,
+        guard: Guard,
         policy: RetryPolicy,
-    ) -> Webhooks {
-        Webhooks {
+    ) -> Result<Webhooks, WebhookError> {
+        let http = guard
+            .client_builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| WebhookError::Setup(error.to_string()))?;
+        Ok(Webhooks {
             inner: Arc::new(Inner {
                 store,
                 key_ring,
                 clock,
+                guard,
                 http,
                 policy,
                 wake: Notify::new(),
             }),
-        }
+        })
     }
 
     /// The retry policy in force.
@@ -105,6 +113,7 @@ impl Webhooks {
         events: &[&str],
     ) -> Result<(WebhookRow, WebhookSecret), WebhookError> {
         let url = parse_url(url)?;
+        self.vet_target(&url)?;
         let events = parse_events(events)?;
         let id = uuid::Uuid::now_v7().to_string();
         let secret = WebhookSecret::generate();
@@ -124,6 +133,27 @@ impl Webhooks {
         self.inner.store.create_webhook(&row).await?;
         tracing::info!(webhook = %row.id, profile = %row.profile_id, events = %row.events, "webhook created");
         Ok((row, secret))
+    }
+
+    /// Refuses a receiver the guard would refuse at delivery, without resolving its name (a
+    /// name that resolves to a private address is refused at each delivery instead). A
+    /// reserved name that never resolves is accepted: it is how tests and examples say
+    /// "nobody listens".
+    fn vet_target(&self, url: &str) -> Result<(), WebhookError> {
+        let parsed = url::Url::parse(url).map_err(|error| WebhookError::InvalidUrl {
+            reason: format!("not an absolute URL ({error})"),
+        })?;
+        match self.inner.guard.vet_url(&parsed) {
+            Ok(_) | Err(OutboundError::ReservedName { .. }) => Ok(()),
+            Err(
+                error @ (OutboundError::BeyondLoopback { .. } | OutboundError::NonPublic { .. }),
+            ) => Err(WebhookError::RefusedTarget {
+                reason: error.to_string(),
+            }),
+            Err(error) => Err(WebhookError::InvalidUrl {
+                reason: error.to_string(),
+            }),
+        }
     }
 
     /// Re-seals every webhook secret sealed under an older master key with the current one,
@@ -345,6 +375,17 @@ impl Webhooks {
         secret: &WebhookSecret,
         at: i64,
     ) -> AttemptOutcome {
+        let target = match url::Url::parse(&webhook.url) {
+            Ok(url) => self.inner.guard.check_url(&url).map(|_| url),
+            Err(error) => Err(OutboundError::InvalidUrl {
+                url: String::new(),
+                reason: error.to_string(),
+            }),
+        };
+        let target = match target {
+            Ok(target) => target,
+            Err(refused) => return refused_outcome(webhook, &refused),
+        };
         let body = delivery.payload.clone();
         let signature =
             signature::sign(secret.expose_secret(), at.div_euclid(1000), body.as_bytes());
@@ -352,7 +393,7 @@ impl Webhooks {
         let sent = self
             .inner
             .http
-            .post(&webhook.url)
+            .post(target)
             .timeout(timeout)
             .header(CONTENT_TYPE, "application/json")
             .header(EVENT_HEADER, &delivery.event)
@@ -370,36 +411,41 @@ impl Webhooks {
                         .then(|| format!("receiver answered HTTP {}", status.as_u16())),
                 }
             }
-            Err(error) => AttemptOutcome {
-                status_code: None,
-                error: Some(describe(error, timeout)),
+            Err(error) => match OutboundError::in_request_error(&error) {
+                Some(refused) => refused_outcome(webhook, refused),
+                None => AttemptOutcome {
+                    status_code: None,
+                    error: Some(describe(&error, timeout)),
+                },
             },
         }
     }
 }
 
-/// A transport error in words, without the URL (which may carry a receiver's own token in its
-/// query string) and bounded in length.
-fn describe(error: reqwest::Error, timeout: Duration) -> String {
+/// A delivery the guard would not send. The operator's log gets the rule and the host; the
+/// delivery log, which the profile reads, gets only the class.
+fn refused_outcome(webhook: &WebhookRow, refused: &OutboundError) -> AttemptOutcome {
+    tracing::warn!(webhook = %webhook.id, reason = %refused, "webhook delivery not sent");
+    AttemptOutcome {
+        status_code: None,
+        error: Some(refused.class().to_owned()),
+    }
+}
+
+/// A transport error as a coarse class: the delivery log is read by whoever registered the
+/// webhook, and the socket's own words (refused, reset, which TLS alert) would make pinline a
+/// scanner of whatever network it runs in. Never the URL either, which may carry a receiver's
+/// own token in its query string.
+fn describe(error: &reqwest::Error, timeout: Duration) -> String {
     if error.is_timeout() {
-        return format!("timed out after {} ms", timeout.as_millis());
+        format!("timed out after {} ms", timeout.as_millis())
+    } else if error.is_connect() {
+        "could not connect to the receiver".to_owned()
+    } else if error.is_body() || error.is_decode() {
+        "the receiver's answer could not be read".to_owned()
+    } else {
+        "the request to the receiver failed".to_owned()
     }
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if text.len() > MAX_ERROR_LEN {
-        let mut end = MAX_ERROR_LEN;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
 }
 
 /// Checks a webhook URL: absolute, http or https, with a host and without credentials (which

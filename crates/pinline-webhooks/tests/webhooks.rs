@@ -10,8 +10,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use pinline_outbound::{Guard, Lookingup, Lookup};
 use pinline_store::testing::TestDatabase;
-use pinline_store::{WebhookDeliveryRow, backend_tests};
+use pinline_store::{WebhookDeliveryRow, WebhookRow, backend_tests};
 use pinline_vault::cipher::{KeyRing, Resealed};
 use pinline_vault::clock::{Clock, OffsetClock};
 use pinline_vault::master_key::MasterKey;
@@ -33,6 +34,8 @@ backend_tests!(
     the_run_loop_delivers_as_soon_as_an_event_is_emitted,
     invalid_webhooks_and_events_are_refused,
     a_key_rotation_reseals_secrets_so_the_old_key_can_go,
+    internal_targets_are_refused_at_creation_and_at_delivery,
+    targets_beyond_loopback_are_refused_without_a_dns_query,
 );
 
 const PROFILE_A: &str = "profile-a";
@@ -171,6 +174,12 @@ struct TestApp {
 }
 
 async fn app(db: TestDatabase, policy: RetryPolicy) -> TestApp {
+    // The receiver listens on loopback, a private target; nothing may go further.
+    pinline_outbound::restrict_to_loopback();
+    app_with_guard(db, policy, Guard::new("webhook delivery", true)).await
+}
+
+async fn app_with_guard(db: TestDatabase, policy: RetryPolicy, guard: Guard) -> TestApp {
     let clock = OffsetClock::new();
     let now = clock.now_ms();
     for (id, name) in [(PROFILE_A, "a"), (PROFILE_B, "b")] {
@@ -180,17 +189,14 @@ async fn app(db: TestDatabase, policy: RetryPolicy) -> TestApp {
             .expect("create a profile");
     }
     let key_ring = Arc::new(KeyRing::new(&MasterKey::generate(), &[]));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("HTTP client");
     let webhooks = Webhooks::new(
         db.store.clone(),
         Arc::clone(&key_ring),
         Arc::new(clock.clone()),
-        http,
+        guard,
         policy,
-    );
+    )
+    .expect("webhooks");
     TestApp {
         webhooks,
         clock,
@@ -688,7 +694,7 @@ async fn invalid_webhooks_and_events_are_refused(db: TestDatabase) {
         async move { webhooks.create(PROFILE_A, url, events).await }
     };
     assert!(matches!(
-        create("ftp://example.test/hook", &["*"]).await,
+        create("ftp://example.invalid/hook", &["*"]).await,
         Err(WebhookError::InvalidUrl { .. })
     ));
     assert!(matches!(
@@ -696,11 +702,11 @@ async fn invalid_webhooks_and_events_are_refused(db: TestDatabase) {
         Err(WebhookError::InvalidUrl { .. })
     ));
     assert!(matches!(
-        create("https://example.test/hook", &["post.publish"]).await,
+        create("https://example.invalid/hook", &["post.publish"]).await,
         Err(WebhookError::UnknownEvent(_))
     ));
     assert!(matches!(
-        create("https://example.test/hook", &[]).await,
+        create("https://example.invalid/hook", &[]).await,
         Err(WebhookError::NoEvents)
     ));
     assert!(matches!(
@@ -723,9 +729,10 @@ async fn a_key_rotation_reseals_secrets_so_the_old_key_can_go(db: TestDatabase) 
             app.db.store.clone(),
             Arc::new(key_ring),
             Arc::new(app.clock.clone()),
-            reqwest::Client::new(),
+            Guard::new("webhook delivery", true),
             RetryPolicy::default(),
         )
+        .expect("webhooks")
     };
     let new_key = MasterKey::generate();
     let rotated = service(app.key_ring.rotate_to(&new_key));
@@ -800,5 +807,153 @@ async fn a_key_rotation_reseals_secrets_so_the_old_key_can_go(db: TestDatabase) 
             resealed: 0,
             unreadable: 205
         }
+    );
+}
+
+/// A resolver that knows no name and counts how often it was asked.
+#[derive(Debug, Default)]
+struct CountingLookup {
+    calls: AtomicUsize,
+}
+
+impl Lookup for CountingLookup {
+    fn lookup(&self, _host: String) -> Lookingup {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "this resolver knows no names",
+            ))
+        })
+    }
+}
+
+async fn internal_targets_are_refused_at_creation_and_at_delivery(db: TestDatabase) {
+    pinline_outbound::restrict_to_loopback();
+    let strict = app_with_guard(
+        db,
+        RetryPolicy::default(),
+        Guard::new("webhook delivery", false),
+    )
+    .await;
+    for target in [
+        strict.receiver.url("/hook"),
+        "http://10.0.0.1/hook".to_owned(),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://[::1]:9000/hook".to_owned(),
+        "http://[::ffff:127.0.0.1]:9000/hook".to_owned(),
+        "http://localhost:9000/hook".to_owned(),
+    ] {
+        let error = strict
+            .webhooks
+            .create(PROFILE_A, &target, &["*"])
+            .await
+            .expect_err(&target);
+        match error {
+            WebhookError::RefusedTarget { reason } => assert!(
+                reason.contains("PINLINE_ALLOW_PRIVATE_TARGETS"),
+                "the refusal names the switch: {reason}"
+            ),
+            other => panic!("{target}: expected RefusedTarget, got {other:?}"),
+        }
+    }
+    assert!(
+        strict
+            .webhooks
+            .list(PROFILE_A)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    // A webhook registered while private targets were allowed is refused at delivery once they
+    // are not: the check is made again on every attempt, not only at registration.
+    let lenient = Webhooks::new(
+        strict.db.store.clone(),
+        Arc::clone(&strict.key_ring),
+        Arc::new(strict.clock.clone()),
+        Guard::new("webhook delivery", true),
+        RetryPolicy::default(),
+    )
+    .expect("webhooks");
+    lenient
+        .create(PROFILE_A, &strict.receiver.url("/hook"), &["*"])
+        .await
+        .expect("allowed with the switch");
+    let deliveries = strict.emit(PROFILE_A, events::POST_PUBLISHED).await;
+    assert_eq!(strict.deliver().await, 1);
+    assert!(strict.receiver.requests().is_empty(), "nothing was sent");
+    let delivery = strict.delivery(PROFILE_A, &deliveries[0]).await;
+    assert_eq!(delivery.status, WebhookDeliveryRow::PENDING);
+    assert_eq!(
+        delivery.last_error.as_deref(),
+        Some("refused: not a public address"),
+        "the caller sees the rule, not the address or the socket's words"
+    );
+}
+
+async fn targets_beyond_loopback_are_refused_without_a_dns_query(db: TestDatabase) {
+    let lookup = Arc::new(CountingLookup::default());
+    let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let guard = Guard::new("webhook delivery", true)
+        .with_lookup(lookup.clone())
+        .loopback_only_counting_in(refused.clone());
+    let app = app_with_guard(db, RetryPolicy::default(), guard).await;
+
+    // Registration refuses it (a validation answer, not an attempt: nothing is counted)...
+    let error = app
+        .webhooks
+        .create(PROFILE_A, "https://example.com/hooks/pinline", &["*"])
+        .await
+        .expect_err("beyond loopback");
+    assert!(
+        matches!(&error, WebhookError::RefusedTarget { reason } if reason.contains("PINLINE_OUTBOUND=loopback")),
+        "{error:?}"
+    );
+    // ...while a reserved name that never resolves is how a test says "nobody listens".
+    app.webhooks
+        .create(PROFILE_A, "https://hook.invalid/pinline", &["post.failed"])
+        .await
+        .expect("reserved names are accepted");
+
+    // A webhook stored before the process was restricted is refused at delivery, counted, and
+    // never resolved.
+    let id = uuid::Uuid::now_v7().to_string();
+    let secret = WebhookSecret::generate();
+    let row = WebhookRow {
+        secret_sealed: app.key_ring.seal(
+            &WebhookSecret::associated_data(&id),
+            secret.expose_secret().as_bytes(),
+        ),
+        id,
+        profile_id: PROFILE_A.to_owned(),
+        url: "https://example.com/hooks/pinline".to_owned(),
+        events: "post.published".to_owned(),
+        created_at: app.clock.now_ms(),
+        disabled_at: None,
+    };
+    app.db
+        .store
+        .create_webhook(&row)
+        .await
+        .expect("store a webhook");
+    let deliveries = app.emit(PROFILE_A, events::POST_PUBLISHED).await;
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(app.deliver().await, 1);
+    let delivery = app.delivery(PROFILE_A, &deliveries[0]).await;
+    assert_eq!(
+        delivery.last_error.as_deref(),
+        Some("refused: this pinline reaches loopback only")
+    );
+    assert_eq!(
+        lookup.calls.load(Ordering::SeqCst),
+        0,
+        "no DNS query was made"
+    );
+    assert_eq!(refused.load(Ordering::SeqCst), 1, "the attempt was counted");
+    assert_eq!(
+        pinline_outbound::refused_beyond_loopback(),
+        0,
+        "not in the process's count"
     );
 }

@@ -150,17 +150,49 @@ pub struct ServeArgs {
     pub pinterest: PinterestArgs,
 
     #[command(flatten)]
+    pub outbound: OutboundArgs,
+
+    #[command(flatten)]
     pub drafts: DraftArgs,
+}
+
+/// Where pinline's own requests may go (webhook deliveries, draft fetches, the chat API and
+/// Pinterest itself).
+#[derive(Debug, Clone, Args)]
+pub struct OutboundArgs {
+    /// How far outbound requests may go: `any`, or `loopback` to refuse everything beyond this
+    /// machine before any DNS query (tests, demos, benchmarks); each refusal is logged and
+    /// counted, and appended to the file PINLINE_OUTBOUND_REFUSALS names, if any.
+    #[arg(long, env = "PINLINE_OUTBOUND", default_value = "any", value_parser = parse_reach)]
+    pub outbound: pinline_outbound::Reach,
+
+    /// Let webhooks and drafting reach private, loopback and other non-public addresses (an
+    /// intranet receiver, a local test server). Off by default: a URL from an API caller could
+    /// otherwise reach inside the network pinline runs in.
+    #[arg(
+        long,
+        env = "PINLINE_ALLOW_PRIVATE_TARGETS",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_private_targets: bool,
+}
+
+impl OutboundArgs {
+    /// Puts the process-wide reach in force; call before anything makes a request.
+    pub fn apply(&self) {
+        if self.outbound == pinline_outbound::Reach::LoopbackOnly {
+            pinline_outbound::restrict_to_loopback();
+        }
+    }
+}
+
+fn parse_reach(text: &str) -> Result<pinline_outbound::Reach, String> {
+    pinline_outbound::Reach::parse(text)
 }
 
 /// How drafts are made: which links may be fetched and who writes the copy.
 #[derive(Debug, Clone, Args)]
 pub struct DraftArgs {
-    /// Let drafting fetch pages on private and loopback addresses (an intranet). Off by
-    /// default: a link in an idea could otherwise reach inside the network pinline runs in.
-    #[arg(long, env = "PINLINE_DRAFTS_ALLOW_PRIVATE")]
-    pub drafts_allow_private: bool,
-
     /// An OpenAI-compatible API (e.g. https://api.openai.com/v1) that writes draft copy; the
     /// built-in templates write it when unset, and whenever the model fails.
     #[arg(long, env = "PINLINE_CHAT_URL")]
@@ -180,11 +212,12 @@ pub struct DraftArgs {
 }
 
 impl DraftArgs {
-    /// The drafter these settings describe.
-    pub fn drafter(&self) -> anyhow::Result<pinline_drafts::Drafter> {
+    /// The drafter these settings describe; it fetches from private addresses only when
+    /// `allow_private_targets` is set.
+    pub fn drafter(&self, allow_private_targets: bool) -> anyhow::Result<pinline_drafts::Drafter> {
         let settings = pinline_drafts::DraftSettings {
             fetch: pinline_drafts::FetchPolicy {
-                allow_private: self.drafts_allow_private,
+                allow_private: allow_private_targets,
                 ..pinline_drafts::FetchPolicy::default()
             },
             ..pinline_drafts::DraftSettings::default()

@@ -121,6 +121,9 @@ fn rfc3339_in(ms_from_now: i64) -> anyhow::Result<String> {
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    // The demo talks to its own sandbox and to receivers on this machine only: nothing it does,
+    // and nothing a visitor registers in it, leaves the machine.
+    pinline_outbound::restrict_to_loopback();
     let dir = args.data_dir.join("demo");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
@@ -167,9 +170,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         pacing: pinline_queue::PacerSettings::default(),
         lease: Duration::from_secs(60),
         drafter: pinline_drafts::Drafter::new(
-            pinline_drafts::DraftSettings::default(),
+            pinline_drafts::DraftSettings {
+                fetch: pinline_drafts::FetchPolicy {
+                    allow_private: true,
+                    ..pinline_drafts::FetchPolicy::default()
+                },
+                ..pinline_drafts::DraftSettings::default()
+            },
             std::sync::Arc::new(pinline_drafts::RuleGenerator),
         ),
+        allow_private_targets: true,
     };
     let running = serve_cmd::start(setup, listener).await?;
 
@@ -299,9 +309,9 @@ async fn set_up(
                 "board_id": board_id,
                 "title": "Hello from pinline",
                 "description": "Published by `pinline demo` through the local Pinterest sandbox.",
-                "link": "https://example.com/pinline",
+                "link": "https://example.invalid/pinline",
                 "alt_text": "A placeholder image",
-                "image_url": "https://images.example.com/pinline-demo-0.jpg",
+                "image_url": "https://images.example.invalid/pinline-demo-0.jpg",
             })),
         )
         .await
@@ -346,8 +356,8 @@ async fn set_up(
                     "board_id": board_id,
                     "title": format!("Scheduled pin #{minute}"),
                     "description": "Scheduled by `pinline demo`.",
-                    "link": "https://example.com/pinline",
-                    "image_url": format!("https://images.example.com/pinline-demo-{minute}.jpg"),
+                    "link": "https://example.invalid/pinline",
+                    "image_url": format!("https://images.example.invalid/pinline-demo-{minute}.jpg"),
                     "publish_at": at,
                 })),
             )
@@ -377,7 +387,7 @@ pinline demo is ready.
 Try:
   export PINLINE_URL={public_url} PINLINE_API_KEY={key}
   pinline posts list
-  pinline post --account {account_id} --board-id {board_id} --title Hi --image-url https://images.example.com/a.jpg
+  pinline post --account {account_id} --board-id {board_id} --title Hi --image-url https://images.example.invalid/a.jpg
 ",
         username = account["username"].as_str().unwrap_or(DEMO_USER),
         scheduled = scheduled.join("\n"),

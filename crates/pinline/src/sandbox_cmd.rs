@@ -144,7 +144,7 @@ mod tests {
             "--refresh-reuse-grace",
             "5",
             "--redirect-uri",
-            "https://pins.example.com/oauth/callback",
+            "https://pins.example.invalid/oauth/callback",
             "--media-processing-secs",
             "0",
         ])
@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(config.media_processing_secs, 0);
         assert_eq!(
             config.redirect_uris,
-            ["https://pins.example.com/oauth/callback"]
+            ["https://pins.example.invalid/oauth/callback"]
         );
     }
 
@@ -199,7 +199,7 @@ mod tests {
             (["--media-processing-secs", "-1"], "between 0 and"),
             (["--media-processing-secs", "5s"], "whole number of seconds"),
             (
-                ["--redirect-uri", "ftp://example.com/cb"],
+                ["--redirect-uri", "ftp://example.invalid/cb"],
                 "http:// or https://",
             ),
             (["--redirect-uri", "/oauth/callback"], "is not a URL"),

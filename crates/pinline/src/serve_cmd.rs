@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use pinline_outbound::Guard;
 use pinline_pinterest::PinterestClient;
 use pinline_queue::{Pacer, PacerSettings, Publisher, PublisherSettings, Queue, QueueSettings};
 use pinline_server::{AppState, background};
@@ -30,6 +31,8 @@ pub struct ServerSetup {
     pub pacing: PacerSettings,
     pub lease: std::time::Duration,
     pub drafter: pinline_drafts::Drafter,
+    /// Whether webhooks may be delivered to private and loopback addresses.
+    pub allow_private_targets: bool,
 }
 
 /// A running pinline: API server plus background work.
@@ -70,6 +73,7 @@ pub async fn start(
         pacing,
         lease,
         drafter,
+        allow_private_targets,
     } = setup;
     let store = Store::open(&location)
         .await
@@ -88,12 +92,10 @@ pub async fn start(
         store.clone(),
         keys,
         clock.clone(),
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("while setting up the webhook client")?,
+        Guard::new("webhook delivery", allow_private_targets),
         RetryPolicy::default(),
-    );
+    )
+    .context("while setting up webhook deliveries")?;
     let publisher = Publisher::new(
         Queue::new(
             store.clone(),
@@ -137,6 +139,7 @@ pub async fn start(
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    args.outbound.apply();
     let setup = ServerSetup {
         app: args.pinterest.app()?,
         public_url: args.public_url()?,
@@ -144,7 +147,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         keys: args.data.key_ring()?,
         pacing: args.pacing()?,
         lease: std::time::Duration::from_secs(args.lease_secs),
-        drafter: args.drafts.drafter()?,
+        drafter: args.drafts.drafter(args.outbound.allow_private_targets)?,
+        allow_private_targets: args.outbound.allow_private_targets,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

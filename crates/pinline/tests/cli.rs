@@ -312,8 +312,8 @@ async fn import_is_all_or_nothing_and_post_and_posts_list_work(db: TestDatabase)
         &bad,
         format!(
             "account_id,board_id,title,description,link,alt_text,image_url,publish_at\n\
-             {account},{board},Fine,,https://example.com,,https://example.com/1.jpg,2030-01-01T00:00:00Z\n\
-             {account},{board},{long},,,,https://example.com/2.jpg,\n"
+             {account},{board},Fine,,https://example.invalid,,https://example.invalid/1.jpg,2030-01-01T00:00:00Z\n\
+             {account},{board},{long},,,,https://example.invalid/2.jpg,\n"
         ),
     )
     .expect("write csv");
@@ -332,7 +332,7 @@ async fn import_is_all_or_nothing_and_post_and_posts_list_work(db: TestDatabase)
     std::fs::write(
         &unknown,
         format!(
-            "account_id,board,image_url\n{account},Recipes,https://example.com/1.jpg\n{account},Nope,https://example.com/2.jpg\n"
+            "account_id,board,image_url\n{account},Recipes,https://example.invalid/1.jpg\n{account},Nope,https://example.invalid/2.jpg\n"
         ),
     )
     .expect("write csv");
@@ -346,9 +346,9 @@ async fn import_is_all_or_nothing_and_post_and_posts_list_work(db: TestDatabase)
         &good,
         format!(
             "account_id,board_id,title,description,link,alt_text,image_url,publish_at\n\
-             {account},{board},One,,https://example.com,,https://example.com/1.jpg,2030-01-01T00:00:00Z\n\
-             {account},{board},Two,A description,,Alt,https://example.com/2.jpg,2030-01-02T00:00:00+01:00\n\
-             {account},{board},Three,,,,https://example.com/3.jpg,2030-01-03T00:00:00Z\n"
+             {account},{board},One,,https://example.invalid,,https://example.invalid/1.jpg,2030-01-01T00:00:00Z\n\
+             {account},{board},Two,A description,,Alt,https://example.invalid/2.jpg,2030-01-02T00:00:00+01:00\n\
+             {account},{board},Three,,,,https://example.invalid/3.jpg,2030-01-03T00:00:00Z\n"
         ),
     )
     .expect("write csv");
@@ -377,7 +377,7 @@ async fn import_is_all_or_nothing_and_post_and_posts_list_work(db: TestDatabase)
             "--title",
             "Soup",
             "--image-url",
-            "https://example.com/soup.jpg",
+            "https://example.invalid/soup.jpg",
             "--wait",
             "--json",
         ],

@@ -301,7 +301,7 @@ async fn three_replicas_publish_exactly_once_when_one_is_killed() {
                 json!({
                     "account_id": account, "board_id": board,
                     "title": format!("Post {}", chunk * 500 + i),
-                    "image_url": format!("https://example.com/{}.jpg", chunk * 500 + i),
+                    "image_url": format!("https://example.invalid/{}.jpg", chunk * 500 + i),
                 })
             })
             .collect();

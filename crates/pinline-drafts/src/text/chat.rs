@@ -46,6 +46,7 @@ pub struct ChatSettings {
 pub struct ChatGenerator {
     settings: ChatSettings,
     endpoint: Url,
+    guard: pinline_outbound::Guard,
     client: reqwest::Client,
     rules: RuleGenerator,
 }
@@ -62,7 +63,11 @@ impl ChatGenerator {
             })?
             .pop_if_empty()
             .extend(["chat", "completions"]);
-        let client = reqwest::Client::builder()
+        // The operator chose this endpoint, so it may be private (a model on the same network);
+        // the process's reach still applies, so a test run never calls a real model.
+        let guard = pinline_outbound::Guard::new("chat API request", true);
+        let client = guard
+            .client_builder()
             .timeout(settings.timeout)
             .build()
             .map_err(|error| {
@@ -71,6 +76,7 @@ impl ChatGenerator {
         Ok(Self {
             settings,
             endpoint,
+            guard,
             client,
             rules: RuleGenerator,
         })
@@ -95,6 +101,9 @@ impl ChatGenerator {
                 })?;
         bearer.set_sensitive(true);
 
+        self.guard
+            .check_url(&self.endpoint)
+            .map_err(|refused| refused.to_string())?;
         let response = self
             .client
             .post(self.endpoint.clone())

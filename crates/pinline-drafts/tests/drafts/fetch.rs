@@ -1,5 +1,7 @@
 //! Bounded, SSRF-safe fetching.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -8,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use pinline_drafts::{DraftError, Expect, FetchPolicy, FetchedKind, Fetcher};
+use pinline_outbound::{Guard, Lookingup, Lookup};
 
 use crate::support::{TestSite, loopback_policy};
 
@@ -54,6 +57,10 @@ async fn site() -> TestSite {
                     .body(Body::from_stream(futures_util::stream::iter(chunks)))
                     .expect("the response builds")
             }),
+        )
+        .route(
+            "/to-public",
+            get(|| async { Redirect::temporary("https://example.com/lemon-tart") }),
         )
         .route("/missing", get(|| async { StatusCode::NOT_FOUND }))
         .route("/down", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
@@ -228,4 +235,68 @@ async fn only_web_schemes_are_fetched() {
         .await
         .expect_err("ftp is refused");
     assert!(matches!(error, DraftError::BadScheme { .. }), "{error:?}");
+}
+
+/// A resolver that knows no name and counts how often it was asked.
+#[derive(Debug, Default)]
+struct CountingLookup {
+    calls: AtomicUsize,
+}
+
+impl Lookup for CountingLookup {
+    fn lookup(&self, _host: String) -> Lookingup {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "this resolver knows no names",
+            ))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_public_link_is_refused_under_a_loopback_reach_without_a_dns_query() {
+    let site = site().await;
+    let lookup = Arc::new(CountingLookup::default());
+    let refused = Arc::new(AtomicU64::new(0));
+    let guard = Guard::new("draft fetch", true)
+        .with_lookup(lookup.clone())
+        .loopback_only_counting_in(refused.clone());
+    let fetcher = Fetcher::with_guard(loopback_policy(), guard);
+
+    let error = fetcher
+        .fetch("https://example.com/lemon-tart", Expect::PageOrImage)
+        .await
+        .expect_err("beyond loopback");
+    match &error {
+        DraftError::BeyondLoopback { host } => assert_eq!(host, "example.com"),
+        other => panic!("expected BeyondLoopback, got {other:?}"),
+    }
+    assert!(
+        error.to_string().contains("PINLINE_OUTBOUND=loopback"),
+        "{error}"
+    );
+
+    // A loopback page that redirects outward is refused at the hop, too.
+    let error = fetcher
+        .fetch(&site.url("/to-public"), Expect::Page)
+        .await
+        .expect_err("the redirect leaves the machine");
+    assert!(
+        matches!(error, DraftError::BeyondLoopback { .. }),
+        "{error:?}"
+    );
+    // The loopback page itself is still fetched.
+    fetcher
+        .fetch(&site.url("/page"), Expect::Page)
+        .await
+        .expect("loopback is within reach");
+
+    assert_eq!(
+        lookup.calls.load(Ordering::SeqCst),
+        0,
+        "no DNS query was made"
+    );
+    assert_eq!(refused.load(Ordering::SeqCst), 2);
 }

@@ -15,6 +15,8 @@ pub struct TestSite {
 
 impl TestSite {
     pub async fn start(router: Router) -> Self {
+        // Test pages live on loopback; nothing a drafts test does may leave the machine.
+        pinline_outbound::restrict_to_loopback();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");

@@ -197,7 +197,7 @@ async fn every_operation_answers_as_the_spec_says() {
     let pin_id = pin.json["id"].as_str().unwrap().to_owned();
     seen.push(("pins/create", pin));
     let carousel = json!({ "board_id": board_id, "media_source": { "source_type": "multiple_image_urls", "items": [
-        { "url": "https://example.com/1.jpg" }, { "url": "https://example.com/2.jpg" } ] } });
+        { "url": "https://example.invalid/1.jpg" }, { "url": "https://example.invalid/2.jpg" } ] } });
     seen.push(("pins/create", sandbox.post(token, "/pins", carousel).await));
     let mut inline = pin_body(&board_id);
     inline["media_source"] = json!({ "source_type": "image_base64", "content_type": "image/png", "data": TINY_PNG_BASE64 });

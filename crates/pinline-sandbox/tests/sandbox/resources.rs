@@ -306,7 +306,7 @@ async fn invalid_fields_are_refused_with_the_field_named() {
         ),
         (with(json!({ "alt_text": "a".repeat(501) })), "alt_text"),
         (
-            with(json!({ "link": format!("https://example.com/{}", "l".repeat(2040)) })),
+            with(json!({ "link": format!("https://example.invalid/{}", "l".repeat(2040)) })),
             "link",
         ),
         (with(json!({ "link": "not a url" })), "link"),
@@ -327,7 +327,7 @@ async fn invalid_fields_are_refused_with_the_field_named() {
         ),
         (
             with(
-                json!({ "media_source": { "source_type": "multiple_image_urls", "items": [{ "url": "https://example.com/1.jpg" }] } }),
+                json!({ "media_source": { "source_type": "multiple_image_urls", "items": [{ "url": "https://example.invalid/1.jpg" }] } }),
             ),
             "items",
         ),
@@ -355,7 +355,7 @@ async fn invalid_fields_are_refused_with_the_field_named() {
     );
     let carousel = with(
         json!({ "media_source": { "source_type": "multiple_image_urls", "items": [
-        { "url": "https://example.com/1.jpg" }, { "url": "https://example.com/2.jpg", "title": "two" } ] } }),
+        { "url": "https://example.invalid/1.jpg" }, { "url": "https://example.invalid/2.jpg", "title": "two" } ] } }),
     );
     let carousel = sandbox.post(token, "/pins", carousel).await;
     assert_eq!(carousel.status, StatusCode::CREATED, "{}", carousel.text);
@@ -705,7 +705,7 @@ async fn video_pins_need_a_succeeded_upload() {
     );
 
     let mut body = pin_body(&board);
-    body["media_source"] = json!({ "source_type": "video_id", "media_id": media_id, "cover_image_url": "https://example.com/c.jpg" });
+    body["media_source"] = json!({ "source_type": "video_id", "media_id": media_id, "cover_image_url": "https://example.invalid/c.jpg" });
     assert!(
         sandbox
             .post(token, "/pins", body.clone())

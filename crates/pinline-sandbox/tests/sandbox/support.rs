@@ -270,8 +270,8 @@ pub fn pin_body(board_id: &str) -> Value {
     json!({
         "board_id": board_id,
         "title": "A pin",
-        "link": "https://example.com/recipe",
-        "media_source": { "source_type": "image_url", "url": "https://example.com/a.jpg" },
+        "link": "https://example.invalid/recipe",
+        "media_source": { "source_type": "image_url", "url": "https://example.invalid/a.jpg" },
     })
 }
 

@@ -91,7 +91,7 @@ pub struct DeliveryList {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// An http(s) URL that receives the events.
-    #[schema(example = "https://example.com/hooks/pinline")]
+    #[schema(example = "https://example.invalid/hooks/pinline")]
     url: String,
     /// Event names to receive; `["*"]` (every event) when absent.
     #[serde(default = "all_events")]
@@ -135,7 +135,7 @@ answers 2xx. The answer carries the signing `secret`, shown only this once.",
         (status = 400, description = "The body is not JSON.", body = ErrorBody),
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
         (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
-        (status = 422, description = "The URL or an event name is invalid; `error.field` names it.", body = ErrorBody),
+        (status = 422, description = "The URL or an event name is invalid (`invalid_field`), or the URL is somewhere pinline does not deliver (`url_refused`: a private or loopback address without `PINLINE_ALLOW_PRIVATE_TARGETS`, or beyond loopback under `PINLINE_OUTBOUND=loopback`); `error.field` names it.", body = ErrorBody),
         (status = 500, description = "The secret cannot be sealed with the configured master key.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),

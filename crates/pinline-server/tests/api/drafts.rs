@@ -295,7 +295,11 @@ async fn bad_ideas_get_a_clear_error_and_store_nothing(db: TestDatabase) {
             422,
             "invalid_field",
         ),
-        (json!({"url": "ftp://example.com/tart"}), 422, "url_refused"),
+        (
+            json!({"url": "ftp://example.invalid/tart"}),
+            422,
+            "url_refused",
+        ),
         (json!({"url": "not a url"}), 422, "url_refused"),
         (
             json!({"url": format!("{site}/plain")}),

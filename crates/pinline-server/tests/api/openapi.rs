@@ -190,7 +190,7 @@ async fn the_document_and_the_router_agree(db: TestDatabase) {
             Some(json!({
                 "account_id": account_id,
                 "board_id": board.json["id"],
-                "image_url": "https://example.com/tart.jpg",
+                "image_url": "https://example.invalid/tart.jpg",
                 "publish_at": "2099-01-01T00:00:00Z",
             })),
         )
@@ -201,7 +201,7 @@ async fn the_document_and_the_router_agree(db: TestDatabase) {
             Method::POST,
             "/v1/webhooks",
             Some(&key),
-            Some(json!({"url": "https://example.com/hook"})),
+            Some(json!({"url": "https://example.invalid/hook"})),
         )
         .await;
     assert_eq!(webhook.status, 201, "{}", webhook.text);
@@ -353,8 +353,8 @@ async fn real_answers_match_their_schemas(db: TestDatabase) {
         "account_id": account_id,
         "board_id": board.json["id"],
         "title": "Lemon tart",
-        "link": "https://example.com/tart",
-        "image_url": "https://example.com/tart.jpg",
+        "link": "https://example.invalid/tart",
+        "image_url": "https://example.invalid/tart.jpg",
         "publish_at": "2099-01-01T09:30:00+01:00",
     });
     let created = app
@@ -409,7 +409,7 @@ async fn real_answers_match_their_schemas(db: TestDatabase) {
             Method::POST,
             "/v1/webhooks",
             Some(&key),
-            Some(json!({"url": "https://example.com/hook", "events": ["post.published"]})),
+            Some(json!({"url": "https://example.invalid/hook", "events": ["post.published"]})),
         )
         .await;
     assert_conforms(&doc, "POST", "/v1/webhooks", &webhook);

@@ -45,9 +45,9 @@ fn post_body(account: &str, board: &str) -> Value {
         "board_id": board,
         "title": "Lemon tart",
         "description": "Sharp and sweet.",
-        "link": "https://example.com/tart",
+        "link": "https://example.invalid/tart",
         "alt_text": "A lemon tart on a plate",
-        "image_url": "https://example.com/tart.jpg",
+        "image_url": "https://example.invalid/tart.jpg",
     })
 }
 
@@ -118,7 +118,7 @@ async fn every_bad_field_is_named(db: TestDatabase) {
         ("title", json!({"title": "x".repeat(101)})),
         ("description", json!({"description": "x".repeat(801)})),
         ("alt_text", json!({"alt_text": "x".repeat(501)})),
-        ("link", json!({"link": "ftp://example.com"})),
+        ("link", json!({"link": "ftp://example.invalid"})),
         ("board_id", json!({"board_id": "Recipes"})),
         ("board_id", json!({"board_id": "123456789"})),
         ("publish_at", json!({"publish_at": "tomorrow"})),
@@ -145,7 +145,7 @@ async fn every_bad_field_is_named(db: TestDatabase) {
             key,
             Some(json!({
                 "account_id": account, "board_id": board,
-                "media_source": {"source_type": "multiple_image_urls", "items": [{"url": "https://example.com/1.jpg"}]},
+                "media_source": {"source_type": "multiple_image_urls", "items": [{"url": "https://example.invalid/1.jpg"}]},
             })),
         )
         .await;

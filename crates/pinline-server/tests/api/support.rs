@@ -78,6 +78,8 @@ impl Drop for TestApp {
 
 pub async fn spawn_app(db: TestDatabase) -> TestApp {
     log_buffer();
+    // Nothing a test does may leave the machine.
+    pinline_outbound::restrict_to_loopback();
     let sandbox = pinline_sandbox::spawn(
         SandboxConfig::default(),
         "127.0.0.1:0".parse().expect("addr"),
@@ -115,12 +117,11 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
         db.store.clone(),
         keys,
         Arc::new(clock.clone()),
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("webhook client"),
+        // Receivers in tests listen on loopback, a private target; nothing may go further.
+        pinline_outbound::Guard::new("webhook delivery", true),
         policy,
-    );
+    )
+    .expect("webhooks");
     let shared_clock: pinline_vault::clock::SharedClock = Arc::new(clock.clone());
     let mut pacing = PacerSettings::default();
     pacing

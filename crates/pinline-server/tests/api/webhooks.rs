@@ -42,7 +42,8 @@ async fn receiver() -> (String, Received) {
 
 backend_tests!(
     revocation_turns_needs_reauth_and_sends_a_signed_webhook,
-    webhooks_are_per_profile
+    webhooks_are_per_profile,
+    receivers_beyond_loopback_are_refused_in_a_loopback_process
 );
 
 async fn revocation_turns_needs_reauth_and_sends_a_signed_webhook(db: TestDatabase) {
@@ -164,4 +165,43 @@ async fn webhooks_are_per_profile(db: TestDatabase) {
         .await;
     assert_eq!(bad.status, 422);
     assert_eq!(bad.json["error"]["field"], json!("url"));
+}
+
+async fn receivers_beyond_loopback_are_refused_in_a_loopback_process(db: TestDatabase) {
+    // Test servers run with `PINLINE_OUTBOUND=loopback` in force and private targets allowed
+    // (their receivers listen on loopback): a public receiver is refused at registration, with
+    // the rule named, so no test can make pinline deliver to the internet.
+    let app = spawn_app(db).await;
+    for url in [
+        "https://example.com/hooks/pinline",
+        "http://93.184.215.14/hook",
+        "http://[2606:4700:4700::1111]/hook",
+    ] {
+        let refused = app
+            .api(
+                Method::POST,
+                "/v1/webhooks",
+                Some(&app.key_alpha),
+                Some(json!({"url": url})),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{url}: {:?}", refused.json);
+        assert_eq!(error_code(&refused), "url_refused", "{url}");
+        assert_eq!(refused.json["error"]["field"], json!("url"));
+        let message = refused.json["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains("PINLINE_OUTBOUND=loopback"), "{message}");
+    }
+    // A reserved name is accepted: it never resolves, so it is how a test says "nobody listens".
+    let accepted = app
+        .api(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&app.key_alpha),
+            Some(json!({"url": "https://hook.invalid/pinline"})),
+        )
+        .await;
+    assert_eq!(accepted.status, 201, "{:?}", accepted.json);
+    assert_eq!(pinline_outbound::refused_beyond_loopback(), 0);
 }

@@ -155,8 +155,8 @@ async fn run_scenario(app: &TestApp, browser: &Browser, shots: &Path) {
                     "board_id": board_id,
                     "title": format!("Lemon <tart> #{n}"),
                     "description": "Sharp and sweet.",
-                    "link": "https://example.com/tart",
-                    "image_url": "https://example.com/tart.jpg",
+                    "link": "https://example.invalid/tart",
+                    "image_url": "https://example.invalid/tart.jpg",
                 })),
             )
             .await;
