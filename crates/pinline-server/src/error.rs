@@ -117,9 +117,32 @@ impl IntoResponse for ApiError {
 }
 
 impl From<pinline_store::StoreError> for ApiError {
+    /// A database that does not answer (or asks to be retried) is a 503 with `Retry-After`; a
+    /// write that collides with an existing row is a 409; anything else is pinline's own fault,
+    /// a 500 that says so rather than telling the caller to wait for something that will not
+    /// change.
     fn from(error: pinline_store::StoreError) -> ApiError {
-        tracing::error!(error = %error, "database error");
-        ApiError::unavailable("the database is not answering; try again shortly")
+        if error.is_transient() {
+            tracing::warn!(error = %error, "database unavailable");
+            ApiError {
+                retry_after_secs: Some(1),
+                ..ApiError::unavailable("the database is not answering; try again shortly")
+            }
+        } else if error.is_conflict() {
+            tracing::warn!(error = %error, "conflicting write");
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the request conflicts with a change made at the same time; read the resource again and retry",
+            )
+        } else {
+            tracing::error!(error = %error, "database error");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "pinline could not complete the request because of an internal error; the server log has the details",
+            )
+        }
     }
 }
 
@@ -224,4 +247,67 @@ impl From<WebhookError> for ApiError {
             }
         }
     }
+}
+
+/// Gives every error answer the API's shape. axum answers some requests itself, before any
+/// handler runs: an unknown path (404), a method a path does not serve (405), a body over the
+/// limit (413), a path segment that does not parse (400). Those come as plain text, or empty;
+/// this turns them into `{"error": …}` with a code, keeping the status. Answers that already
+/// have a content type of their own (JSON errors, the dashboard's HTML pages) pass untouched.
+pub async fn json_error_shape(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if !(content_type.is_empty() || content_type.starts_with("text/plain")) {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    // axum's own rejection texts are short; anything longer is cut, never buffered whole.
+    let text = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            "no such path; GET /docs lists the API's operations".to_owned(),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this path does not serve that method; GET /docs lists the API's operations"
+                .to_owned(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "body_too_large",
+            "the body is larger than this operation accepts; send less per request".to_owned(),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "invalid_body",
+            "send the body as application/json".to_owned(),
+        ),
+        status if status.is_client_error() => (
+            "bad_request",
+            if text.is_empty() {
+                "the request is malformed".to_owned()
+            } else {
+                text
+            },
+        ),
+        _ => (
+            "internal",
+            "pinline could not complete the request because of an internal error; the server log has the details"
+                .to_owned(),
+        ),
+    };
+    let mut response = ApiError::new(status, code, message).into_response();
+    if let Some(value) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }

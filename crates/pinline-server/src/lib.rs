@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(reference.router())
         .merge(dashboard::router(state.clone()))
+        .layer(axum::middleware::map_response(error::json_error_shape))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 // The path only: query strings carry OAuth codes and states.

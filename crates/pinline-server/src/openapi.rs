@@ -74,6 +74,53 @@ impl Modify for ApiKeyScheme {
     }
 }
 
+/// Answers any operation can give, added where an operation does not describe them itself: a
+/// 500 (pinline's own fault, logged), and a 413 for every operation that reads a body.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Error")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                if operation.request_body.is_some() && !responses.contains_key("413") {
+                    responses.insert(
+                        "413".to_owned(),
+                        error("The body is larger than this operation accepts (`body_too_large`).")
+                            .into(),
+                    );
+                }
+                if !responses.contains_key("500") {
+                    responses.insert(
+                        "500".to_owned(),
+                        error("An internal error; the server log has the details (`internal`).")
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The documented routes (without state) together with their document.
 pub fn api_router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
@@ -83,7 +130,13 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::refresh_account))
         .routes(routes!(accounts::list_boards, accounts::create_board))
         .routes(routes!(posts::list_posts, posts::create_post))
-        .routes(routes!(posts::create_posts_batch))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(posts::create_posts_batch))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    posts::BATCH_BODY_LIMIT,
+                )),
+        )
         .routes(routes!(
             posts::get_post,
             posts::patch_post,
@@ -107,10 +160,13 @@ pub fn api_router() -> OpenApiRouter<AppState> {
                 "no such endpoint",
             )
         });
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/v1", v1)
         .routes(routes!(callback::oauth_callback))
-        .routes(routes!(health::healthz))
+        .routes(routes!(health::healthz));
+    // After every route is in: the modifier walks the operations.
+    CommonResponses.modify(router.get_openapi_mut());
+    router
 }
 
 /// pinline's OpenAPI document, as `GET /openapi.json` serves it.

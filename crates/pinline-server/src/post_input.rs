@@ -126,6 +126,29 @@ fn check_length(field: &str, value: &Option<String>, max: usize) -> Result<(), A
     Ok(())
 }
 
+/// One pin text field as every intake of the API takes it: trimmed, empty meaning absent, at most
+/// `max` characters (Pinterest's limit from `facts`).
+pub fn pin_text(
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    let value = non_empty(value);
+    check_length(field, &value, max)?;
+    Ok(value)
+}
+
+/// A pin's destination link: trimmed, http(s), at most Pinterest's length.
+pub fn pin_link(value: Option<String>) -> Result<Option<String>, ApiError> {
+    let link = pin_text("link", value, pin_limits::LINK_MAX)?;
+    if let Some(link) = &link
+        && !(link.starts_with("https://") || link.starts_with("http://"))
+    {
+        return Err(ApiError::invalid("link", "link must be an http(s) URL"));
+    }
+    Ok(link)
+}
+
 /// Parses an RFC 3339 time with an offset into unix milliseconds.
 pub fn parse_time(field: &str, value: &str) -> Result<i64, ApiError> {
     let parsed = OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
@@ -181,19 +204,10 @@ impl PostInput {
                 "board_section_id must be digits",
             ));
         }
-        let title = non_empty(self.title);
-        let description = non_empty(self.description);
-        let alt_text = non_empty(self.alt_text);
-        let link = non_empty(self.link);
-        check_length("title", &title, pin_limits::TITLE_MAX)?;
-        check_length("description", &description, pin_limits::DESCRIPTION_MAX)?;
-        check_length("alt_text", &alt_text, pin_limits::ALT_TEXT_MAX)?;
-        check_length("link", &link, pin_limits::LINK_MAX)?;
-        if let Some(link) = &link
-            && !(link.starts_with("https://") || link.starts_with("http://"))
-        {
-            return Err(ApiError::invalid("link", "link must be an http(s) URL"));
-        }
+        let title = pin_text("title", self.title, pin_limits::TITLE_MAX)?;
+        let description = pin_text("description", self.description, pin_limits::DESCRIPTION_MAX)?;
+        let alt_text = pin_text("alt_text", self.alt_text, pin_limits::ALT_TEXT_MAX)?;
+        let link = pin_link(self.link)?;
         let media = match (self.media_source, non_empty(self.image_url)) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::invalid("media_source", "give media_source or image_url, not both"));

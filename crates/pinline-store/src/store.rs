@@ -81,6 +81,12 @@ impl Store {
                     .filename(path)
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
+                    // NORMAL in WAL mode: a commit is in the WAL file before it returns, so a
+                    // post answered 202 survives any crash of pinline itself (kill -9, OOM,
+                    // panic); the WAL is fsynced at checkpoints, so an OS crash or power cut may
+                    // lose the last commits before one. FULL (an fsync per commit) closes that
+                    // window but measured 4× the POST latency here (p50 2–3 → 10 ms, p99
+                    // 9–13 → 38–43 ms at 200 posts/s); group commit has to come first.
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT);

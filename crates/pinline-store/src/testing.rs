@@ -99,6 +99,35 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
+    /// Makes every query on `table` fail from now on (the table is renamed away), through a
+    /// connection of its own: how a test shows what callers answer when the database fails in
+    /// the middle of a request that started well.
+    pub async fn break_table(&self, table: &str) {
+        let statement = format!("ALTER TABLE {table} RENAME TO {table}_unavailable");
+        match &self.cleanup {
+            Cleanup::Sqlite(_) => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect to the test file");
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut conn)
+                    .await
+                    .expect("rename the table");
+                let _ = conn.close().await;
+            }
+            Cleanup::Postgres { .. } => {
+                let mut conn = PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect to the test schema");
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut conn)
+                    .await
+                    .expect("rename the table");
+                let _ = conn.close().await;
+            }
+        }
+    }
+
     /// Everything the database holds, as text, for tests that prove a secret is not stored in
     /// plain text: on SQLite the raw bytes of the file and its write-ahead log, on PostgreSQL
     /// every row of every table of the test's schema as JSON.

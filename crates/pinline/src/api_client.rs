@@ -5,8 +5,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
 
-/// Where the running pinline is and how to authenticate.
-#[derive(Debug, Clone, Args)]
+/// Where the running pinline is and how to authenticate. `Debug` never shows the key.
+#[derive(Clone, Args)]
 pub struct ApiArgs {
     /// URL of a running pinline (`pinline serve`).
     #[arg(
@@ -23,6 +23,16 @@ pub struct ApiArgs {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+impl std::fmt::Debug for ApiArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiArgs")
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("json", &self.json)
+            .finish()
+    }
 }
 
 /// A small client for pinline's `/v1` API.

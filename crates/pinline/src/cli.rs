@@ -181,7 +181,7 @@ pub struct SandboxArgs {
 
     /// The app client secret the sandbox accepts.
     #[arg(long)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<crate::config::SecretArg>,
 
     /// Redirect URI registered for the app (repeatable); an absolute http(s) URL. Without it,
     /// pinline's default callback is registered.

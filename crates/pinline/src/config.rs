@@ -56,8 +56,8 @@ impl DataArgs {
     }
 }
 
-/// The Pinterest app pinline acts as.
-#[derive(Debug, Clone, Args)]
+/// The Pinterest app pinline acts as. `Debug` shows whether the secret is set, never its value.
+#[derive(Clone, Args)]
 pub struct PinterestArgs {
     /// Your Pinterest app's client id.
     #[arg(long, env = "PINTEREST_CLIENT_ID")]
@@ -82,6 +82,51 @@ pub struct PinterestArgs {
         default_value = "https://www.pinterest.com/oauth/"
     )]
     pub oauth_url: String,
+}
+
+impl std::fmt::Debug for PinterestArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinterestArgs")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .field("api_url", &self.api_url)
+            .field("oauth_url", &self.oauth_url)
+            .finish()
+    }
+}
+
+/// A secret given as an argument (a client secret, a key): parsed as any string, shown by `Debug`
+/// as `[redacted]`.
+#[derive(Clone)]
+pub struct SecretArg(String);
+
+impl SecretArg {
+    /// The secret itself, for the one place that sends it.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(SecretArg(text.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How a secret setting shows in `Debug`: whether it is set, never what it is.
+fn redacted(secret: &Option<String>) -> &'static str {
+    match secret {
+        Some(_) => "[redacted]",
+        None => "[unset]",
+    }
 }
 
 /// A validated Pinterest app.
@@ -190,8 +235,8 @@ fn parse_reach(text: &str) -> Result<pinline_outbound::Reach, String> {
     pinline_outbound::Reach::parse(text)
 }
 
-/// How drafts are made: which links may be fetched and who writes the copy.
-#[derive(Debug, Clone, Args)]
+/// How drafts are made: who writes the copy. `Debug` never shows the chat API's key.
+#[derive(Clone, Args)]
 pub struct DraftArgs {
     /// An OpenAI-compatible API (e.g. https://api.openai.com/v1) that writes draft copy; the
     /// built-in templates write it when unset, and whenever the model fails.
@@ -209,6 +254,17 @@ pub struct DraftArgs {
     /// Seconds a chat request may take before the built-in templates take over.
     #[arg(long, env = "PINLINE_CHAT_TIMEOUT_SECS", default_value_t = 20)]
     pub chat_timeout_secs: u64,
+}
+
+impl std::fmt::Debug for DraftArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DraftArgs")
+            .field("chat_url", &self.chat_url)
+            .field("chat_model", &self.chat_model)
+            .field("chat_api_key", &redacted(&self.chat_api_key))
+            .field("chat_timeout_secs", &self.chat_timeout_secs)
+            .finish()
+    }
 }
 
 impl DraftArgs {
@@ -299,5 +355,40 @@ impl ServeArgs {
             bail!("PINLINE_PUBLIC_URL must start with http:// or https:// (got `{url}`)");
         }
         Ok(url.trim_end_matches('/').to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        pinterest: PinterestArgs,
+        #[command(flatten)]
+        drafts: DraftArgs,
+    }
+
+    #[test]
+    fn secrets_in_arguments_never_show_in_debug() {
+        let parsed = Wrapper::try_parse_from([
+            "pinline",
+            "--client-id",
+            "1000001",
+            "--client-secret",
+            "app-secret-value",
+            "--chat-url",
+            "http://127.0.0.1:9/v1",
+            "--chat-api-key",
+            "chat-key-value",
+        ])
+        .expect("arguments parse");
+        let shown = format!("{parsed:?}");
+        assert!(!shown.contains("app-secret-value"), "{shown}");
+        assert!(!shown.contains("chat-key-value"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+        assert!(shown.contains("1000001"), "the id is not a secret: {shown}");
     }
 }

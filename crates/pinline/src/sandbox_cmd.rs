@@ -4,6 +4,7 @@ use anyhow::Context;
 use pinline_sandbox::{Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE};
 
 use crate::cli::SandboxArgs;
+use crate::config::SecretArg;
 
 /// What is registered when no `--redirect-uri` is given: the callback of a `pinline serve` at its
 /// default address (`--listen 127.0.0.1:8080`, public URL `http://127.0.0.1:8080`), under both
@@ -25,7 +26,11 @@ impl SandboxArgs {
         };
         SandboxConfig {
             client_id: self.client_id.clone().unwrap_or(defaults.client_id),
-            client_secret: self.client_secret.clone().unwrap_or(defaults.client_secret),
+            client_secret: self
+                .client_secret
+                .clone()
+                .map(SecretArg::into_inner)
+                .unwrap_or(defaults.client_secret),
             redirect_uris,
             auto_approve: self.auto_approve,
             access_token_lifetime_secs: self.access_token_ttl,

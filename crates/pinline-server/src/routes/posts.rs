@@ -14,7 +14,7 @@ use pinline_pinterest::facts::{Scope, operations};
 use pinline_store::{
     InsertOutcome, NewPost, PostChange, PostChanges, PostCursor, PostFilter, PostRow,
 };
-use pinline_vault::AccountStatus;
+use pinline_vault::{AccountStatus, VaultError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -24,11 +24,18 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::{ApiJson, ApiQuery, rfc3339};
-use crate::post_input::{PostInput, ValidPost, parse_time};
+use crate::post_input::{PostInput, ValidPost, parse_time, pin_link, pin_text};
 use crate::state::AppState;
 
 /// Posts accepted in one batch at most.
 const BATCH_MAX: usize = 500;
+
+/// The largest body `POST /v1/posts/batch` reads. A post's text at Pinterest's limits (title
+/// 100, description 800, alt text 500 characters, up to 4 bytes each in UTF-8, a 2,048-byte
+/// link and image URL, ids and JSON's own escapes) stays under 16 KiB, so 500 of them fit in
+/// 8 MiB; twice that leaves room without letting one request hold the process's memory. Posts
+/// with inline (base64) images are meant to go one by one.
+pub const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
 const IDEMPOTENCY_KEY_MAX: usize = 255;
 
 /// A post as the API shows it.
@@ -200,14 +207,17 @@ pub(crate) async fn accept(
         .vault()
         .account(&caller.profile_id, &post.account_id)
         .await
-        .map_err(|_| {
-            ApiError::invalid(
+        .map_err(|error| match error {
+            // Only a missing account is the caller's mistake; a database that does not answer
+            // must not tell a client to drop a post that was fine.
+            VaultError::AccountNotFound => ApiError::invalid(
                 "account_id",
                 format!(
                     "no account {} in this profile; GET /v1/accounts lists them",
                     post.account_id
                 ),
-            )
+            ),
+            other => other.into(),
         })?;
     state.vault().ensure_credentials_match(&account)?;
     let mut held_reason = match account.status {
@@ -731,30 +741,26 @@ pub async fn patch_post(
     ApiJson(body): ApiJson<PatchPost>,
 ) -> Result<Json<PostView>, ApiError> {
     use pinline_pinterest::facts::pin_limits;
-    for (field, value, max) in [
-        ("title", &body.title, pin_limits::TITLE_MAX),
-        (
-            "description",
-            &body.description,
-            pin_limits::DESCRIPTION_MAX,
-        ),
-        ("alt_text", &body.alt_text, pin_limits::ALT_TEXT_MAX),
-        ("link", &body.link, pin_limits::LINK_MAX),
+    // The same rules as POST /v1/posts; a field sent empty is refused rather than read as
+    // "no change", which would silently keep what the caller meant to replace.
+    for (field, value) in [
+        ("title", &body.title),
+        ("description", &body.description),
+        ("alt_text", &body.alt_text),
+        ("link", &body.link),
     ] {
-        if let Some(value) = value
-            && value.chars().count() > max
-        {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             return Err(ApiError::invalid(
                 field,
-                format!("{field} is longer than Pinterest's {max} characters"),
+                format!("{field} is empty; leave it out to keep the current {field}"),
             ));
         }
     }
     let changes = PostChanges {
-        title: body.title,
-        description: body.description,
-        link: body.link,
-        alt_text: body.alt_text,
+        title: pin_text("title", body.title, pin_limits::TITLE_MAX)?,
+        description: pin_text("description", body.description, pin_limits::DESCRIPTION_MAX)?,
+        link: pin_link(body.link)?,
+        alt_text: pin_text("alt_text", body.alt_text, pin_limits::ALT_TEXT_MAX)?,
         publish_at: body
             .publish_at
             .as_deref()

@@ -22,6 +22,10 @@ backend_tests!(
     posts_are_listed_edited_and_canceled,
     posts_are_private_to_their_profile,
     an_accepted_post_publishes_and_its_pin_can_be_deleted,
+    patch_checks_fields_as_post_does,
+    a_database_failure_is_never_answered_as_bad_input,
+    every_rejection_has_the_error_shape,
+    a_full_batch_fits_the_body_limit,
 );
 
 async fn with_board(app: &TestApp, privacy: &str) -> (String, String) {
@@ -547,4 +551,120 @@ async fn revoke_at_pinterest(app: &TestApp, account: &str) {
         .to_owned();
     app.sandbox_control(&format!("/users/{user}/revoke"), json!({}))
         .await;
+}
+
+async fn patch_checks_fields_as_post_does(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let (account, board) = with_board(&app, "PUBLIC").await;
+    let mut body = post_body(&account, &board);
+    body["publish_at"] = json!("2099-01-01T09:00:00Z");
+    let created = app
+        .api(Method::POST, "/v1/posts", Some(&app.key_alpha), Some(body))
+        .await;
+    assert_eq!(created.status, 202, "{}", created.text);
+    let id = created.json["id"].as_str().expect("id").to_owned();
+    for (patch, field) in [
+        (json!({"link": "ftp://example.invalid/tart"}), "link"),
+        (json!({"link": "javascript:alert(1)"}), "link"),
+        (json!({"title": ""}), "title"),
+        (json!({"title": "   "}), "title"),
+        (json!({"description": ""}), "description"),
+        (json!({"title": "t".repeat(101)}), "title"),
+        (json!({"alt_text": "a".repeat(501)}), "alt_text"),
+    ] {
+        let reply = app
+            .api(
+                Method::PATCH,
+                &format!("/v1/posts/{id}"),
+                Some(&app.key_alpha),
+                Some(patch.clone()),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{patch}: {}", reply.text);
+        assert_eq!(reply.json["error"]["field"], json!(field), "{patch}");
+    }
+    // Text is stored trimmed, as POST stores it.
+    let reply = app
+        .api(
+            Method::PATCH,
+            &format!("/v1/posts/{id}"),
+            Some(&app.key_alpha),
+            Some(json!({"title": "  Lemon tart, again  ", "link": "https://example.invalid/b"})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["title"], json!("Lemon tart, again"));
+    assert_eq!(reply.json["link"], json!("https://example.invalid/b"));
+}
+
+async fn a_database_failure_is_never_answered_as_bad_input(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let (account, board) = with_board(&app, "PUBLIC").await;
+    // The API key still checks out; the account read in the middle of acceptance fails. Before,
+    // that read as "no such account" (422), and a client would drop a post that was fine.
+    app.db.break_table("accounts").await;
+    let reply = app
+        .api(
+            Method::POST,
+            "/v1/posts",
+            Some(&app.key_alpha),
+            Some(post_body(&account, &board)),
+        )
+        .await;
+    assert!(reply.status >= 500, "{}: {}", reply.status, reply.text);
+    assert_ne!(reply.json["error"]["code"], json!("invalid_field"));
+    assert!(reply.json["error"]["message"].is_string(), "{}", reply.text);
+}
+
+async fn every_rejection_has_the_error_shape(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let key = Some(app.key_alpha.as_str());
+    for (method, path, expected, code) in [
+        (Method::GET, "/v1/nowhere", 404, "not_found"),
+        (Method::GET, "/nowhere", 404, "not_found"),
+        (Method::PUT, "/v1/posts", 405, "method_not_allowed"),
+        (Method::DELETE, "/healthz", 405, "method_not_allowed"),
+    ] {
+        let reply = app.api(method.clone(), path, key, None).await;
+        assert_eq!(reply.status, expected, "{method} {path}: {}", reply.text);
+        assert_eq!(reply.json["error"]["code"], json!(code), "{method} {path}");
+    }
+    // A body over the limit is a 413 in the same shape, not axum's plain text.
+    let huge = json!({"account_id": "x".repeat(3 * 1024 * 1024)});
+    let reply = app.api(Method::POST, "/v1/posts", key, Some(huge)).await;
+    assert_eq!(reply.status, 413, "{}", reply.text);
+    assert_eq!(reply.json["error"]["code"], json!("body_too_large"));
+}
+
+async fn a_full_batch_fits_the_body_limit(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let (account, board) = with_board(&app, "PUBLIC").await;
+    // 500 posts with every text field at Pinterest's limit: over axum's default 2 MB.
+    let post = json!({
+        "account_id": account,
+        "board_id": board,
+        "title": "é".repeat(100),
+        "description": "ü".repeat(800),
+        "alt_text": "ø".repeat(500),
+        "link": format!("https://example.invalid/{}", "l".repeat(2000)),
+        "image_url": format!("https://example.invalid/{}.jpg", "i".repeat(1000)),
+        "publish_at": "2099-01-01T09:00:00Z",
+    });
+    let posts: Vec<Value> = (0..500).map(|_| post.clone()).collect();
+    let body = json!({"posts": posts});
+    assert!(body.to_string().len() > 2 * 1024 * 1024);
+    let reply = app
+        .api(
+            Method::POST,
+            "/v1/posts/batch",
+            Some(&app.key_alpha),
+            Some(body),
+        )
+        .await;
+    assert!(
+        reply.status < 400,
+        "{}: {}",
+        reply.status,
+        &reply.text[..reply.text.len().min(500)]
+    );
 }
