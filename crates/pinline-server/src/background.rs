@@ -9,7 +9,6 @@ use pinline_queue::{PostEvent, Publisher};
 use pinline_vault::Vault;
 use pinline_vault::events::VaultEvent;
 use pinline_webhooks::Webhooks;
-use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -24,17 +23,12 @@ pub fn spawn_all(
     shutdown: watch::Receiver<bool>,
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
-    tasks.spawn(forward(
+    tasks.spawn(dispatch_outbox(
         vault.outbox(),
-        webhooks.clone(),
-        shutdown.clone(),
-        account_webhook,
-    ));
-    tasks.spawn(forward(
         publisher.outbox(),
+        vault.clone(),
         webhooks.clone(),
         shutdown.clone(),
-        post_webhook,
     ));
     let publishing = shutdown.clone();
     tasks.spawn(async move { publisher.run(publishing).await });
@@ -51,73 +45,49 @@ pub fn spawn_all(
     tasks
 }
 
-/// Events from an outbox → webhook deliveries, via `to_webhook` (the profile, the event name and
-/// its data; `None` for events no webhook carries). The outbox is lossless: however far this
-/// falls behind, every event is queued as a webhook delivery, and at shutdown what is left in it
-/// is queued before the task ends.
-async fn forward<T>(
-    mut events: mpsc::UnboundedReceiver<T>,
+/// How often the webhook outbox is looked at when no event of this process wakes it: the bound
+/// on how late another replica's events (or events left by a stopped process) are fanned out.
+pub const OUTBOX_SWEEP: Duration = Duration::from_secs(5);
+
+/// The webhook outbox → webhook deliveries. Events are rows (see `pinline_store::outbox`),
+/// written with the change that caused them; this task fans them out. It runs at once when
+/// this process's vault or publisher reports an event (their in-memory streams are only a
+/// wake-up), every [`OUTBOX_SWEEP`] otherwise (two indexed reads when idle), and once more at
+/// shutdown.
+async fn dispatch_outbox(
+    mut account_events: mpsc::UnboundedReceiver<VaultEvent>,
+    mut post_events: mpsc::UnboundedReceiver<PostEvent>,
+    vault: Vault,
     webhooks: Webhooks,
     mut shutdown: watch::Receiver<bool>,
-    to_webhook: fn(T) -> Option<(String, &'static str, Value)>,
 ) {
-    let emit = |event: T| {
-        let webhooks = &webhooks;
-        async move {
-            let Some((profile_id, kind, data)) = to_webhook(event) else {
-                return;
-            };
-            if let Err(error) = webhooks.emit(&profile_id, kind, data).await {
-                tracing::warn!(error = %error, event = kind, "could not queue a webhook");
+    let reconnect_url = |account_id: &str| vault.reconnect_url(account_id);
+    let dispatch = || async {
+        loop {
+            match webhooks.dispatch_outbox(&reconnect_url).await {
+                // A full batch: more may be waiting.
+                Ok(taken) if taken > 0 => continue,
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "could not fan out webhook events; retrying at the next sweep");
+                    return;
+                }
             }
         }
     };
     loop {
-        let event = tokio::select! {
-            _ = shutdown.wait_for(|stopped| *stopped) => None,
-            event = events.recv() => Some(event),
-        };
-        match event {
-            Some(Some(event)) => emit(event).await,
-            Some(None) => return,
-            // Stopping: queue what is already in the outbox, then end.
-            None => {
-                events.close();
-                while let Some(event) = events.recv().await {
-                    emit(event).await;
-                }
-                return;
-            }
+        dispatch().await;
+        tokio::select! {
+            _ = shutdown.wait_for(|stopped| *stopped) => break,
+            Some(_) = account_events.recv() => {}
+            Some(_) = post_events.recv() => {}
+            () = tokio::time::sleep(OUTBOX_SWEEP) => {}
         }
+        // Everything that woke us is in the table: drain the hints without reading them.
+        while account_events.try_recv().is_ok() {}
+        while post_events.try_recv().is_ok() {}
     }
-}
-
-/// An account event as a webhook for the account's profile.
-fn account_webhook(event: VaultEvent) -> Option<(String, &'static str, Value)> {
-    pinline_webhooks::events::is_known(event.kind).then(|| {
-        let data = json!({
-            "account_id": event.account_id,
-            "username": event.username,
-            "detail": event.detail,
-            "error_class": event.error_class,
-            "reconnect_url": event.reconnect_url,
-        });
-        (event.profile_id, event.kind, data)
-    })
-}
-
-/// A post event as a webhook for the post's profile.
-fn post_webhook(event: PostEvent) -> Option<(String, &'static str, Value)> {
-    let data = json!({
-        "post_id": event.post_id,
-        "account_id": event.account_id,
-        "pin_id": event.pin_id,
-        "pin_url": event.pin_url,
-        "adopted": event.adopted,
-        "error_class": event.error_class,
-        "message": event.message,
-    });
-    Some((event.profile_id, event.kind, data))
+    dispatch().await;
 }
 
 /// After a key rotation: re-seals account tokens and webhook secrets still sealed under an

@@ -556,25 +556,31 @@ impl Store {
         Ok(updated == 1)
     }
 
-    /// Appends an event to an account's history.
+    /// Appends an event to an account's history; `for_webhooks` puts it in the webhook outbox
+    /// too (see `outbox`), with its error class.
     pub async fn record_account_event(
         &self,
         account_id: &str,
         kind: &str,
         detail: &str,
+        error_class: Option<&str>,
+        for_webhooks: bool,
         now: i64,
     ) -> Result<(), StoreError> {
         let id = uuid::Uuid::now_v7().to_string();
         write_tx!(self, tx => {
             sqlx::query(
-                "INSERT INTO account_events (id, account_id, kind, detail, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO account_events
+                    (id, account_id, kind, detail, created_at, error_class, event_pending)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&id)
             .bind(account_id)
             .bind(kind)
             .bind(detail)
             .bind(now)
+            .bind(error_class)
+            .bind(for_webhooks)
             .execute(&mut *tx)
             .await?;
         });

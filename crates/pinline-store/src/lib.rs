@@ -9,6 +9,7 @@ mod error;
 mod location;
 mod meta;
 mod oauth_states;
+mod outbox;
 mod post_pins;
 mod posts;
 mod profiles;
@@ -24,6 +25,7 @@ pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;
 pub use location::DatabaseLocation;
 pub use oauth_states::{OAuthStateRow, StateRejection};
+pub use outbox::{Fanout, PendingAccountEvent, PendingPostEvent};
 pub use posts::{
     ClaimedAccount, ClaimedPost, Completion, InsertOutcome, NewPost, PostAttemptRow, PostChange,
     PostChanges, PostCursor, PostFilter, PostPage, PostRow, PublishedPost,

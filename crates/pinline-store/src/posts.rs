@@ -560,9 +560,14 @@ impl Store {
             if updated.rows_affected() == 0 {
                 Completion::Fenced
             } else {
+                // A failed or held post is an event for webhooks: marked here, in the same
+                // transaction as the change, so it is never lost (see `outbox`). A held post's
+                // reason goes with its attempt, since the post's own is cleared on release.
+                let event = finish.outcome == PostAttemptRow::FAILED
+                    || finish.outcome == PostAttemptRow::HELD;
                 sqlx::query(
                     "UPDATE post_attempts SET finished_at = $3, outcome = $4, error_class = $5,
-                        error_message = $6
+                        error_message = $6, event_pending = $7
                      WHERE post_id = $1 AND fence = $2",
                 )
                 .bind(id)
@@ -570,7 +575,8 @@ impl Store {
                 .bind(now)
                 .bind(finish.outcome)
                 .bind(finish.error_class)
-                .bind(finish.error_message)
+                .bind(finish.error_message.or(finish.held_reason))
+                .bind(event)
                 .execute(&mut *tx)
                 .await?;
                 Completion::Applied
@@ -1259,7 +1265,7 @@ async fn publish_sqlite(
         // VALUES columns: column1 post_id, column2 fence, column3 at, column4 outcome.
         let attempts = format!(
             "UPDATE post_attempts SET finished_at = v.column3, outcome = v.column4,
-                error_class = NULL, error_message = NULL
+                error_class = NULL, error_message = NULL, event_pending = TRUE
              FROM (VALUES {rows}) AS v
              WHERE post_attempts.post_id = v.column1 AND post_attempts.fence = v.column2"
         );
@@ -1303,7 +1309,7 @@ async fn publish_postgres(
             RETURNING p.id, p.fence, i.outcome, i.at
          ), finished AS (
             UPDATE post_attempts a SET finished_at = done.at, outcome = done.outcome,
-                error_class = NULL, error_message = NULL
+                error_class = NULL, error_message = NULL, event_pending = TRUE
             FROM done WHERE a.post_id = done.id AND a.fence = done.fence
          )
          SELECT id FROM done",

@@ -36,4 +36,42 @@ macro_rules! write_tx {
     };
 }
 
-pub(crate) use {with_pool, write_tx};
+/// Inside a write transaction `$tx`: inserts one pending delivery of `$payload` for each of the
+/// profile's enabled webhooks that wants `$event`; evaluates to the new delivery ids. A macro
+/// rather than a function for the same reason as [`write_tx`]: the body runs on either backend's
+/// transaction type.
+macro_rules! fan_out_to_webhooks {
+    ($tx:ident, $profile_id:expr, $event:expr, $payload:expr, $now:expr) => {{
+        let webhooks: Vec<$crate::webhooks::WebhookRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM webhooks
+                 WHERE profile_id = $1 AND disabled_at IS NULL ORDER BY created_at, id",
+                $crate::webhooks::WEBHOOK_COLUMNS
+            )))
+            .bind($profile_id)
+            .fetch_all(&mut *$tx)
+            .await?;
+        let mut ids = Vec::new();
+        for webhook in webhooks.iter().filter(|webhook| webhook.wants($event)) {
+            let id = uuid::Uuid::now_v7().to_string();
+            sqlx::query(
+                "INSERT INTO webhook_deliveries
+                    (id, webhook_id, profile_id, event, payload, status, attempts,
+                     next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+            )
+            .bind(&id)
+            .bind(&webhook.id)
+            .bind($profile_id)
+            .bind($event)
+            .bind($payload)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+            ids.push(id);
+        }
+        ids
+    }};
+}
+
+pub(crate) use {fan_out_to_webhooks, with_pool, write_tx};

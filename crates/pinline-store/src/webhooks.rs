@@ -9,7 +9,7 @@
 //! A lease is a time, not a lock: a worker that dies mid-delivery leaves a lease that simply
 //! expires, and the delivery is tried again (delivery is at least once).
 
-use crate::sql::{with_pool, write_tx};
+use crate::sql::{fan_out_to_webhooks, with_pool, write_tx};
 use crate::{Backend, Store, StoreError};
 
 /// One webhook. `secret_sealed` is a key-ring ciphertext, never the secret itself.
@@ -95,7 +95,8 @@ pub struct WebhookAttemptResult<'a> {
     pub max_attempts: i64,
 }
 
-const WEBHOOK_COLUMNS: &str = "id, profile_id, url, secret_sealed, events, created_at, disabled_at";
+pub(crate) const WEBHOOK_COLUMNS: &str =
+    "id, profile_id, url, secret_sealed, events, created_at, disabled_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, profile_id, event, payload, status, attempts, \
      next_attempt_at, lease_until, last_status_code, last_error, created_at, delivered_at";
 
@@ -244,35 +245,8 @@ impl Store {
         payload: &str,
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let select = format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks
-             WHERE profile_id = $1 AND disabled_at IS NULL ORDER BY created_at, id"
-        );
         let ids = write_tx!(self, tx => {
-            let webhooks: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
-                .bind(profile_id)
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut ids = Vec::new();
-            for webhook in webhooks.iter().filter(|webhook| webhook.wants(event)) {
-                let id = uuid::Uuid::now_v7().to_string();
-                sqlx::query(
-                    "INSERT INTO webhook_deliveries
-                        (id, webhook_id, profile_id, event, payload, status, attempts,
-                         next_attempt_at, created_at)
-                     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-                )
-                .bind(&id)
-                .bind(&webhook.id)
-                .bind(profile_id)
-                .bind(event)
-                .bind(payload)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                ids.push(id);
-            }
-            ids
+            fan_out_to_webhooks!(tx, profile_id, event, payload, now)
         });
         Ok(ids)
     }

@@ -218,7 +218,8 @@ impl Vault {
         self.inner.clock.now_ms()
     }
 
-    fn reconnect_url(&self, account_id: &str) -> String {
+    /// The dashboard page where a person reconnects the account (sent with account events).
+    pub fn reconnect_url(&self, account_id: &str) -> String {
         format!(
             "{}/accounts/{account_id}/reconnect",
             self.inner.settings.public_url
@@ -1128,10 +1129,13 @@ impl Vault {
         detail: String,
         class: Option<ErrorClass>,
     ) {
+        // Recorded before anyone hears of it, in the webhook outbox too: webhooks are made from
+        // this row, so an event that was recorded is delivered even if this process dies now.
+        let error_class = class.map(|class| class.as_str());
         if let Err(error) = self
             .inner
             .store
-            .record_account_event(&row.id, event_kind, &detail, self.now())
+            .record_account_event(&row.id, event_kind, &detail, error_class, true, self.now())
             .await
         {
             tracing::warn!(account_id = %row.id, error = %error, "could not record an account event");

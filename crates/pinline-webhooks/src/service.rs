@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pinline_outbound::{Guard, OutboundError};
-use pinline_store::{Store, WebhookAttemptResult, WebhookDeliveryRow, WebhookRow};
+use pinline_store::{
+    Fanout, PendingPostEvent, Store, WebhookAttemptResult, WebhookDeliveryRow, WebhookRow,
+};
 use pinline_vault::cipher::{KeyRing, Resealed};
 use pinline_vault::clock::SharedClock;
 use rand::Rng;
@@ -29,6 +31,9 @@ pub const EVENT_HEADER: &str = "Pinline-Event";
 /// Header carrying the delivery id, stable across the retries of one delivery.
 pub const DELIVERY_HEADER: &str = "Pinline-Delivery";
 
+/// How many post events, and how many account events, one [`Webhooks::dispatch_outbox`] call
+/// takes.
+const OUTBOX_BATCH: i64 = 200;
 /// How many deliveries one [`Webhooks::deliver_due`] call claims and sends concurrently.
 const CLAIM_BATCH: i64 = 32;
 /// How often the worker looks for due retries when nothing wakes it.
@@ -250,6 +255,64 @@ impl Webhooks {
             event_id,
             delivery_ids,
         })
+    }
+
+    /// Turns pending events of the outbox (post attempts that published, failed or held a post;
+    /// account events) into deliveries, oldest first, up to one batch of each; returns how many
+    /// events were taken. Any replica may run it at any time: each event is taken by exactly
+    /// one transaction, which writes its deliveries. `reconnect_url` gives an account's
+    /// reconnect page for account events.
+    pub async fn dispatch_outbox(
+        &self,
+        reconnect_url: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<usize, WebhookError> {
+        let store = &self.inner.store;
+        let now = self.inner.clock.now_ms();
+        let mut taken = 0;
+        let mut queued = false;
+        for pending in store.pending_post_events(OUTBOX_BATCH).await? {
+            let (event, data) = post_event_data(&pending);
+            let payload = event_payload(
+                &uuid::Uuid::now_v7().to_string(),
+                event,
+                pending.finished_at,
+                data,
+            );
+            if let Fanout::Queued(ids) = store
+                .take_post_event(&pending, event, &payload, now)
+                .await?
+            {
+                taken += 1;
+                queued |= !ids.is_empty();
+            }
+        }
+        for pending in store.pending_account_events(OUTBOX_BATCH).await? {
+            let fan_out = events::is_known(&pending.kind);
+            let data = json!({
+                "account_id": pending.account_id,
+                "username": pending.username,
+                "detail": pending.detail,
+                "error_class": pending.error_class,
+                "reconnect_url": reconnect_url(&pending.account_id),
+            });
+            let payload = event_payload(
+                &uuid::Uuid::now_v7().to_string(),
+                &pending.kind,
+                pending.created_at,
+                data,
+            );
+            if let Fanout::Queued(ids) = store
+                .take_account_event(&pending, &payload, fan_out, now)
+                .await?
+            {
+                taken += 1;
+                queued |= !ids.is_empty();
+            }
+        }
+        if queued {
+            self.inner.wake.notify_one();
+        }
+        Ok(taken)
     }
 
     /// Claims the deliveries that are due now and attempts each once, concurrently; returns how
@@ -488,6 +551,32 @@ fn parse_events(names: &[&str]) -> Result<String, WebhookError> {
         return Err(WebhookError::NoEvents);
     }
     Ok(kept.join(","))
+}
+
+/// A post event's name and data, from the attempt that caused it.
+fn post_event_data(pending: &PendingPostEvent) -> (&'static str, serde_json::Value) {
+    let (event, adopted) = match pending.outcome.as_str() {
+        "failed" => (events::POST_FAILED, false),
+        "held" => (events::POST_HELD, false),
+        "adopted" => (events::POST_PUBLISHED, true),
+        _ => (events::POST_PUBLISHED, false),
+    };
+    let published = event == events::POST_PUBLISHED;
+    let error_class = match event {
+        // A hold is always the account's credentials.
+        events::POST_HELD => Some("auth".to_owned()),
+        _ => pending.error_class.clone(),
+    };
+    let data = json!({
+        "post_id": pending.post_id,
+        "account_id": pending.account_id,
+        "pin_id": published.then(|| pending.pin_id.clone()).flatten(),
+        "pin_url": published.then(|| pending.pin_url.clone()).flatten(),
+        "adopted": adopted,
+        "error_class": error_class,
+        "message": (!published).then(|| pending.error_message.clone()).flatten(),
+    });
+    (event, data)
 }
 
 /// The body of one event: `{"id", "type", "created_at", "data"}` as compact JSON, with

@@ -12,7 +12,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use pinline_outbound::{Guard, Lookingup, Lookup};
 use pinline_store::testing::TestDatabase;
-use pinline_store::{WebhookDeliveryRow, WebhookRow, backend_tests};
+use pinline_store::{
+    Completion, ConnectedAccount, InsertOutcome, NewPost, SealedTokens, WebhookDeliveryRow,
+    WebhookRow, backend_tests,
+};
 use pinline_vault::cipher::{KeyRing, Resealed};
 use pinline_vault::clock::{Clock, OffsetClock};
 use pinline_vault::master_key::MasterKey;
@@ -36,6 +39,7 @@ backend_tests!(
     a_key_rotation_reseals_secrets_so_the_old_key_can_go,
     internal_targets_are_refused_at_creation_and_at_delivery,
     targets_beyond_loopback_are_refused_without_a_dns_query,
+    outbox_events_are_fanned_out_once_by_racing_dispatchers,
 );
 
 const PROFILE_A: &str = "profile-a";
@@ -956,4 +960,208 @@ async fn targets_beyond_loopback_are_refused_without_a_dns_query(db: TestDatabas
         0,
         "not in the process's count"
     );
+}
+
+/// Posts published, failed and held, and account events, all written by the store alone (as a
+/// process that died before anything else happened would leave them), become deliveries once,
+/// however many dispatchers race for them.
+async fn outbox_events_are_fanned_out_once_by_racing_dispatchers(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    app.create(PROFILE_A, "/hook", &["*"]).await;
+    let store = &app.db.store;
+    let now = app.clock.now_ms();
+    let account = store
+        .upsert_connected_account(
+            &ConnectedAccount {
+                profile_id: PROFILE_A,
+                environment: "sandbox",
+                client_id: "app",
+                pinterest_user_id: "2001",
+                username: "maker",
+                scopes: "pins:write",
+                access_expires_at: now + 3_600_000,
+                refresh_expires_at: None,
+            },
+            &uuid::Uuid::now_v7().to_string(),
+            now,
+            |_| SealedTokens {
+                access: "v1.test.sealed-access".into(),
+                refresh: None,
+            },
+        )
+        .await
+        .expect("account");
+    let mut ids = Vec::new();
+    for title in ["published", "failed", "held"] {
+        let post = NewPost {
+            profile_id: PROFILE_A.into(),
+            account_id: account.clone(),
+            board_id: "111".into(),
+            title: Some(title.into()),
+            media: r#"{"source_type":"image_url","url":"https://cdn.example.invalid/a.jpg"}"#
+                .into(),
+            ..NewPost::default()
+        };
+        match store.insert_post(&post, now).await.expect("insert") {
+            InsertOutcome::Created(row) => ids.push(row.id),
+            other => panic!("expected a new post, got {other:?}"),
+        }
+    }
+    let claimed = store
+        .claim_due_posts("worker-1", now, 60_000, 10, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 3);
+    let fence = |id: &str| {
+        claimed
+            .iter()
+            .find(|claim| claim.post.id == id)
+            .expect("claimed")
+            .fence
+    };
+    let done = store
+        .complete_published(
+            &ids[0],
+            "worker-1",
+            fence(&ids[0]),
+            "9001",
+            Some("https://www.pinterest.com/pin/9001/"),
+            false,
+            now,
+        )
+        .await
+        .expect("published");
+    assert_eq!(done, Completion::Applied);
+    let done = store
+        .fail_post(
+            &ids[1],
+            "worker-1",
+            fence(&ids[1]),
+            "validation",
+            "the image is too small",
+            now,
+        )
+        .await
+        .expect("failed");
+    assert_eq!(done, Completion::Applied);
+    let done = store
+        .hold_post(
+            &ids[2],
+            "worker-1",
+            fence(&ids[2]),
+            "Pinterest refused the token",
+            now,
+        )
+        .await
+        .expect("held");
+    assert_eq!(done, Completion::Applied);
+    store
+        .record_account_event(
+            &account,
+            events::ACCOUNT_NEEDS_REAUTH,
+            "reconnect needed",
+            Some("auth"),
+            true,
+            now,
+        )
+        .await
+        .expect("event");
+    // An event no webhook carries is taken from the outbox without a delivery.
+    store
+        .record_account_event(
+            &account,
+            "account.refresh_interrupted",
+            "a stopped refresh",
+            None,
+            true,
+            now,
+        )
+        .await
+        .expect("event");
+    assert_eq!(
+        store.pending_post_events(10).await.expect("pending").len(),
+        3
+    );
+    assert_eq!(
+        store
+            .pending_account_events(10)
+            .await
+            .expect("pending")
+            .len(),
+        2
+    );
+
+    let replica = Webhooks::new(
+        store.clone(),
+        Arc::clone(&app.key_ring),
+        Arc::new(app.clock.clone()),
+        Guard::new("webhook delivery", true),
+        RetryPolicy::default(),
+    )
+    .expect("webhooks");
+    let reconnect = |id: &str| format!("https://pinline.invalid/accounts/{id}/reconnect");
+    let (one, two) = tokio::join!(
+        app.webhooks.dispatch_outbox(&reconnect),
+        replica.dispatch_outbox(&reconnect)
+    );
+    assert_eq!(
+        one.expect("dispatch") + two.expect("dispatch"),
+        5,
+        "each event taken once"
+    );
+    assert_eq!(
+        app.webhooks
+            .dispatch_outbox(&reconnect)
+            .await
+            .expect("again"),
+        0
+    );
+    assert!(
+        store
+            .pending_post_events(10)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    assert!(
+        store
+            .pending_account_events(10)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+
+    assert_eq!(app.deliver().await, 4);
+    let mut payloads: Vec<serde_json::Value> =
+        app.receiver.requests().iter().map(Received::json).collect();
+    payloads.sort_by_key(|p| p["type"].as_str().unwrap_or_default().to_owned());
+    let types: Vec<&str> = payloads
+        .iter()
+        .map(|p| p["type"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "account.needs_reauth",
+            "post.failed",
+            "post.held",
+            "post.published"
+        ]
+    );
+    let account_event = &payloads[0]["data"];
+    assert_eq!(account_event["username"], "maker");
+    assert_eq!(account_event["error_class"], "auth");
+    assert_eq!(account_event["reconnect_url"], json!(reconnect(&account)));
+    let failed = &payloads[1]["data"];
+    assert_eq!(failed["post_id"], json!(ids[1]));
+    assert_eq!(failed["error_class"], "validation");
+    assert_eq!(failed["message"], "the image is too small");
+    let held = &payloads[2]["data"];
+    assert_eq!(held["error_class"], "auth");
+    assert_eq!(held["message"], "Pinterest refused the token");
+    let published = &payloads[3]["data"];
+    assert_eq!(published["post_id"], json!(ids[0]));
+    assert_eq!(published["pin_id"], "9001");
+    assert_eq!(published["adopted"], false);
+    assert_eq!(published["message"], serde_json::Value::Null);
 }
