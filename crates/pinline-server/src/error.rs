@@ -237,6 +237,9 @@ impl From<WebhookError> for ApiError {
                 ApiError::invalid("events", error.to_string())
             }
             WebhookError::Vault(error) => error.into(),
+            error @ WebhookError::TooMany { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "webhook_limit", error.to_string())
+            }
             WebhookError::Setup(message) => {
                 tracing::error!(error = %message, "webhook deliveries are not set up");
                 ApiError::new(

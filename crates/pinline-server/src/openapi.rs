@@ -143,8 +143,13 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             posts::delete_post
         ))
         .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
-        .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
         .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::redeliver))
         .routes(routes!(drafts::list_drafts, drafts::create_drafts))
         .routes(routes!(
             drafts::get_draft,

@@ -33,4 +33,7 @@ pub use posts::{
 pub use profiles::{ApiKeyRow, ProfileRow};
 pub use sessions::SessionRow;
 pub use store::{Backend, Store};
-pub use webhooks::{WebhookAttemptResult, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow};
+pub use webhooks::{
+    WEBHOOK_DISABLED_EVENT, WebhookAttemptResult, WebhookAttemptRow, WebhookChanges,
+    WebhookDeliveryRow, WebhookDisabled, WebhookRow,
+};

@@ -37,15 +37,15 @@ macro_rules! write_tx {
 }
 
 /// Inside a write transaction `$tx`: inserts one pending delivery of `$payload` for each of the
-/// profile's enabled webhooks that wants `$event`; evaluates to the new delivery ids. A macro
+/// profile's webhooks that wants `$event`; evaluates to the new delivery ids. A disabled
+/// webhook gets its deliveries too: they wait until it is enabled again rather than being lost. A macro
 /// rather than a function for the same reason as [`write_tx`]: the body runs on either backend's
 /// transaction type.
 macro_rules! fan_out_to_webhooks {
     ($tx:ident, $profile_id:expr, $event:expr, $payload:expr, $now:expr) => {{
         let webhooks: Vec<$crate::webhooks::WebhookRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {} FROM webhooks
-                 WHERE profile_id = $1 AND disabled_at IS NULL ORDER BY created_at, id",
+                "SELECT {} FROM webhooks WHERE profile_id = $1 ORDER BY created_at, id",
                 $crate::webhooks::WEBHOOK_COLUMNS
             )))
             .bind($profile_id)

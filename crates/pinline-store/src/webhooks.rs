@@ -23,6 +23,14 @@ pub struct WebhookRow {
     pub events: String,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    /// Why it was disabled: by its profile, or after a run of given-up deliveries.
+    pub disabled_reason: Option<String>,
+    /// Given-up deliveries since the last delivered one.
+    pub failed_in_a_row: i64,
+    /// The secret before the last rotation, still signing beside the new one until
+    /// `previous_secret_until`.
+    pub previous_secret_sealed: Option<String>,
+    pub previous_secret_until: Option<i64>,
 }
 
 impl WebhookRow {
@@ -93,10 +101,38 @@ pub struct WebhookAttemptResult<'a> {
     pub retry_at: i64,
     /// After this many failed attempts the delivery is marked failed.
     pub max_attempts: i64,
+    /// After this many deliveries given up in a row, the webhook is disabled.
+    pub disable_after: i64,
+    /// The `webhook.disabled` event for the profile's other webhooks, queued in the same
+    /// transaction if this attempt disables the webhook.
+    pub disabled_event_payload: Option<&'a str>,
 }
 
-pub(crate) const WEBHOOK_COLUMNS: &str =
-    "id, profile_id, url, secret_sealed, events, created_at, disabled_at";
+/// The event that tells a profile's other webhooks one of them was disabled.
+pub const WEBHOOK_DISABLED_EVENT: &str = "webhook.disabled";
+
+pub(crate) const WEBHOOK_COLUMNS: &str = "id, profile_id, url, secret_sealed, events, created_at, \
+     disabled_at, disabled_reason, failed_in_a_row, previous_secret_sealed, previous_secret_until";
+
+/// A change to a webhook, as [`Store::update_webhook`] applies it; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookChanges {
+    pub url: Option<String>,
+    pub events: Option<String>,
+    /// `Some(true)` enables (and forgets past failures), `Some(false)` disables.
+    pub enabled: Option<bool>,
+    /// A new sealed secret; the current one is kept as the previous until `previous_until`.
+    pub new_secret_sealed: Option<String>,
+    pub previous_until: Option<i64>,
+}
+
+/// A webhook that a given-up delivery has just disabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookDisabled {
+    pub webhook_id: String,
+    pub profile_id: String,
+    pub failed_in_a_row: i64,
+}
 const DELIVERY_COLUMNS: &str = "id, webhook_id, profile_id, event, payload, status, attempts, \
      next_attempt_at, lease_until, last_status_code, last_error, created_at, delivered_at";
 
@@ -119,12 +155,19 @@ impl Store {
     }
 
     /// Stores a new webhook; its secret must already be sealed for its id.
-    pub async fn create_webhook(&self, row: &WebhookRow) -> Result<(), StoreError> {
-        write_tx!(self, tx => {
+    /// Stores a new webhook unless its profile already has `max_per_profile`; false then. The
+    /// count and the insert are one transaction, so racing creations cannot pass the cap.
+    pub async fn create_webhook(
+        &self,
+        row: &WebhookRow,
+        max_per_profile: i64,
+    ) -> Result<bool, StoreError> {
+        let inserted = write_tx!(self, tx => {
             sqlx::query(
                 "INSERT INTO webhooks
                     (id, profile_id, url, secret_sealed, events, created_at, disabled_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 SELECT $1, $2, $3, $4, $5, $6, $7
+                 WHERE (SELECT COUNT(*) FROM webhooks WHERE profile_id = $2) < $8",
             )
             .bind(&row.id)
             .bind(&row.profile_id)
@@ -133,10 +176,92 @@ impl Store {
             .bind(&row.events)
             .bind(row.created_at)
             .bind(row.disabled_at)
+            .bind(max_per_profile)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
         });
-        Ok(())
+        Ok(inserted == 1)
+    }
+
+    /// Applies `changes` to a webhook of a profile; `None` when the profile has no such webhook.
+    /// Enabling forgets past failures; disabling records that its profile did it.
+    pub async fn update_webhook(
+        &self,
+        profile_id: &str,
+        webhook_id: &str,
+        changes: &WebhookChanges,
+        now: i64,
+    ) -> Result<Option<WebhookRow>, StoreError> {
+        let update = format!(
+            "UPDATE webhooks SET
+                url = COALESCE($3, url),
+                events = COALESCE($4, events),
+                disabled_at = CASE WHEN $5 = 1 THEN NULL
+                                   WHEN $5 = 0 THEN COALESCE(disabled_at, $6)
+                                   ELSE disabled_at END,
+                disabled_reason = CASE WHEN $5 = 1 THEN NULL
+                                       WHEN $5 = 0 THEN 'disabled by its profile'
+                                       ELSE disabled_reason END,
+                failed_in_a_row = CASE WHEN $5 = 1 THEN 0 ELSE failed_in_a_row END,
+                previous_secret_sealed = CASE WHEN $7 IS NULL THEN previous_secret_sealed
+                                              ELSE secret_sealed END,
+                previous_secret_until = CASE WHEN $7 IS NULL THEN previous_secret_until
+                                             ELSE $8 END,
+                secret_sealed = COALESCE($7, secret_sealed)
+             WHERE id = $1 AND profile_id = $2
+             RETURNING {WEBHOOK_COLUMNS}"
+        );
+        // -1 keeps the state; 1 enables; 0 disables.
+        let enabled: i64 = match changes.enabled {
+            None => -1,
+            Some(true) => 1,
+            Some(false) => 0,
+        };
+        let row = write_tx!(self, tx => {
+            sqlx::query_as(sqlx::AssertSqlSafe(update.as_str()))
+                .bind(webhook_id)
+                .bind(profile_id)
+                .bind(changes.url.as_deref())
+                .bind(changes.events.as_deref())
+                .bind(enabled)
+                .bind(now)
+                .bind(changes.new_secret_sealed.as_deref())
+                .bind(changes.previous_until)
+                .fetch_optional(&mut *tx)
+                .await?
+        });
+        Ok(row)
+    }
+
+    /// Sends a delivery again from its first attempt, due at `now` (a given-up or delivered one
+    /// is pending again; a pending one is due at once). A lease held by a worker mid-attempt is
+    /// kept, so the attempt in flight is not doubled. `None` when the profile's webhook has no
+    /// such delivery.
+    pub async fn redeliver_webhook_delivery(
+        &self,
+        profile_id: &str,
+        webhook_id: &str,
+        delivery_id: &str,
+        now: i64,
+    ) -> Result<Option<WebhookDeliveryRow>, StoreError> {
+        let update = format!(
+            "UPDATE webhook_deliveries SET
+                attempts = CASE WHEN status = 'pending' THEN attempts ELSE 0 END,
+                status = 'pending', next_attempt_at = $4, delivered_at = NULL
+             WHERE id = $1 AND webhook_id = $2 AND profile_id = $3
+             RETURNING {DELIVERY_COLUMNS}"
+        );
+        let row = write_tx!(self, tx => {
+            sqlx::query_as(sqlx::AssertSqlSafe(update.as_str()))
+                .bind(delivery_id)
+                .bind(webhook_id)
+                .bind(profile_id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+        });
+        Ok(row)
     }
 
     /// A profile's webhooks, oldest first.
@@ -266,14 +391,32 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         };
+        // Turns across profiles: each profile's due deliveries are numbered oldest first, and
+        // every profile's first goes before any profile's second, so one profile's backlog
+        // (a receiver that is down, a burst of events) cannot hold back another's. Deliveries
+        // of a disabled webhook wait, pending, until it is enabled again.
         let sql = format!(
             "UPDATE webhook_deliveries SET lease_until = $2
              WHERE id IN (
                  SELECT id FROM webhook_deliveries
-                 WHERE status = 'pending' AND next_attempt_at <= $1
-                   AND (lease_until IS NULL OR lease_until <= $1)
-                 ORDER BY next_attempt_at, id
-                 LIMIT $3
+                 WHERE id IN (
+                     SELECT id FROM (
+                         SELECT d.id, d.next_attempt_at,
+                             ROW_NUMBER() OVER (
+                                 PARTITION BY d.profile_id ORDER BY d.next_attempt_at, d.id
+                             ) AS turn
+                         FROM webhook_deliveries d
+                         JOIN webhooks w ON w.id = d.webhook_id AND w.disabled_at IS NULL
+                         WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+                           AND (d.lease_until IS NULL OR d.lease_until <= $1)
+                     ) ranked
+                     ORDER BY turn, next_attempt_at, id
+                     LIMIT $3
+                 )
+                 -- Again at the locking level: a row another claim leased after this
+                 -- statement's snapshot is re-checked here (PostgreSQL re-evaluates this level's
+                 -- conditions on the row's newest version), not in the ranking above.
+                 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $1)
                  {lock}
              )
              RETURNING {DELIVERY_COLUMNS}"
@@ -295,10 +438,14 @@ impl Store {
     /// it has used `max_attempts`, else pending again at `retry_at` with its lease released.
     /// Returns the updated delivery, or `None` when it is no longer pending (delivered or given
     /// up by another worker whose lease overlapped, or deleted with its webhook).
+    ///
+    /// A delivered attempt resets the webhook's run of failures; a given-up delivery extends it,
+    /// and the one that makes it `disable_after` long disables the webhook and queues
+    /// `disabled_event_payload` for the profile's other webhooks, in the same transaction.
     pub async fn record_webhook_attempt(
         &self,
         result: &WebhookAttemptResult<'_>,
-    ) -> Result<Option<WebhookDeliveryRow>, StoreError> {
+    ) -> Result<(Option<WebhookDeliveryRow>, Option<WebhookDisabled>), StoreError> {
         let update = format!(
             "UPDATE webhook_deliveries
              SET attempts = attempts + 1, lease_until = NULL, last_status_code = $2,
@@ -315,7 +462,7 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
             match row {
-                None => None,
+                None => (None, None),
                 Some(mut row) => {
                     if result.succeeded {
                         row.status = WebhookDeliveryRow::DELIVERED.to_owned();
@@ -349,7 +496,52 @@ impl Store {
                     .bind(result.duration_ms)
                     .execute(&mut *tx)
                     .await?;
-                    Some(row)
+                    let mut disabled = None;
+                    if row.status == WebhookDeliveryRow::DELIVERED {
+                        sqlx::query(
+                            "UPDATE webhooks SET failed_in_a_row = 0
+                             WHERE id = $1 AND failed_in_a_row <> 0",
+                        )
+                        .bind(&row.webhook_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    } else if row.status == WebhookDeliveryRow::FAILED {
+                        let (failed, now_disabled): (i64, bool) = sqlx::query_as(
+                            "UPDATE webhooks SET failed_in_a_row = failed_in_a_row + 1,
+                                disabled_reason = CASE
+                                    WHEN disabled_at IS NULL AND failed_in_a_row + 1 >= $2
+                                    THEN 'disabled after ' || $2 || ' deliveries in a row were given up'
+                                    ELSE disabled_reason END,
+                                disabled_at = CASE
+                                    WHEN disabled_at IS NULL AND failed_in_a_row + 1 >= $2
+                                    THEN $3 ELSE disabled_at END
+                             WHERE id = $1
+                             RETURNING failed_in_a_row, COALESCE(disabled_at = $3, FALSE)",
+                        )
+                        .bind(&row.webhook_id)
+                        .bind(result.disable_after)
+                        .bind(result.at)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .unwrap_or((0, false));
+                        if now_disabled && failed == result.disable_after {
+                            if let Some(payload) = result.disabled_event_payload {
+                                fan_out_to_webhooks!(
+                                    tx,
+                                    &row.profile_id,
+                                    WEBHOOK_DISABLED_EVENT,
+                                    payload,
+                                    result.at
+                                );
+                            }
+                            disabled = Some(WebhookDisabled {
+                                webhook_id: row.webhook_id.clone(),
+                                profile_id: row.profile_id.clone(),
+                                failed_in_a_row: failed,
+                            });
+                        }
+                    }
+                    (Some(row), disabled)
                 }
             }
         });
@@ -431,11 +623,15 @@ mod tests {
         WebhookRow {
             id: "w".into(),
             profile_id: "p".into(),
-            url: "https://example.test/hook".into(),
+            url: "https://example.invalid/hook".into(),
             secret_sealed: "v1.k.x".into(),
             events: events.into(),
             created_at: 0,
             disabled_at: None,
+            disabled_reason: None,
+            failed_in_a_row: 0,
+            previous_secret_sealed: None,
+            previous_secret_until: None,
         }
     }
 

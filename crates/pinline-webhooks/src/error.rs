@@ -22,6 +22,14 @@ pub enum WebhookError {
         /// The rule it met, in words.
         reason: String,
     },
+    /// The profile has as many webhooks as one profile may have.
+    #[error(
+        "this profile already has {limit} webhooks, the most one profile may have; delete one first"
+    )]
+    TooMany {
+        /// The cap.
+        limit: i64,
+    },
     /// The HTTP client for deliveries could not be built.
     #[error("could not set up webhook deliveries: {0}")]
     Setup(String),

@@ -16,6 +16,8 @@ pub const POST_PUBLISHED: &str = "post.published";
 pub const POST_FAILED: &str = "post.failed";
 /// A post is held (for example behind a reconnect canary) and will resume later.
 pub const POST_HELD: &str = "post.held";
+/// Another webhook of the profile was disabled after a run of given-up deliveries.
+pub const WEBHOOK_DISABLED: &str = pinline_store::WEBHOOK_DISABLED_EVENT;
 
 /// Every event name, in documentation order.
 pub const ALL: &[&str] = &[
@@ -27,6 +29,7 @@ pub const ALL: &[&str] = &[
     POST_PUBLISHED,
     POST_FAILED,
     POST_HELD,
+    WEBHOOK_DISABLED,
 ];
 
 /// The filter value that subscribes to every event, present and future.

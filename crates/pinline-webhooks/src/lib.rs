@@ -21,4 +21,6 @@ pub mod signature;
 pub use error::WebhookError;
 pub use retry::RetryPolicy;
 pub use secret::WebhookSecret;
-pub use service::{EmittedEvent, Webhooks, event_payload};
+pub use service::{
+    EmittedEvent, MAX_WEBHOOKS_PER_PROFILE, SECRET_GRACE, WebhookUpdate, Webhooks, event_payload,
+};

@@ -18,6 +18,9 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// How long one POST may take, connection included, before it counts as failed.
     pub request_timeout: Duration,
+    /// After this many deliveries given up in a row, the webhook is disabled (its later
+    /// deliveries wait until it is enabled again).
+    pub disable_after: u32,
 }
 
 impl Default for RetryPolicy {
@@ -27,6 +30,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_secs(10),
             max_delay: Duration::from_secs(3600),
             request_timeout: Duration::from_secs(10),
+            disable_after: 5,
         }
     }
 }

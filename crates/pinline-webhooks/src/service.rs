@@ -31,6 +31,12 @@ pub const EVENT_HEADER: &str = "Pinline-Event";
 /// Header carrying the delivery id, stable across the retries of one delivery.
 pub const DELIVERY_HEADER: &str = "Pinline-Delivery";
 
+/// The most webhooks one profile may register: every event is fanned out to each of them, so the
+/// cap bounds what one event costs.
+pub const MAX_WEBHOOKS_PER_PROFILE: i64 = 25;
+/// How long a rotated-out secret keeps signing beside the new one.
+pub const SECRET_GRACE: Duration = Duration::from_secs(24 * 3600);
+
 /// How many post events, and how many account events, one [`Webhooks::dispatch_outbox`] call
 /// takes.
 const OUTBOX_BATCH: i64 = 200;
@@ -64,6 +70,15 @@ struct Inner {
     http: reqwest::Client,
     policy: RetryPolicy,
     wake: Notify,
+}
+
+/// A change to a webhook, for [`Webhooks::update`]; `None` keeps a field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebhookUpdate<'a> {
+    pub url: Option<&'a str>,
+    pub events: Option<&'a [&'a str]>,
+    pub enabled: Option<bool>,
+    pub rotate_secret: bool,
 }
 
 /// How one HTTP attempt ended.
@@ -134,10 +149,95 @@ impl Webhooks {
             events,
             created_at: self.inner.clock.now_ms(),
             disabled_at: None,
+            disabled_reason: None,
+            failed_in_a_row: 0,
+            previous_secret_sealed: None,
+            previous_secret_until: None,
         };
-        self.inner.store.create_webhook(&row).await?;
+        if !self
+            .inner
+            .store
+            .create_webhook(&row, MAX_WEBHOOKS_PER_PROFILE)
+            .await?
+        {
+            return Err(WebhookError::TooMany {
+                limit: MAX_WEBHOOKS_PER_PROFILE,
+            });
+        }
         tracing::info!(webhook = %row.id, profile = %row.profile_id, events = %row.events, "webhook created");
         Ok((row, secret))
+    }
+
+    /// Changes a webhook of a profile: its URL (checked as at registration), its events, whether
+    /// it is enabled (enabling forgets past failures, and what waited is sent), and, with
+    /// `rotate_secret`, a new signing secret, returned now and never again, while the old one
+    /// keeps signing beside it for [`SECRET_GRACE`]. `None` for another profile's webhook.
+    pub async fn update(
+        &self,
+        profile_id: &str,
+        webhook_id: &str,
+        update: WebhookUpdate<'_>,
+    ) -> Result<Option<(WebhookRow, Option<WebhookSecret>)>, WebhookError> {
+        let inner = &self.inner;
+        let url = match update.url {
+            Some(url) => {
+                let url = parse_url(url)?;
+                self.vet_target(&url)?;
+                Some(url)
+            }
+            None => None,
+        };
+        let events = update.events.map(parse_events).transpose()?;
+        let now = inner.clock.now_ms();
+        let secret = update.rotate_secret.then(WebhookSecret::generate);
+        let changes = pinline_store::WebhookChanges {
+            url,
+            events,
+            enabled: update.enabled,
+            new_secret_sealed: secret.as_ref().map(|secret| {
+                inner.key_ring.seal(
+                    &WebhookSecret::associated_data(webhook_id),
+                    secret.expose_secret().as_bytes(),
+                )
+            }),
+            previous_until: secret.as_ref().map(|_| now + millis(SECRET_GRACE)),
+        };
+        let Some(row) = inner
+            .store
+            .update_webhook(profile_id, webhook_id, &changes, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if update.enabled == Some(true) {
+            inner.wake.notify_one();
+        }
+        tracing::info!(webhook = %row.id, profile = %row.profile_id, rotated = secret.is_some(), enabled = row.disabled_at.is_none(), "webhook changed");
+        Ok(Some((row, secret)))
+    }
+
+    /// Sends one delivery of a profile's webhook again, from its first attempt, now. `None`
+    /// when there is no such delivery.
+    pub async fn redeliver(
+        &self,
+        profile_id: &str,
+        webhook_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<WebhookDeliveryRow>, WebhookError> {
+        let row = self
+            .inner
+            .store
+            .redeliver_webhook_delivery(
+                profile_id,
+                webhook_id,
+                delivery_id,
+                self.inner.clock.now_ms(),
+            )
+            .await?;
+        if row.is_some() {
+            self.inner.wake.notify_one();
+        }
+        Ok(row)
     }
 
     /// Refuses a receiver the guard would refuse at delivery, without resolving its name (a
@@ -383,13 +483,21 @@ impl Webhooks {
         };
         let at = inner.clock.now_ms();
         let started = Instant::now();
-        let outcome = match inner.key_ring.open(
-            &WebhookSecret::associated_data(&webhook.id),
-            &webhook.secret_sealed,
-        ) {
+        let aad = WebhookSecret::associated_data(&webhook.id);
+        let outcome = match inner.key_ring.open(&aad, &webhook.secret_sealed) {
             Ok(opened) => {
-                let secret = WebhookSecret::from_opened(&opened);
-                self.post(&webhook, &delivery, &secret, at).await
+                let mut secrets = vec![WebhookSecret::from_opened(&opened)];
+                // During a rotation's grace period the old secret signs too, so receivers can
+                // switch over whenever they like.
+                if let (Some(previous), Some(until)) = (
+                    &webhook.previous_secret_sealed,
+                    webhook.previous_secret_until,
+                ) && until > at
+                    && let Ok(opened) = inner.key_ring.open(&aad, previous)
+                {
+                    secrets.push(WebhookSecret::from_opened(&opened));
+                }
+                self.post(&webhook, &delivery, &secrets, at).await
             }
             Err(error) => AttemptOutcome {
                 status_code: None,
@@ -404,7 +512,23 @@ impl Webhooks {
         // The delay counts from the attempt's end, so a slow timeout does not eat into it.
         let retry_at = inner.clock.now_ms() + millis(inner.policy.delay(number, jitter));
         let succeeded = outcome.error.is_none();
-        let recorded = inner
+        // Written now, used only if this attempt gives the delivery up and that disables the
+        // webhook: the event then commits with the change that causes it.
+        let disabled_event = (!succeeded && number >= inner.policy.max_attempts).then(|| {
+            event_payload(
+                &uuid::Uuid::now_v7().to_string(),
+                events::WEBHOOK_DISABLED,
+                at,
+                json!({
+                    "webhook_id": webhook.id,
+                    "reason": format!(
+                        "{} deliveries in a row were given up; PATCH /v1/webhooks/{} with {{\"enabled\": true}} turns it back on and sends what waited",
+                        inner.policy.disable_after, webhook.id
+                    ),
+                }),
+            )
+        });
+        let (recorded, disabled) = inner
             .store
             .record_webhook_attempt(&WebhookAttemptResult {
                 delivery_id: &delivery.id,
@@ -415,8 +539,20 @@ impl Webhooks {
                 succeeded,
                 retry_at,
                 max_attempts: i64::from(inner.policy.max_attempts),
+                disable_after: i64::from(inner.policy.disable_after),
+                disabled_event_payload: disabled_event.as_deref(),
             })
             .await?;
+        if let Some(disabled) = disabled {
+            tracing::warn!(
+                event = events::WEBHOOK_DISABLED,
+                webhook = %disabled.webhook_id,
+                profile = %disabled.profile_id,
+                failed_in_a_row = disabled.failed_in_a_row,
+                "webhook disabled after a run of given-up deliveries"
+            );
+            inner.wake.notify_one();
+        }
         if let Some(row) = recorded {
             let status = row.status.as_str();
             let code = outcome.status_code;
@@ -435,7 +571,7 @@ impl Webhooks {
         &self,
         webhook: &WebhookRow,
         delivery: &WebhookDeliveryRow,
-        secret: &WebhookSecret,
+        secrets: &[WebhookSecret],
         at: i64,
     ) -> AttemptOutcome {
         let target = match url::Url::parse(&webhook.url) {
@@ -450,8 +586,11 @@ impl Webhooks {
             Err(refused) => return refused_outcome(webhook, &refused),
         };
         let body = delivery.payload.clone();
-        let signature =
-            signature::sign(secret.expose_secret(), at.div_euclid(1000), body.as_bytes());
+        let signature = signature::sign_all(
+            secrets.iter().map(WebhookSecret::expose_secret),
+            at.div_euclid(1000),
+            body.as_bytes(),
+        );
         let timeout = self.inner.policy.request_timeout;
         let sent = self
             .inner

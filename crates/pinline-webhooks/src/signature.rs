@@ -57,6 +57,25 @@ pub fn sign(secret: impl AsRef<[u8]>, timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex::encode(tag))
 }
 
+/// The header value signing `body` at `timestamp` with every one of `secrets` (one `v1=` each):
+/// during a secret rotation both the new and the old secret sign, and a receiver holding either
+/// verifies.
+pub fn sign_all<S: AsRef<[u8]>>(
+    secrets: impl IntoIterator<Item = S>,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        let tag = mac(secret.as_ref(), timestamp, body)
+            .finalize()
+            .into_bytes();
+        header.push_str(",v1=");
+        header.push_str(&hex::encode(tag));
+    }
+    header
+}
+
 /// Checks a `Pinline-Signature` header against the raw `body`: the timestamp must lie within
 /// `tolerance_secs` of `now_secs`, and one `v1=` value must be the MAC of the body under
 /// `secret`. The comparison is constant-time.

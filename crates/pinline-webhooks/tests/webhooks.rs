@@ -40,6 +40,11 @@ backend_tests!(
     internal_targets_are_refused_at_creation_and_at_delivery,
     targets_beyond_loopback_are_refused_without_a_dns_query,
     outbox_events_are_fanned_out_once_by_racing_dispatchers,
+    a_run_of_given_up_deliveries_disables_a_webhook_until_it_is_enabled,
+    a_rotated_secret_signs_beside_the_new_one_for_the_grace_period,
+    a_delivery_can_be_sent_again,
+    a_profile_has_at_most_the_webhook_cap,
+    one_profiles_backlog_does_not_hold_back_another,
 );
 
 const PROFILE_A: &str = "profile-a";
@@ -723,10 +728,20 @@ async fn invalid_webhooks_and_events_are_refused(db: TestDatabase) {
 async fn a_key_rotation_reseals_secrets_so_the_old_key_can_go(db: TestDatabase) {
     let app = app(db, RetryPolicy::default()).await;
     let mut secrets = Vec::new();
-    // More than one page of the re-sealing pass.
+    // More than one page of the re-sealing pass, spread over profiles (one may have at most
+    // 25 webhooks): 20 in PROFILE_A, 20 in PROFILE_B, the rest in others.
     for index in 0..205 {
-        let profile = if index % 2 == 0 { PROFILE_A } else { PROFILE_B };
-        secrets.push(app.create(profile, "/hook", &["*"]).await);
+        let profile = match index / 20 {
+            0 => PROFILE_A.to_owned(),
+            1 => PROFILE_B.to_owned(),
+            n => format!("profile-{n}"),
+        };
+        app.db
+            .store
+            .ensure_profile(&profile, &profile, app.clock.now_ms())
+            .await
+            .expect("profile");
+        secrets.push(app.create(&profile, "/hook", &["*"]).await);
     }
     let service = |key_ring: KeyRing| {
         Webhooks::new(
@@ -764,7 +779,7 @@ async fn a_key_rotation_reseals_secrets_so_the_old_key_can_go(db: TestDatabase) 
         .await
         .expect("emit")
         .delivery_ids;
-    assert_eq!(deliveries.len(), 103);
+    assert_eq!(deliveries.len(), 20);
     let mut delivered = 0;
     while delivered < deliveries.len() {
         let sent = only_new.deliver_due().await.expect("deliver");
@@ -773,7 +788,7 @@ async fn a_key_rotation_reseals_secrets_so_the_old_key_can_go(db: TestDatabase) 
     }
     let now = app.now_secs();
     let requests = app.receiver.requests();
-    assert_eq!(requests.len(), 103);
+    assert_eq!(requests.len(), 20);
     for request in &requests {
         let header = request.header("pinline-signature");
         let signed_by_one = secrets.iter().any(|(_, secret)| {
@@ -788,7 +803,10 @@ async fn a_key_rotation_reseals_secrets_so_the_old_key_can_go(db: TestDatabase) 
         });
         assert!(signed_by_one, "a delivery signed with an unknown secret");
     }
-    for ((id, _), profile) in secrets.iter().zip([PROFILE_A, PROFILE_B]) {
+    for ((id, _), profile) in [&secrets[0], &secrets[20]]
+        .into_iter()
+        .zip([PROFILE_A, PROFILE_B])
+    {
         let row = app
             .webhooks
             .get(profile, id)
@@ -935,10 +953,14 @@ async fn targets_beyond_loopback_are_refused_without_a_dns_query(db: TestDatabas
         events: "post.published".to_owned(),
         created_at: app.clock.now_ms(),
         disabled_at: None,
+        disabled_reason: None,
+        failed_in_a_row: 0,
+        previous_secret_sealed: None,
+        previous_secret_until: None,
     };
     app.db
         .store
-        .create_webhook(&row)
+        .create_webhook(&row, 25)
         .await
         .expect("store a webhook");
     let deliveries = app.emit(PROFILE_A, events::POST_PUBLISHED).await;
@@ -1164,4 +1186,217 @@ async fn outbox_events_are_fanned_out_once_by_racing_dispatchers(db: TestDatabas
     assert_eq!(published["pin_id"], "9001");
     assert_eq!(published["adopted"], false);
     assert_eq!(published["message"], serde_json::Value::Null);
+}
+
+/// A loopback URL where nothing listens.
+async fn closed_url() -> String {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = closed.local_addr().expect("address");
+    drop(closed);
+    format!("http://{address}/hook")
+}
+
+async fn a_run_of_given_up_deliveries_disables_a_webhook_until_it_is_enabled(db: TestDatabase) {
+    let policy = RetryPolicy {
+        max_attempts: 1,
+        disable_after: 2,
+        ..RetryPolicy::default()
+    };
+    let app = app(db, policy).await;
+    let (broken, _) = app
+        .webhooks
+        .create(PROFILE_A, &closed_url().await, &[events::POST_PUBLISHED])
+        .await
+        .expect("create");
+    app.create(PROFILE_A, "/watcher", &["*"]).await;
+
+    for round in 1..=2 {
+        app.emit(PROFILE_A, events::POST_PUBLISHED).await;
+        assert_eq!(app.deliver().await, 2, "round {round}");
+    }
+    let row = app
+        .webhooks
+        .get(PROFILE_A, &broken.id)
+        .await
+        .expect("get")
+        .expect("row");
+    assert!(
+        row.disabled_at.is_some(),
+        "two given-up deliveries disable it"
+    );
+    assert_eq!(row.failed_in_a_row, 2);
+    assert!(
+        row.disabled_reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("2 deliveries in a row")
+    );
+    // The profile's other webhook hears of it, in the same transaction as the change.
+    assert_eq!(app.deliver().await, 1);
+    let requests = app.receiver.requests();
+    let disabled = requests.last().expect("a request").json();
+    assert_eq!(disabled["type"], "webhook.disabled");
+    assert_eq!(disabled["data"]["webhook_id"], json!(broken.id));
+
+    // While disabled, its deliveries are queued and wait instead of failing.
+    let waiting = app.emit(PROFILE_A, events::POST_PUBLISHED).await;
+    assert_eq!(waiting.len(), 2);
+    assert_eq!(
+        app.deliver().await,
+        1,
+        "only the watcher's delivery is attempted"
+    );
+    let requests = app.receiver.requests();
+    let parked = waiting
+        .iter()
+        .find(|id| {
+            !requests
+                .iter()
+                .any(|r| r.header("pinline-delivery") == id.as_str())
+        })
+        .expect("the broken webhook's delivery");
+    assert_eq!(
+        app.delivery(PROFILE_A, parked).await.status,
+        WebhookDeliveryRow::PENDING
+    );
+    // Enabled again at a working URL: what waited is sent, and the run of failures is forgotten.
+    let (row, secret) = app
+        .webhooks
+        .update(
+            PROFILE_A,
+            &broken.id,
+            pinline_webhooks::WebhookUpdate {
+                url: Some(&app.receiver.url("/fixed")),
+                enabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update")
+        .expect("found");
+    assert!(secret.is_none());
+    assert_eq!((row.disabled_at, row.failed_in_a_row), (None, 0));
+    assert_eq!(app.deliver().await, 1);
+    let last = app.receiver.requests().last().cloned().expect("request");
+    assert_eq!(last.path, "/fixed");
+    assert_eq!(last.header("pinline-delivery"), parked.as_str());
+}
+
+async fn a_rotated_secret_signs_beside_the_new_one_for_the_grace_period(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let (id, old) = app.create(PROFILE_A, "/hook", &["*"]).await;
+    let (row, new) = app
+        .webhooks
+        .update(
+            PROFILE_A,
+            &id,
+            pinline_webhooks::WebhookUpdate {
+                rotate_secret: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update")
+        .expect("found");
+    let new = new.expect("a new secret is answered once");
+    assert_ne!(new.expose_secret(), old.expose_secret());
+    assert!(row.previous_secret_until.is_some());
+    let verifies = |secret: &WebhookSecret, request: &Received, now: i64| {
+        signature::verify(
+            secret.expose_secret(),
+            request.header("pinline-signature"),
+            &request.body,
+            now,
+            DEFAULT_TOLERANCE_SECS,
+        )
+        .is_ok()
+    };
+    app.emit(PROFILE_A, events::POST_PUBLISHED).await;
+    app.deliver().await;
+    let first = app.receiver.requests().pop().expect("delivered");
+    assert!(verifies(&new, &first, app.now_secs()));
+    assert!(
+        verifies(&old, &first, app.now_secs()),
+        "the old secret still signs"
+    );
+
+    app.clock
+        .advance(pinline_webhooks::SECRET_GRACE + Duration::from_secs(1));
+    app.emit(PROFILE_A, events::POST_PUBLISHED).await;
+    app.deliver().await;
+    let second = app.receiver.requests().pop().expect("delivered");
+    assert!(verifies(&new, &second, app.now_secs()));
+    assert!(
+        !verifies(&old, &second, app.now_secs()),
+        "the grace period is over"
+    );
+}
+
+async fn a_delivery_can_be_sent_again(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let (id, _) = app.create(PROFILE_A, "/hook", &["*"]).await;
+    let deliveries = app.emit(PROFILE_A, events::POST_FAILED).await;
+    assert_eq!(app.deliver().await, 1);
+    let again = app
+        .webhooks
+        .redeliver(PROFILE_A, &id, &deliveries[0])
+        .await
+        .expect("redeliver")
+        .expect("found");
+    assert_eq!((again.status.as_str(), again.attempts), ("pending", 0));
+    assert_eq!(app.deliver().await, 1);
+    let requests = app.receiver.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].body, requests[1].body, "the same payload");
+    assert_eq!(
+        requests[1].header("pinline-delivery"),
+        requests[0].header("pinline-delivery")
+    );
+    // Another profile cannot reach it.
+    assert!(
+        app.webhooks
+            .redeliver(PROFILE_B, &id, &deliveries[0])
+            .await
+            .expect("redeliver")
+            .is_none()
+    );
+}
+
+async fn a_profile_has_at_most_the_webhook_cap(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let cap = pinline_webhooks::MAX_WEBHOOKS_PER_PROFILE;
+    for _ in 0..cap {
+        app.create(PROFILE_A, "/hook", &["*"]).await;
+    }
+    let refused = app
+        .webhooks
+        .create(PROFILE_A, &app.receiver.url("/one-more"), &["*"])
+        .await
+        .expect_err("over the cap");
+    assert!(matches!(refused, WebhookError::TooMany { limit } if limit == cap));
+    app.create(PROFILE_B, "/hook", &["*"]).await;
+}
+
+async fn one_profiles_backlog_does_not_hold_back_another(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    app.create(PROFILE_A, "/a", &["*"]).await;
+    app.create(PROFILE_B, "/b", &["*"]).await;
+    for _ in 0..10 {
+        app.emit(PROFILE_A, events::POST_PUBLISHED).await;
+    }
+    app.clock.advance(Duration::from_millis(5));
+    let late = app.emit(PROFILE_B, events::POST_PUBLISHED).await;
+    let claimed = app
+        .db
+        .store
+        .claim_due_webhook_deliveries(app.clock.now_ms(), 60_000, 3)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        claimed.iter().any(|d| d.id == late[0]),
+        "the other profile's newer delivery takes a turn before the backlog's fourth"
+    );
 }

@@ -1,11 +1,12 @@
-//! `/v1/webhooks`: register, list, inspect and delete webhooks, and read their delivery log.
+//! `/v1/webhooks`: register, list, inspect, change and delete webhooks, read their delivery log
+//! and send a delivery again.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use pinline_store::WebhookRow;
-use pinline_webhooks::events;
+use pinline_store::{WebhookDeliveryRow, WebhookRow};
+use pinline_webhooks::{WebhookUpdate, events};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, Type};
@@ -28,6 +29,14 @@ pub struct WebhookView {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub disabled_at: Option<String>,
+    /// Why it is disabled: by its profile, or after a run of given-up deliveries. Its deliveries
+    /// wait until it is enabled again.
+    pub disabled_reason: Option<String>,
+    /// Deliveries given up in a row since the last one delivered.
+    pub failed_in_a_row: i64,
+    /// Until when the secret before the last rotation still signs beside the current one.
+    #[schema(format = DateTime)]
+    pub previous_secret_valid_until: Option<String>,
 }
 
 impl WebhookView {
@@ -38,8 +47,56 @@ impl WebhookView {
             events: row.events.split(',').map(str::to_owned).collect(),
             created_at: rfc3339(row.created_at),
             disabled_at: row.disabled_at.map(rfc3339),
+            disabled_reason: row.disabled_reason.clone(),
+            failed_in_a_row: row.failed_in_a_row,
+            previous_secret_valid_until: row.previous_secret_until.map(rfc3339),
         }
     }
+}
+
+impl DeliveryView {
+    fn new(d: &WebhookDeliveryRow) -> DeliveryView {
+        DeliveryView {
+            id: d.id.clone(),
+            event: d.event.clone(),
+            status: d.status.clone(),
+            attempts: d.attempts,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error.clone(),
+            next_attempt_at: rfc3339(d.next_attempt_at),
+            created_at: rfc3339(d.created_at),
+            delivered_at: d.delivered_at.map(rfc3339),
+        }
+    }
+}
+
+/// The body of `PATCH /v1/webhooks/{id}`: what to change; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhook {
+    /// A new receiver URL, checked as at registration.
+    url: Option<String>,
+    /// A new event filter.
+    #[schema(schema_with = event_names_schema)]
+    events: Option<Vec<String>>,
+    /// `false` pauses deliveries (they wait); `true` resumes them, forgets past failures and
+    /// sends what waited.
+    enabled: Option<bool>,
+    /// `true` makes a new signing secret, answered this once as `secret`; the old one keeps
+    /// signing beside it (a second `v1=` in `Pinline-Signature`) for 24 hours.
+    #[serde(default)]
+    rotate_secret: bool,
+}
+
+/// A changed webhook, with its new secret when one was made.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = UpdatedWebhook)]
+pub struct WebhookUpdated {
+    #[serde(flatten)]
+    pub webhook: WebhookView,
+    /// The new signing secret, shown this once; absent unless `rotate_secret` was `true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 /// A new webhook with its signing secret, which is shown this once.
@@ -134,6 +191,7 @@ answers 2xx. The answer carries the signing `secret`, shown only this once.",
         (status = 201, description = "The webhook and its signing secret.", body = WebhookCreated),
         (status = 400, description = "The body is not JSON.", body = ErrorBody),
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 409, description = "The profile has as many webhooks as one profile may have, 25 (`webhook_limit`).", body = ErrorBody),
         (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
         (status = 422, description = "The URL or an event name is invalid (`invalid_field`), or the URL is somewhere pinline does not deliver (`url_refused`: a private or loopback address without `PINLINE_ALLOW_PRIVATE_TARGETS`, or beyond loopback under `PINLINE_OUTBOUND=loopback`); `error.field` names it.", body = ErrorBody),
         (status = 500, description = "The secret cannot be sealed with the configured master key.", body = ErrorBody),
@@ -274,19 +332,91 @@ pub async fn list_deliveries(
         .store()
         .list_webhook_deliveries(&caller.profile_id, Some(&webhook_id), 100)
         .await?;
-    let items = deliveries
-        .iter()
-        .map(|d| DeliveryView {
-            id: d.id.clone(),
-            event: d.event.clone(),
-            status: d.status.clone(),
-            attempts: d.attempts,
-            last_status_code: d.last_status_code,
-            last_error: d.last_error.clone(),
-            next_attempt_at: rfc3339(d.next_attempt_at),
-            created_at: rfc3339(d.created_at),
-            delivered_at: d.delivered_at.map(rfc3339),
-        })
-        .collect();
+    let items = deliveries.iter().map(DeliveryView::new).collect();
     Ok(Json(DeliveryList { items }))
+}
+
+/// `PATCH /v1/webhooks/{id}`: change the URL or events, pause or resume, rotate the secret.
+#[utoipa::path(
+    patch,
+    path = "/webhooks/{webhook_id}",
+    operation_id = "update_webhook",
+    tag = "webhooks",
+    summary = "Change a webhook",
+    description = "Changes the given fields. `enabled: true` also resumes a webhook that pinline \
+disabled after a run of given-up deliveries, and sends what waited. `rotate_secret: true` answers \
+a new signing secret once; the old one signs beside it for 24 hours.",
+    params(("webhook_id" = String, Path, description = "The webhook's id.")),
+    request_body = UpdateWebhook,
+    responses(
+        (status = 200, description = "The changed webhook (with `secret` after a rotation).", body = WebhookUpdated),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 404, description = "No such webhook in this key's profile.", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
+        (status = 422, description = "The URL or an event name is invalid (`invalid_field`), or the URL is somewhere pinline does not deliver (`url_refused`); `error.field` names it.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+pub async fn update_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(webhook_id): Path<String>,
+    ApiJson(body): ApiJson<UpdateWebhook>,
+) -> Result<Json<WebhookUpdated>, ApiError> {
+    let events: Option<Vec<&str>> = body
+        .events
+        .as_ref()
+        .map(|names| names.iter().map(String::as_str).collect());
+    let update = WebhookUpdate {
+        url: body.url.as_deref(),
+        events: events.as_deref(),
+        enabled: body.enabled,
+        rotate_secret: body.rotate_secret,
+    };
+    let (row, secret) = state
+        .webhooks()
+        .update(&caller.profile_id, &webhook_id, update)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    Ok(Json(WebhookUpdated {
+        webhook: WebhookView::new(&row),
+        secret: secret.map(|secret| secret.expose_secret().to_owned()),
+    }))
+}
+
+/// `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    operation_id = "redeliver_webhook_delivery",
+    tag = "webhooks",
+    summary = "Send a delivery again",
+    description = "Sends the delivery again now, from its first attempt, with the same payload \
+and `Pinline-Delivery` id (a given-up or delivered delivery is pending again). An attempt already \
+in flight finishes first.",
+    params(
+        ("webhook_id" = String, Path, description = "The webhook's id."),
+        ("delivery_id" = String, Path, description = "The delivery's id."),
+    ),
+    responses(
+        (status = 202, description = "The delivery, pending and due now.", body = DeliveryView),
+        (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
+        (status = 404, description = "No such delivery of this webhook in this key's profile.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((webhook_id, delivery_id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<DeliveryView>), ApiError> {
+    let row = state
+        .webhooks()
+        .redeliver(&caller.profile_id, &webhook_id, &delivery_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    Ok((StatusCode::ACCEPTED, Json(DeliveryView::new(&row))))
 }

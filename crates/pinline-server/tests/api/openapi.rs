@@ -20,7 +20,7 @@ backend_tests!(
 
 /// What the router serves, by hand: a route added to the server without documenting it (or
 /// documented without being served) fails here and in the calls below.
-const SERVED: [(&str, &str); 27] = [
+const SERVED: [(&str, &str); 29] = [
     ("GET", "/v1/accounts"),
     ("POST", "/v1/accounts/connect"),
     ("GET", "/v1/accounts/{account_id}"),
@@ -37,8 +37,13 @@ const SERVED: [(&str, &str); 27] = [
     ("GET", "/v1/webhooks"),
     ("POST", "/v1/webhooks"),
     ("GET", "/v1/webhooks/{webhook_id}"),
+    ("PATCH", "/v1/webhooks/{webhook_id}"),
     ("DELETE", "/v1/webhooks/{webhook_id}"),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
+    (
+        "POST",
+        "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    ),
     ("GET", "/v1/drafts"),
     ("POST", "/v1/drafts"),
     ("GET", "/v1/drafts/{id}"),

@@ -43,7 +43,8 @@ async fn receiver() -> (String, Received) {
 backend_tests!(
     revocation_turns_needs_reauth_and_sends_a_signed_webhook,
     webhooks_are_per_profile,
-    receivers_beyond_loopback_are_refused_in_a_loopback_process
+    receivers_beyond_loopback_are_refused_in_a_loopback_process,
+    webhooks_are_changed_paused_and_rotated_through_the_api
 );
 
 async fn revocation_turns_needs_reauth_and_sends_a_signed_webhook(db: TestDatabase) {
@@ -204,4 +205,87 @@ async fn receivers_beyond_loopback_are_refused_in_a_loopback_process(db: TestDat
         .await;
     assert_eq!(accepted.status, 201, "{:?}", accepted.json);
     assert_eq!(pinline_outbound::refused_beyond_loopback(), 0);
+}
+
+async fn webhooks_are_changed_paused_and_rotated_through_the_api(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let key = Some(app.key_alpha.as_str());
+    let created = app
+        .api(
+            Method::POST,
+            "/v1/webhooks",
+            key,
+            Some(json!({"url": "https://hook.invalid/a", "events": ["post.published"]})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json["id"].as_str().expect("id").to_owned();
+    let path = format!("/v1/webhooks/{id}");
+
+    let paused = app
+        .api(
+            Method::PATCH,
+            &path,
+            key,
+            Some(json!({"enabled": false, "events": ["*"]})),
+        )
+        .await;
+    assert_eq!(paused.status, 200, "{}", paused.text);
+    assert!(paused.json["disabled_at"].is_string());
+    assert_eq!(
+        paused.json["disabled_reason"],
+        json!("disabled by its profile")
+    );
+    assert_eq!(paused.json["events"], json!(["*"]));
+    assert!(
+        paused.json.get("secret").is_none(),
+        "no secret without a rotation"
+    );
+
+    let rotated = app
+        .api(
+            Method::PATCH,
+            &path,
+            key,
+            Some(json!({"rotate_secret": true, "enabled": true})),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let secret = rotated.json["secret"]
+        .as_str()
+        .expect("the new secret, once");
+    assert_ne!(Some(secret), created.json["secret"].as_str());
+    assert!(rotated.json["previous_secret_valid_until"].is_string());
+    assert_eq!(rotated.json["disabled_at"], Value::Null);
+    let read = app.api(Method::GET, &path, key, None).await;
+    assert!(read.json.get("secret").is_none(), "never shown again");
+
+    for (body, field) in [
+        (json!({"url": "ftp://hook.invalid/"}), "url"),
+        (json!({"url": "http://10.0.0.1/hook"}), "url"),
+        (json!({"events": ["post.typo"]}), "events"),
+    ] {
+        let refused = app.api(Method::PATCH, &path, key, Some(body.clone())).await;
+        assert_eq!(refused.status, 422, "{body}: {}", refused.text);
+        assert_eq!(refused.json["error"]["field"], json!(field), "{body}");
+    }
+    let other = app
+        .api(
+            Method::PATCH,
+            &path,
+            Some(&app.key_beta),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(other.status, 404);
+    let missing = app
+        .api(
+            Method::POST,
+            &format!("{path}/deliveries/nope/redeliver"),
+            key,
+            None,
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(error_code(&missing), "not_found");
 }
