@@ -157,6 +157,30 @@ pub enum DraftError {
         reason: String,
     },
 
+    /// The image's header declares a picture too large to decode within the limits (checked
+    /// before anything is allocated).
+    #[error(
+        "the image is {width}×{height} pixels, {why}; send a smaller version (a pin is \
+         1000×1500 pixels)"
+    )]
+    ImageTooLarge {
+        /// Width the header declares.
+        width: u32,
+        /// Height the header declares.
+        height: u32,
+        /// Which limit it exceeds, in words.
+        why: String,
+    },
+
+    /// The image is in a format that is not read (GIF, BMP, TIFF, …).
+    #[error(
+        "the image is a {format} file, which pinline does not read; use a JPEG, PNG or WebP file"
+    )]
+    ImageFormatUnsupported {
+        /// The format its signature shows.
+        format: String,
+    },
+
     /// The image is too small to make a pin image from.
     #[error(
         "the image is only {width}×{height} pixels; use one whose shorter side is at least {min} \

@@ -45,6 +45,7 @@
 //! # }
 //! ```
 
+mod decode_cost;
 mod error;
 pub mod fetch;
 pub mod image_prep;

@@ -140,8 +140,9 @@ pub struct DraftPage {
     pub next_cursor: Option<String>,
 }
 
-/// The API error for a draft that could not be made.
-fn draft_error(error: DraftError) -> ApiError {
+/// The API error for a draft that could not be made; `image_field` is the input the image came
+/// from (`image_base64`, `image_url`, or the page at `url`).
+fn draft_error(error: DraftError, image_field: &'static str) -> ApiError {
     let message = error.to_string();
     let (status, code, field) = match &error {
         DraftError::InvalidRequest(_) => {
@@ -165,7 +166,17 @@ fn draft_error(error: DraftError) -> ApiError {
         | DraftError::ImageOverSizeCap { .. } => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "unusable_image",
-            "image_url",
+            image_field,
+        ),
+        DraftError::ImageTooLarge { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "image_too_large",
+            image_field,
+        ),
+        DraftError::ImageFormatUnsupported { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported_content",
+            image_field,
         ),
         DraftError::NoImage => (StatusCode::UNPROCESSABLE_ENTITY, "no_image", "image_url"),
         DraftError::Internal(_) => {
@@ -215,8 +226,10 @@ or not at all.",
         (status = 413, description = "The body is too large.", body = ErrorBody),
         (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
         (status = 422, description = "The idea cannot be drafted; `error.code` says why \
-(`invalid_field`, `url_refused`, `unsupported_content`, `too_big`, `unusable_image`, `no_image`, \
-`source_unreachable`) and `error.field` names the input.", body = ErrorBody),
+(`invalid_field`, `url_refused`, `unsupported_content` (also an image that is not JPEG, PNG or \
+WebP, such as a GIF), `too_big`, `image_too_large` (the image's header declares more pixels \
+than may be decoded), `unusable_image`, `no_image`, `source_unreachable`) and `error.field` \
+names the input.", body = ErrorBody),
         (status = 502, description = "The page or image could not be fetched in time (`source_unreachable`).", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
@@ -252,6 +265,17 @@ pub async fn make_drafts(
             })?),
             _ => None,
         };
+    let image_field = if image_bytes.is_some() {
+        "image_base64"
+    } else if body
+        .image_url
+        .as_deref()
+        .is_some_and(|link| !link.trim().is_empty())
+    {
+        "image_url"
+    } else {
+        "url"
+    };
     let request = DraftRequest {
         url: body.url,
         text: body.text,
@@ -260,7 +284,11 @@ pub async fn make_drafts(
         image_bytes,
         count,
     };
-    let drafts = state.drafter().draft(request).await.map_err(draft_error)?;
+    let drafts = state
+        .drafter()
+        .draft(request)
+        .await
+        .map_err(|error| draft_error(error, image_field))?;
     let now = state.now_ms();
     let idea_id = uuid::Uuid::now_v7().to_string();
     // Lists run newest first by (created_at, id); ids are handed out in reverse so that an
