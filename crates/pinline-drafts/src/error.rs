@@ -87,6 +87,18 @@ pub enum DraftError {
         after: Duration,
     },
 
+    /// The whole drafts request did not finish within its deadline (slow sites, or other drafts
+    /// ahead of it waiting for image work).
+    #[error(
+        "the drafts took longer than {}s to make (a slow site, or many drafts being made at \
+         once); try again later",
+        .after.as_secs()
+    )]
+    Deadline {
+        /// The deadline that passed.
+        after: Duration,
+    },
+
     /// More redirects than the policy allows.
     #[error("`{url}` redirected more than {limit} times; link to the final page instead")]
     TooManyRedirects {
@@ -228,7 +240,10 @@ impl DraftError {
     /// network trouble). Everything else needs a different input or setting.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Network { .. } | Self::Timeout { .. } | Self::Unresolvable { .. } => true,
+            Self::Network { .. }
+            | Self::Timeout { .. }
+            | Self::Deadline { .. }
+            | Self::Unresolvable { .. } => true,
             Self::HttpStatus { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }

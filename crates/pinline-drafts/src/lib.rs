@@ -21,9 +21,13 @@
 //!    different angle, cut to Pinterest's limits at word boundaries. [`RuleGenerator`] is built
 //!    in; [`ChatGenerator`] asks an OpenAI-compatible model and falls back to the rules.
 //!
-//! Steps 3 and 4 run concurrently; image work runs on the blocking pool so that it does not
-//! stall the async runtime. The crate stores nothing and knows no HTTP handlers: callers decide
-//! what to do with the drafts.
+//! Steps 3 and 4 run concurrently. Parsing a page and preparing an image run on the blocking
+//! pool, so that they do not stall the async runtime, and take a turn from one small semaphore
+//! per [`Drafter`] ([`DraftSettings::parallel_work`], one by default), so that however many
+//! drafts are asked for at once, the memory and cores they use stay bounded. The whole of
+//! [`Drafter::draft`] has one deadline ([`DraftSettings::request_timeout`]): fetches, waiting
+//! for a turn and writing the copy all count against it. The crate stores nothing and knows no
+//! HTTP handlers: callers decide what to do with the drafts.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), pinline_drafts::DraftError> {
@@ -53,8 +57,10 @@ pub mod metadata;
 pub mod text;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use url::Url;
 
 pub use error::DraftError;
@@ -77,6 +83,12 @@ pub struct DraftSettings {
     pub image: ImageSettings,
     /// How many of a page's images are tried before giving up on it.
     pub max_image_candidates: usize,
+    /// How many images are prepared (or pages parsed) at once by one drafter, each on a
+    /// blocking thread. Image work needs up to [`ImageSettings::max_decode_bytes`] plus a
+    /// working copy, so this bounds the memory drafting can take; the others wait their turn.
+    pub parallel_work: usize,
+    /// The deadline for one whole [`Drafter::draft`] call.
+    pub request_timeout: Duration,
 }
 
 impl Default for DraftSettings {
@@ -85,6 +97,12 @@ impl Default for DraftSettings {
             fetch: FetchPolicy::default(),
             image: ImageSettings::default(),
             max_image_candidates: 3,
+            // One: drafting never takes more than one core and one picture's memory from the
+            // process that publishes for everyone.
+            parallel_work: 1,
+            // A slow page and a slow image (15 s each at most) still leave room to fail over to
+            // the next image; a chat model has 20 s.
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -179,6 +197,8 @@ pub struct Drafter {
     settings: DraftSettings,
     fetcher: Fetcher,
     generator: Arc<dyn Generator>,
+    /// Turns at CPU- and memory-heavy work (images, HTML), shared by every clone.
+    work: Arc<Semaphore>,
 }
 
 /// The image a request names, before it is fetched.
@@ -192,10 +212,12 @@ impl Drafter {
     /// A drafter with these settings and this copy generator.
     pub fn new(settings: DraftSettings, generator: Arc<dyn Generator>) -> Self {
         let fetcher = Fetcher::new(settings.fetch.clone());
+        let work = Arc::new(Semaphore::new(settings.parallel_work.max(1)));
         Self {
             settings,
             fetcher,
             generator,
+            work,
         }
     }
 
@@ -204,8 +226,15 @@ impl Drafter {
         &self.settings
     }
 
-    /// Makes `request.count` drafts from one idea.
+    /// Makes `request.count` drafts from one idea, within [`DraftSettings::request_timeout`].
     pub async fn draft(&self, request: DraftRequest) -> Result<Vec<Draft>, DraftError> {
+        let after = self.settings.request_timeout;
+        tokio::time::timeout(after, self.draft_now(request))
+            .await
+            .unwrap_or(Err(DraftError::Deadline { after }))
+    }
+
+    async fn draft_now(&self, request: DraftRequest) -> Result<Vec<Draft>, DraftError> {
         let count = request.count;
         if !(1..=MAX_DRAFTS).contains(&count) {
             return Err(DraftError::InvalidRequest(format!(
@@ -243,8 +272,13 @@ impl Drafter {
                 let fetched = self.fetcher.fetch(link, Expect::PageOrImage).await?;
                 match fetched.kind {
                     FetchedKind::Html => {
-                        let html = String::from_utf8_lossy(&fetched.body);
-                        let meta = PageMetadata::from_html(&html, Some(&fetched.final_url));
+                        let page_url = fetched.final_url.clone();
+                        let meta = self
+                            .heavy(move || {
+                                let html = String::from_utf8_lossy(&fetched.body);
+                                PageMetadata::from_html(&html, Some(&page_url))
+                            })
+                            .await?;
                         (meta, SourceKind::Page, Some(fetched.final_url))
                     }
                     FetchedKind::Image => {
@@ -391,9 +425,28 @@ impl Drafter {
         count: usize,
     ) -> Result<Vec<PreparedImage>, DraftError> {
         let settings = self.settings.image.clone();
-        tokio::task::spawn_blocking(move || image_prep::prepare_variants(&bytes, &settings, count))
+        self.heavy(move || image_prep::prepare_variants(&bytes, &settings, count))
+            .await?
+    }
+
+    /// Runs `work` on the blocking pool once a turn is free. The turn goes with the work, so a
+    /// caller that gives up (its deadline passed) does not free it before the work is done.
+    async fn heavy<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, DraftError> {
+        let turn = self
+            .work
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|error| DraftError::Internal(format!("the image task failed: {error}")))?
+            .map_err(|_| DraftError::Internal("the drafter was shut down".to_owned()))?;
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            work()
+        })
+        .await
+        .map_err(|error| DraftError::Internal(format!("a drafting task failed: {error}")))
     }
 }
 
@@ -447,6 +500,44 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn heavy_work_holds_its_turn_until_it_is_done() {
+        let drafter = Drafter::new(
+            DraftSettings {
+                parallel_work: 1,
+                ..DraftSettings::default()
+            },
+            Arc::new(RuleGenerator),
+        );
+        let (started, running) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let first = tokio::spawn({
+            let drafter = drafter.clone();
+            async move {
+                drafter
+                    .heavy(move || {
+                        let _ = started.send(());
+                        released.recv_timeout(Duration::from_secs(30)).is_ok()
+                    })
+                    .await
+            }
+        });
+        running.await.expect("the first work starts");
+        // The turn is held by the running work, and shared with every clone.
+        assert_eq!(drafter.work.available_permits(), 0);
+        let second = tokio::spawn({
+            let drafter = drafter.clone();
+            async move { drafter.heavy(|| "second").await }
+        });
+        release.send(()).expect("the first work waits");
+        assert!(
+            first.await.expect("joins").expect("runs"),
+            "released in time"
+        );
+        assert_eq!(second.await.expect("joins").expect("runs"), "second");
+        assert_eq!(drafter.work.available_permits(), 1);
+    }
 
     #[test]
     fn file_names_become_titles() {

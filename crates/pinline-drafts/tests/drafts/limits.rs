@@ -1,12 +1,18 @@
 //! Hostile and oversized images: every bomb is refused from its header, before the picture is
 //! allocated, and pictures far larger than a pin needs still make pins from a bounded copy.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::header;
+use axum::routing::get;
 use image::{DynamicImage, GenericImageView, ImageFormat, Rgb, RgbImage};
 use pinline_drafts::image_prep::{self, ImageSettings};
-use pinline_drafts::{DraftError, DraftRequest, Drafter, RuleGenerator};
+use pinline_drafts::{DraftError, DraftRequest, DraftSettings, Drafter, RuleGenerator};
 
 use crate::bombs;
-use crate::support::{decode, encode, jpeg_with_orientation, loopback_settings};
+use crate::support::{TestSite, decode, encode, jpeg_with_orientation, loopback_settings};
 
 /// Prepares `bytes` and expects the header refusal.
 fn assert_too_large(bytes: &[u8], what: &str) -> String {
@@ -82,7 +88,7 @@ fn gif_is_refused_as_an_unsupported_format() {
 
 #[tokio::test]
 async fn the_drafter_refuses_a_bomb_upload() {
-    let drafter = Drafter::new(loopback_settings(), std::sync::Arc::new(RuleGenerator));
+    let drafter = Drafter::new(loopback_settings(), Arc::new(RuleGenerator));
     let error = drafter
         .draft(DraftRequest {
             text: Some("Big picture".to_owned()),
@@ -181,5 +187,93 @@ fn every_orientation_is_applied_to_the_pin_not_the_source() {
             let close = p.iter().zip(q).all(|(p, q)| p.abs_diff(q) < 40);
             assert!(close, "orientation {exif} at ({x}, {y}): {p:?} vs {q:?}");
         }
+    }
+}
+
+/// A page that never answers, and a page whose only image is a bomb.
+async fn slow_and_bomb_site() -> TestSite {
+    let bomb = bombs::png(16_384);
+    let router = Router::new()
+        .route("/never", get(std::future::pending::<&'static str>))
+        .route(
+            "/bomb-page",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/html")],
+                    r#"<title>A big picture</title><meta property="og:image" content="/bomb.png">"#,
+                )
+            }),
+        )
+        .route(
+            "/bomb.png",
+            get(move || {
+                let bomb = bomb.clone();
+                async move { ([(header::CONTENT_TYPE, "image/png")], bomb) }
+            }),
+        );
+    TestSite::start(router).await
+}
+
+#[tokio::test]
+async fn one_deadline_covers_the_whole_request() {
+    let site = slow_and_bomb_site().await;
+    let settings = DraftSettings {
+        request_timeout: Duration::from_millis(300),
+        ..loopback_settings()
+    };
+    let drafter = Drafter::new(settings, Arc::new(RuleGenerator));
+    let error = drafter
+        .draft(DraftRequest {
+            url: Some(site.url("/never")),
+            count: 1,
+            ..DraftRequest::default()
+        })
+        .await
+        .expect_err("the page never answers");
+    assert!(matches!(error, DraftError::Deadline { .. }), "{error:?}");
+    assert!(error.is_transient());
+}
+
+#[tokio::test]
+async fn a_page_whose_image_is_a_bomb_is_refused() {
+    let site = slow_and_bomb_site().await;
+    let drafter = Drafter::new(loopback_settings(), Arc::new(RuleGenerator));
+    let error = drafter
+        .draft(DraftRequest {
+            url: Some(site.url("/bomb-page")),
+            count: 1,
+            ..DraftRequest::default()
+        })
+        .await
+        .expect_err("the page's only image is a bomb");
+    assert!(
+        matches!(error, DraftError::ImageTooLarge { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn drafts_asked_at_once_take_turns_and_all_finish() {
+    // One turn for many callers: they queue for image work instead of failing or running all
+    // at once.
+    let drafter = Drafter::new(
+        DraftSettings {
+            parallel_work: 1,
+            image: small_pins(),
+            ..loopback_settings()
+        },
+        Arc::new(RuleGenerator),
+    );
+    let picture = encode(&marked(400, 600), ImageFormat::Png);
+    let runs = (0..4).map(|_| {
+        drafter.draft(DraftRequest {
+            text: Some("A marked picture".to_owned()),
+            image_bytes: Some(picture.clone()),
+            count: 2,
+            ..DraftRequest::default()
+        })
+    });
+    for result in futures_util::future::join_all(runs).await {
+        assert_eq!(result.expect("drafts").len(), 2);
     }
 }

@@ -179,6 +179,9 @@ fn draft_error(error: DraftError, image_field: &'static str) -> ApiError {
             image_field,
         ),
         DraftError::NoImage => (StatusCode::UNPROCESSABLE_ENTITY, "no_image", "image_url"),
+        DraftError::Deadline { .. } => {
+            return ApiError::new(StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded", message);
+        }
         DraftError::Internal(_) => {
             tracing::error!(error = %message, "drafting failed");
             return ApiError::new(
@@ -232,6 +235,8 @@ than may be decoded), `unusable_image`, `no_image`, `source_unreachable`) and `e
 names the input.", body = ErrorBody),
         (status = 502, description = "The page or image could not be fetched in time (`source_unreachable`).", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
+        (status = 504, description = "The drafts were not made within the request's deadline \
+(`deadline_exceeded`): slow sites, or many drafts being made at once; try again later.", body = ErrorBody),
     ),
     security(("api_key" = [])),
 )]
