@@ -7,6 +7,14 @@
 //! a draft goes through exactly the validation and queue of `POST /v1/posts`, with the prepared
 //! image sent as `image_base64` and the idempotency key `draft:<id>`, so publishing twice with
 //! the same board and time answers with the same post.
+//!
+//! Making drafts is the API's most expensive call (fetches, image decoding), so one profile may
+//! have only [`DRAFTS_PER_PROFILE`] requests in progress ([`DraftSlots`]); another is answered
+//! 429 at once with `Retry-After`, before its image is decoded or any link fetched. Within the drafter, image and
+//! page work take turns and the whole request has one deadline (`pinline_drafts`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -30,6 +38,64 @@ use crate::state::AppState;
 
 /// Drafts made from one idea when the request does not say.
 const DEFAULT_COUNT: usize = 3;
+
+/// How many drafts requests one profile may have in progress at once.
+pub const DRAFTS_PER_PROFILE: usize = 2;
+
+/// What a busy profile is told to wait, in seconds: a drafts request takes a few.
+const BUSY_RETRY_AFTER_SECS: u64 = 5;
+
+/// The drafts requests in progress in this process, per profile.
+#[derive(Debug)]
+pub struct DraftSlots {
+    per_profile: usize,
+    taken: Mutex<HashMap<String, usize>>,
+}
+
+impl DraftSlots {
+    /// Room for `per_profile` requests of each profile at once.
+    pub fn new(per_profile: usize) -> DraftSlots {
+        DraftSlots {
+            per_profile: per_profile.max(1),
+            taken: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A slot for one more request of `profile_id`, or `None` when it has all of its slots.
+    pub fn take(self: &Arc<Self>, profile_id: &str) -> Option<DraftSlot> {
+        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        let count = taken.entry(profile_id.to_owned()).or_insert(0);
+        if *count >= self.per_profile {
+            return None;
+        }
+        *count += 1;
+        Some(DraftSlot {
+            slots: self.clone(),
+            profile_id: profile_id.to_owned(),
+        })
+    }
+}
+
+/// One request's slot, given back when dropped (whether the request finished, failed, or its
+/// client went away).
+#[derive(Debug)]
+pub struct DraftSlot {
+    slots: Arc<DraftSlots>,
+    profile_id: String,
+}
+
+impl Drop for DraftSlot {
+    fn drop(&mut self) {
+        let mut taken = self.slots.taken.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = taken.get_mut(&self.profile_id) {
+            *count -= 1;
+            if *count == 0 {
+                // Profiles without drafts in progress take no room.
+                taken.remove(&self.profile_id);
+            }
+        }
+    }
+}
 
 /// The body of `POST /v1/drafts`: one idea. At least one of `url`, `text`, `title`,
 /// `image_url` and `image_base64` is required.
@@ -233,6 +299,8 @@ or not at all.",
 WebP, such as a GIF), `too_big`, `image_too_large` (the image's header declares more pixels \
 than may be decoded), `unusable_image`, `no_image`, `source_unreachable`) and `error.field` \
 names the input.", body = ErrorBody),
+        (status = 429, description = "This profile already has as many drafts requests in \
+progress as it may (`too_many_drafts`); `Retry-After` says when to try again.", body = ErrorBody),
         (status = 502, description = "The page or image could not be fetched in time (`source_unreachable`).", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
         (status = 504, description = "The drafts were not made within the request's deadline \
@@ -256,6 +324,19 @@ pub async fn make_drafts(
     profile_id: &str,
     body: CreateDrafts,
 ) -> Result<Vec<DraftRow>, ApiError> {
+    let Some(_slot) = state.draft_slots().take(profile_id) else {
+        return Err(ApiError {
+            retry_after_secs: Some(BUSY_RETRY_AFTER_SECS),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_drafts",
+                format!(
+                    "this profile already has {DRAFTS_PER_PROFILE} drafts requests in progress; \
+                     wait for one to finish, then try again"
+                ),
+            )
+        });
+    };
     let count = body.count.unwrap_or(DEFAULT_COUNT);
     if !(1..=MAX_DRAFTS).contains(&count) {
         return Err(ApiError::invalid(
