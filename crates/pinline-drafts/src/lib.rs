@@ -14,7 +14,8 @@
 //!    keywords, canonical link, and schema.org JSON-LD (products, articles, recipes) become one
 //!    [`PageMetadata`]. A text-only idea becomes metadata too.
 //! 3. **Picture** ([`image_prep`]): the image given, or else the page's best image that
-//!    fetches and decodes, is turned upright, cropped to 2:3 around its most detailed region
+//!    fetches and decodes (only once its header shows it fits the decoding limits), is shrunk
+//!    when far larger than needed, turned upright, cropped to 2:3 around its most detailed region
 //!    (a different window per draft when the picture allows), resized to 1000×1500 and encoded
 //!    as a JPEG under a size cap.
 //! 4. **Write** ([`text`]): a [`Generator`] writes one piece of copy per draft, each from a

@@ -286,7 +286,9 @@ redirects), its OpenGraph, Twitter card and JSON-LD (Product, Article, Recipe) m
 copy written within Pinterest's limits (title ≤ 100, description ≤ 800, alt text ≤ 500 \
 characters, cut at word boundaries) and the image cropped to 2:3 around its most detailed region \
 and saved as a 1000×1500 JPEG. Variants differ in crop and copy. The drafts are stored together \
-or not at all.",
+or not at all. Images are JPEG, PNG or WebP whose header fits the decoding limit (96 MiB for the \
+picture and its decoder, 16,384 pixels a side), checked before anything is decoded; a request \
+has one 30 s deadline, and a profile may have two drafts requests in progress.",
     request_body = CreateDrafts,
     responses(
         (status = 201, description = "The drafts, stored.", body = DraftList),
