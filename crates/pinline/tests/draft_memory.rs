@@ -86,11 +86,20 @@ fn reset_peak(pid: u32) {
     );
 }
 
-/// Serves every bomb at `/<name>` on loopback.
+/// The most elements a page within the 2 MiB HTML cap can hold: about 700,000 empty
+/// paragraphs, each a node of the parsed document.
+fn tag_soup() -> String {
+    format!("<title>Tags</title>{}", "<p>".repeat(690_000))
+}
+
+/// Serves every bomb at `/<name>` on loopback, and the tag soup at `/tags.html`.
 async fn bomb_site() -> String {
     let router = Router::new().route(
         "/{name}",
         get(|Path(name): Path<String>| async move {
+            if name == "tags.html" {
+                return ([(CONTENT_TYPE, "text/html")], tag_soup()).into_response();
+            }
             match bombs().into_iter().find(|(known, _, _)| *known == name) {
                 Some((_, bytes, _)) => ([(CONTENT_TYPE, "image/png")], bytes).into_response(),
                 None => StatusCode::NOT_FOUND.into_response(),
@@ -182,6 +191,20 @@ async fn image_bombs_leave_the_server_small(db: TestDatabase) {
             mib(peak)
         );
     }
+
+    // The page with the most elements the HTML cap allows is parsed within the bound too.
+    reset_peak(pid);
+    let body = json!({"url": format!("{site}/tags.html")});
+    let (status, reply) = post_draft(&http, &server.base_url, &key, body).await;
+    assert_eq!(status, 422, "{reply}");
+    assert_eq!(reply["error"]["code"], json!("no_image"), "{reply}");
+    let peak = peak_resident_bytes(pid);
+    eprintln!("tag soup (2 MiB of <p>): parsed; peak {:.1} MiB", mib(peak));
+    assert!(
+        peak <= PEAK_LIMIT_BYTES,
+        "tag soup: peak {:.1} MiB",
+        mib(peak)
+    );
 
     // The largest picture accepted (5600 × 5600 RGB: 90 MiB decoded, just under the limit) is
     // decoded, shrunk and drafted within the same bound.
