@@ -168,7 +168,25 @@ fn webp_working_bytes(bytes: &[u8], width: u32, height: u32) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_charged_without_panicking(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            width in 1u32..70_000,
+            height in 1u32..70_000,
+        ) {
+            let mut jpeg = vec![0xFF, 0xD8];
+            jpeg.extend_from_slice(&body);
+            decoder_working_bytes(ImageFormat::Jpeg, &jpeg, width, height);
+            let mut webp = b"RIFF\0\0\0\0WEBP".to_vec();
+            webp.extend_from_slice(&body);
+            decoder_working_bytes(ImageFormat::WebP, &webp, width, height);
+        }
+    }
 
     /// SOI, a frame header of `marker` with these sampling factors, and a first scan carrying
     /// `in_scan` components.

@@ -277,3 +277,27 @@ async fn drafts_asked_at_once_take_turns_and_all_finish() {
         assert_eq!(result.expect("drafts").len(), 2);
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Damaged files of every format give an answer, never a panic.
+    #[test]
+    fn damaged_files_are_answered_not_panicked_on(
+        format in 0usize..5,
+        flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..8),
+    ) {
+        let mut bytes = match format {
+            0 => bombs::png(300),
+            1 => bombs::jpeg(300, 300),
+            2 => bombs::progressive_jpeg(300, 300),
+            3 => bombs::webp_lossless(300),
+            _ => bombs::webp_extended(300),
+        };
+        for (at, value) in flips {
+            let at = at % bytes.len();
+            bytes[at] = value;
+        }
+        let _ = image_prep::prepare(&bytes, &small_pins());
+    }
+}
