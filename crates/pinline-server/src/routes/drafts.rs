@@ -9,8 +9,10 @@
 //! the same board and time answers with the same post.
 //!
 //! Making drafts is the API's most expensive call (fetches, image decoding), so one profile may
-//! have only [`DRAFTS_PER_PROFILE`] requests in progress ([`DraftSlots`]); another is answered
-//! 429 at once with `Retry-After`, before its image is decoded or any link fetched. Within the drafter, image and
+//! have only [`DRAFTS_PER_PROFILE`] requests in progress and the process
+//! [`DRAFTS_IN_PROGRESS`] ([`DraftSlots`]); another is answered at once, before its image is
+//! decoded or any link fetched: 429 when its profile is busy, 503 when the process is, both
+//! with `Retry-After`. Within the drafter, image and
 //! page work take turns and the whole request has one deadline (`pinline_drafts`).
 
 use std::collections::HashMap;
@@ -42,34 +44,61 @@ const DEFAULT_COUNT: usize = 3;
 /// How many drafts requests one profile may have in progress at once.
 pub const DRAFTS_PER_PROFILE: usize = 2;
 
-/// What a busy profile is told to wait, in seconds: a drafts request takes a few.
+/// How many drafts requests the process takes on at once, all profiles together. Image and
+/// page work take turns one at a time anyway; this bounds what waits for a turn (each request
+/// holds its body and up to 10 MiB of fetched image), so that many profiles at once cannot
+/// add up past the memory one profile is held to.
+pub const DRAFTS_IN_PROGRESS: usize = 6;
+
+/// What a busy caller is told to wait, in seconds: a drafts request takes a few.
 const BUSY_RETRY_AFTER_SECS: u64 = 5;
 
-/// The drafts requests in progress in this process, per profile.
+/// The drafts requests in progress in this process, per profile and in all.
 #[derive(Debug)]
 pub struct DraftSlots {
     per_profile: usize,
-    taken: Mutex<HashMap<String, usize>>,
+    total: usize,
+    taken: Mutex<Taken>,
+}
+
+#[derive(Debug, Default)]
+struct Taken {
+    by_profile: HashMap<String, usize>,
+    all: usize,
+}
+
+/// Why no slot was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    /// The profile has all of its slots.
+    Profile,
+    /// The process has all of its slots.
+    Process,
 }
 
 impl DraftSlots {
-    /// Room for `per_profile` requests of each profile at once.
-    pub fn new(per_profile: usize) -> DraftSlots {
+    /// Room for `per_profile` requests of each profile and `total` in all.
+    pub fn new(per_profile: usize, total: usize) -> DraftSlots {
         DraftSlots {
             per_profile: per_profile.max(1),
-            taken: Mutex::new(HashMap::new()),
+            total: total.max(1),
+            taken: Mutex::new(Taken::default()),
         }
     }
 
-    /// A slot for one more request of `profile_id`, or `None` when it has all of its slots.
-    pub fn take(self: &Arc<Self>, profile_id: &str) -> Option<DraftSlot> {
+    /// A slot for one more request of `profile_id`.
+    pub fn take(self: &Arc<Self>, profile_id: &str) -> Result<DraftSlot, Busy> {
         let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
-        let count = taken.entry(profile_id.to_owned()).or_insert(0);
-        if *count >= self.per_profile {
-            return None;
+        let mine = taken.by_profile.get(profile_id).copied().unwrap_or(0);
+        if mine >= self.per_profile {
+            return Err(Busy::Profile);
         }
-        *count += 1;
-        Some(DraftSlot {
+        if taken.all >= self.total {
+            return Err(Busy::Process);
+        }
+        taken.by_profile.insert(profile_id.to_owned(), mine + 1);
+        taken.all += 1;
+        Ok(DraftSlot {
             slots: self.clone(),
             profile_id: profile_id.to_owned(),
         })
@@ -87,13 +116,40 @@ pub struct DraftSlot {
 impl Drop for DraftSlot {
     fn drop(&mut self) {
         let mut taken = self.slots.taken.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = taken.get_mut(&self.profile_id) {
+        taken.all = taken.all.saturating_sub(1);
+        if let Some(count) = taken.by_profile.get_mut(&self.profile_id) {
             *count -= 1;
             if *count == 0 {
                 // Profiles without drafts in progress take no room.
-                taken.remove(&self.profile_id);
+                taken.by_profile.remove(&self.profile_id);
             }
         }
+    }
+}
+
+/// The answer to a caller who found no free slot.
+fn busy_error(busy: Busy) -> ApiError {
+    let (status, code, message) = match busy {
+        Busy::Profile => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_drafts",
+            format!(
+                "this profile already has {DRAFTS_PER_PROFILE} drafts requests in progress; \
+                 wait for one to finish, then try again"
+            ),
+        ),
+        Busy::Process => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "drafts_busy",
+            format!(
+                "this pinline is already making {DRAFTS_IN_PROGRESS} sets of drafts; try again \
+                 shortly"
+            ),
+        ),
+    };
+    ApiError {
+        retry_after_secs: Some(BUSY_RETRY_AFTER_SECS),
+        ..ApiError::new(status, code, message)
     }
 }
 
@@ -288,7 +344,7 @@ characters, cut at word boundaries) and the image cropped to 2:3 around its most
 and saved as a 1000×1500 JPEG. Variants differ in crop and copy. The drafts are stored together \
 or not at all. Images are JPEG, PNG or WebP whose header fits the decoding limit (96 MiB for the \
 picture and its decoder, 16,384 pixels a side), checked before anything is decoded; a request \
-has one 30 s deadline, and a profile may have two drafts requests in progress.",
+has one 30 s deadline; a profile may have two drafts requests in progress, the process six.",
     request_body = CreateDrafts,
     responses(
         (status = 201, description = "The drafts, stored.", body = DraftList),
@@ -304,7 +360,8 @@ names the input.", body = ErrorBody),
         (status = 429, description = "This profile already has as many drafts requests in \
 progress as it may (`too_many_drafts`); `Retry-After` says when to try again.", body = ErrorBody),
         (status = 502, description = "The page or image could not be fetched in time (`source_unreachable`).", body = ErrorBody),
-        (status = 503, description = "The database is not answering.", body = ErrorBody),
+        (status = 503, description = "The database is not answering, or this pinline is making as \
+many drafts as it takes on at once (`drafts_busy`; `Retry-After` says when to try again).", body = ErrorBody),
         (status = 504, description = "The drafts were not made within the request's deadline \
 (`deadline_exceeded`): slow sites, or many drafts being made at once; try again later.", body = ErrorBody),
     ),
@@ -326,19 +383,7 @@ pub async fn make_drafts(
     profile_id: &str,
     body: CreateDrafts,
 ) -> Result<Vec<DraftRow>, ApiError> {
-    let Some(_slot) = state.draft_slots().take(profile_id) else {
-        return Err(ApiError {
-            retry_after_secs: Some(BUSY_RETRY_AFTER_SECS),
-            ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_drafts",
-                format!(
-                    "this profile already has {DRAFTS_PER_PROFILE} drafts requests in progress; \
-                     wait for one to finish, then try again"
-                ),
-            )
-        });
-    };
+    let _slot = state.draft_slots().take(profile_id).map_err(busy_error)?;
     let count = body.count.unwrap_or(DEFAULT_COUNT);
     if !(1..=MAX_DRAFTS).contains(&count) {
         return Err(ApiError::invalid(
@@ -829,4 +874,30 @@ pub async fn publish_draft(
 ) -> Result<impl IntoResponse, ApiError> {
     let (status, post) = publish(&state, &caller, &id, &target).await?;
     Ok((status, Json(PostView::from_row(&post))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_capped_per_profile_and_in_all_and_given_back() {
+        let slots = Arc::new(DraftSlots::new(2, 3));
+        let a1 = slots.take("a").expect("a's first");
+        let a2 = slots.take("a").expect("a's second");
+        assert_eq!(slots.take("a").err(), Some(Busy::Profile));
+        let b1 = slots.take("b").expect("b's first");
+        assert_eq!(slots.take("c").err(), Some(Busy::Process));
+        assert_eq!(
+            slots.take("a").err(),
+            Some(Busy::Profile),
+            "the profile is named first"
+        );
+        drop(a1);
+        let c1 = slots.take("c").expect("room again");
+        drop((a2, b1, c1));
+        let taken = slots.taken.lock().expect("not poisoned");
+        assert_eq!(taken.all, 0);
+        assert!(taken.by_profile.is_empty(), "idle profiles take no room");
+    }
 }
