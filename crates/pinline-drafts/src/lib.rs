@@ -449,8 +449,11 @@ impl Drafter {
             .map_err(|_| DraftError::Internal("the drafter was shut down".to_owned()))?;
         let (done, result) = tokio::sync::oneshot::channel();
         self.workers.run(Box::new(move || {
-            let _turn = turn;
-            let _ = done.send(work());
+            let result = work();
+            // The turn is free before the caller hears of the result, so whoever is told the
+            // work is done finds the turn free too; on a panic it is freed while unwinding.
+            drop(turn);
+            let _ = done.send(result);
         }))?;
         result.await.map_err(|_| {
             DraftError::Internal("a drafting task failed before it finished".to_owned())
