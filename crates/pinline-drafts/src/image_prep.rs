@@ -71,14 +71,15 @@ impl Default for ImageSettings {
             quality_step: 8,
             min_source_side: 200,
             max_source_side: 16_384,
-            // A 32-megapixel RGB photo (a 24-megapixel one with alpha, or baseline JPEGs of
-            // phones and most cameras) fits; a 1000×1500 pin needs a tenth of that. With one
-            // image decoded at a time this keeps drafting within about 150 MiB.
+            // A 32-megapixel RGB photo fits (24 with alpha; the baseline JPEGs of phones and
+            // most cameras), while a pin is 1.5 megapixels. With one image decoded at a time,
+            // drafting peaks at about 150 MiB (crates/pinline/tests/draft_memory.rs).
             max_decode_bytes: 96 * 1024 * 1024,
             working_scale: 2,
         }
     }
 }
+
 /// A rectangle in the upright source image, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct CropRect {
