@@ -87,6 +87,18 @@ pub enum DraftError {
         after: Duration,
     },
 
+    /// The whole drafts request did not finish within its deadline (slow sites, or other drafts
+    /// ahead of it waiting for image work).
+    #[error(
+        "the drafts took longer than {}s to make (a slow site, or many drafts being made at \
+         once); try again later",
+        .after.as_secs()
+    )]
+    Deadline {
+        /// The deadline that passed.
+        after: Duration,
+    },
+
     /// More redirects than the policy allows.
     #[error("`{url}` redirected more than {limit} times; link to the final page instead")]
     TooManyRedirects {
@@ -157,6 +169,30 @@ pub enum DraftError {
         reason: String,
     },
 
+    /// The image's header declares a picture too large to decode within the limits (checked
+    /// before anything is allocated).
+    #[error(
+        "the image is {width}×{height} pixels, {why}; send a smaller version (a pin is \
+         1000×1500 pixels)"
+    )]
+    ImageTooLarge {
+        /// Width the header declares.
+        width: u32,
+        /// Height the header declares.
+        height: u32,
+        /// Which limit it exceeds, in words.
+        why: String,
+    },
+
+    /// The image is in a format that is not read (GIF, BMP, TIFF, …).
+    #[error(
+        "the image is a {format} file, which pinline does not read; use a JPEG, PNG or WebP file"
+    )]
+    ImageFormatUnsupported {
+        /// The format its signature shows.
+        format: String,
+    },
+
     /// The image is too small to make a pin image from.
     #[error(
         "the image is only {width}×{height} pixels; use one whose shorter side is at least {min} \
@@ -204,7 +240,10 @@ impl DraftError {
     /// network trouble). Everything else needs a different input or setting.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Network { .. } | Self::Timeout { .. } | Self::Unresolvable { .. } => true,
+            Self::Network { .. }
+            | Self::Timeout { .. }
+            | Self::Deadline { .. }
+            | Self::Unresolvable { .. } => true,
             Self::HttpStatus { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }

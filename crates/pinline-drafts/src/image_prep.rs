@@ -1,20 +1,34 @@
 //! Pin images: any JPEG, PNG or WebP in, a 1000×1500 (2:3) JPEG under a size cap out.
 //!
-//! The steps: decode under memory and dimension limits (hostile files must not exhaust the
-//! machine); turn the picture upright by its EXIF orientation; choose 2:3 crop windows around
-//! the most detailed parts ([`choose_crops`]); resize each to the pin size; encode as JPEG,
-//! lowering the quality step by step until the file fits the cap. Transparent pixels are laid
-//! over white, since JPEG has no alpha and Pinterest shows pins on white.
+//! The steps: read the header and refuse a picture whose decoding would take more memory than
+//! [`ImageSettings::max_decode_bytes`] (width × height × bytes per pixel of its colour type, plus
+//! what its decoder keeps beside the picture) *before* anything is allocated; decode; shrink a
+//! picture far larger than a pin needs straight away (to at most
+//! [`ImageSettings::working_scale`] output widths across its largest 2:3 window), so that every
+//! later step works on a copy of bounded size; choose 2:3 crop windows around the most detailed
+//! parts ([`choose_crops`]); resize each window to the pin size straight from the picture as
+//! stored and only then turn the small result upright by the EXIF orientation (so no full-size
+//! rotated copy is ever made); encode as JPEG, lowering the quality step by step until the file
+//! fits the cap. Transparent pixels are laid over white, since JPEG has no alpha and Pinterest
+//! shows pins on white.
+//!
+//! Other formats (GIF, BMP, TIFF, …) are refused by their signature, before any decoder runs: a
+//! pin made from a GIF would show its first frame only, and every decoder left out is one less
+//! parser of hostile files.
 
 use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
-use image::imageops::FilterType;
+use image::imageops::{self, FilterType};
 use image::metadata::Orientation;
-use image::{DynamicImage, GenericImageView, ImageDecoder, ImageReader, Limits, RgbImage};
+use image::{
+    DynamicImage, GenericImageView, GrayImage, ImageDecoder, ImageError, ImageFormat, ImageReader,
+    Limits, RgbImage,
+};
 use serde::Serialize;
 
 use crate::DraftError;
+use crate::decode_cost::decoder_working_bytes;
 
 /// How pin images are made. [`Default`] gives Pinterest's recommended 1000×1500.
 #[derive(Debug, Clone)]
@@ -35,8 +49,15 @@ pub struct ImageSettings {
     pub min_source_side: u32,
     /// The largest acceptable width or height of the source image.
     pub max_source_side: u32,
-    /// The most memory the decoder may allocate.
+    /// The most memory decoding one source may take: width × height × bytes per pixel of the
+    /// colour type its header declares, plus what the decoder keeps beside the picture (a
+    /// progressive JPEG's coefficients, a WebP's planes). Checked on the header, before
+    /// anything is allocated.
     pub max_decode_bytes: u64,
+    /// A decoded source whose largest window of the output's ratio is wider than this many
+    /// output widths is shrunk to that at once; cropping and resizing then work on the smaller
+    /// copy. Two leaves the zoomed variants (56 % of the largest window) sharper than the pin.
+    pub working_scale: u32,
 }
 
 impl Default for ImageSettings {
@@ -50,7 +71,11 @@ impl Default for ImageSettings {
             quality_step: 8,
             min_source_side: 200,
             max_source_side: 16_384,
-            max_decode_bytes: 512 * 1024 * 1024,
+            // A 32-megapixel RGB photo fits (24 with alpha; the baseline JPEGs of phones and
+            // most cameras), while a pin is 1.5 megapixels. With one image decoded at a time,
+            // drafting peaks at about 150 MiB (crates/pinline/tests/draft_memory.rs).
+            max_decode_bytes: 96 * 1024 * 1024,
+            working_scale: 2,
         }
     }
 }
@@ -130,27 +155,189 @@ impl std::fmt::Debug for PreparedImage {
     }
 }
 
-/// Decodes an image and turns it upright by its EXIF orientation.
-pub fn decode_upright(bytes: &[u8], settings: &ImageSettings) -> Result<DynamicImage, DraftError> {
-    let undecodable = |error: image::ImageError| DraftError::ImageUndecodable {
+/// A decoded source, as stored (not yet upright), shrunk when it was far larger than needed.
+struct Source {
+    /// The pixels as stored, at working size.
+    stored: DynamicImage,
+    /// How to turn `stored` upright.
+    orientation: Orientation,
+    /// The upright size of the file's picture, before any shrinking.
+    upright_width: u32,
+    upright_height: u32,
+}
+
+impl Source {
+    /// The upright size of the working copy.
+    fn working_upright(&self) -> (u32, u32) {
+        let (width, height) = self.stored.dimensions();
+        if swaps_axes(self.orientation) {
+            (height, width)
+        } else {
+            (width, height)
+        }
+    }
+}
+
+fn undecodable(error: ImageError) -> DraftError {
+    DraftError::ImageUndecodable {
         reason: error.to_string(),
-    };
+    }
+}
+
+fn mebibytes(bytes: u64) -> u64 {
+    bytes.div_ceil(1024 * 1024)
+}
+
+/// Reads the header, refuses what may not be decoded, decodes, and shrinks what is far larger
+/// than a pin needs. Nothing proportional to the picture is allocated before the header has
+/// been checked.
+fn decode_bounded(bytes: &[u8], settings: &ImageSettings) -> Result<Source, DraftError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|error| DraftError::ImageUndecodable {
             reason: error.to_string(),
         })?;
+    let format = match reader.format() {
+        Some(format @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)) => format,
+        Some(other) => {
+            return Err(DraftError::ImageFormatUnsupported {
+                format: format!("{other:?}").to_uppercase(),
+            });
+        }
+        None => {
+            return Err(DraftError::ImageUndecodable {
+                reason: "the bytes are not a JPEG, PNG or WebP file".to_owned(),
+            });
+        }
+    };
+    // The decoders honour `max_alloc` for what they read beside the pixels (ICC profiles,
+    // EXIF, text chunks); the pixels themselves are checked below, on the header.
     let mut limits = Limits::default();
-    limits.max_image_width = Some(settings.max_source_side);
-    limits.max_image_height = Some(settings.max_source_side);
     limits.max_alloc = Some(settings.max_decode_bytes);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(undecodable)?;
+
+    let (width, height) = decoder.dimensions();
+    let needed = decoder
+        .total_bytes()
+        .saturating_add(decoder_working_bytes(format, bytes, width, height));
+    if width > settings.max_source_side || height > settings.max_source_side {
+        return Err(DraftError::ImageTooLarge {
+            width,
+            height,
+            why: format!(
+                "more than the {} pixels a side that are accepted",
+                settings.max_source_side
+            ),
+        });
+    }
+    if needed > settings.max_decode_bytes {
+        return Err(DraftError::ImageTooLarge {
+            width,
+            height,
+            why: format!(
+                "which takes {} MiB to decode, over the {} MiB limit",
+                mebibytes(needed),
+                mebibytes(settings.max_decode_bytes)
+            ),
+        });
+    }
+    if width.min(height) < settings.min_source_side {
+        return Err(DraftError::ImageTooSmall {
+            width,
+            height,
+            min: settings.min_source_side,
+        });
+    }
     // A broken EXIF block should not cost the picture: show it as stored.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut picture = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
-    picture.apply_orientation(orientation);
-    Ok(picture)
+    let decoded = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+
+    let (upright_width, upright_height) = if swaps_axes(orientation) {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    let (window_width, _) = largest_window(
+        upright_width,
+        upright_height,
+        settings.width,
+        settings.height,
+    );
+    let widest = settings.width.saturating_mul(settings.working_scale.max(1));
+    let stored = if window_width > widest {
+        let scale = f64::from(widest) / f64::from(window_width);
+        let shrink = |side: u32| ((f64::from(side) * scale).round() as u32).max(1);
+        // Box averaging: each source pixel read once, no intermediate image, fine for the large
+        // reductions this is for. The decoded picture is dropped as soon as this returns.
+        decoded.thumbnail_exact(shrink(width), shrink(height))
+    } else {
+        decoded
+    };
+    Ok(Source {
+        stored,
+        orientation,
+        upright_width,
+        upright_height,
+    })
+}
+
+/// Whether turning a picture upright swaps its width and height.
+fn swaps_axes(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// The rectangle of the stored picture (`stored_width × stored_height`) that becomes `upright`
+/// once the picture is turned by `orientation`.
+fn stored_rect(
+    upright: CropRect,
+    orientation: Orientation,
+    stored_width: u32,
+    stored_height: u32,
+) -> CropRect {
+    let CropRect {
+        x,
+        y,
+        width,
+        height,
+    } = upright;
+    let (sw, sh) = (stored_width, stored_height);
+    let rect = |x: u32, y: u32, width: u32, height: u32| CropRect {
+        x,
+        y,
+        width,
+        height,
+    };
+    match orientation {
+        Orientation::NoTransforms => upright,
+        Orientation::Rotate90 => rect(y, sh - x - width, height, width),
+        Orientation::Rotate180 => rect(sw - x - width, sh - y - height, width, height),
+        Orientation::Rotate270 => rect(sw - y - height, x, height, width),
+        Orientation::FlipHorizontal => rect(sw - x - width, y, width, height),
+        Orientation::FlipVertical => rect(x, sh - y - height, width, height),
+        Orientation::Rotate90FlipH => rect(y, x, height, width),
+        Orientation::Rotate270FlipH => rect(sw - y - height, sh - x - width, height, width),
+    }
+}
+
+/// Maps a rectangle of the upright working copy to the upright source, whose sides are
+/// `factor` times as long.
+fn scale_rect(rect: CropRect, factor: (f64, f64), bounds: (u32, u32)) -> CropRect {
+    let scale = |value: u32, factor: f64| (f64::from(value) * factor).round() as u32;
+    let x = scale(rect.x, factor.0).min(bounds.0.saturating_sub(1));
+    let y = scale(rect.y, factor.1).min(bounds.1.saturating_sub(1));
+    CropRect {
+        x,
+        y,
+        width: scale(rect.width, factor.0).clamp(1, bounds.0 - x),
+        height: scale(rect.height, factor.1).clamp(1, bounds.1 - y),
+    }
 }
 
 /// Makes `count` pin images from one source image, each from a different crop window when
@@ -160,29 +347,37 @@ pub fn prepare_variants(
     settings: &ImageSettings,
     count: usize,
 ) -> Result<Vec<PreparedImage>, DraftError> {
-    let picture = decode_upright(bytes, settings)?;
-    let (source_width, source_height) = picture.dimensions();
-    if source_width.min(source_height) < settings.min_source_side {
-        return Err(DraftError::ImageTooSmall {
-            width: source_width,
-            height: source_height,
-            min: settings.min_source_side,
-        });
-    }
-    let crops = choose_crops(&picture, settings.width, settings.height, count);
+    let source = decode_bounded(bytes, settings)?;
+    let (working_width, working_height) = source.working_upright();
+    let detail = DetailMap::new(
+        &source.stored.thumbnail(ANALYSIS_SIDE, ANALYSIS_SIDE),
+        source.orientation,
+    );
+    let crops = choose_crops_in(
+        &detail,
+        working_width,
+        working_height,
+        settings.width,
+        settings.height,
+        count,
+    );
+    let factor = (
+        f64::from(source.upright_width) / f64::from(working_width.max(1)),
+        f64::from(source.upright_height) / f64::from(working_height.max(1)),
+    );
     crops
         .into_iter()
         .map(|crop| {
-            let pixels = render(&picture, crop, settings);
+            let pixels = render(&source, crop, settings);
             let (jpeg, quality) = encode_under_cap(&pixels, settings)?;
             Ok(PreparedImage {
                 jpeg,
                 width: pixels.width(),
                 height: pixels.height(),
-                crop,
+                crop: scale_rect(crop, factor, (source.upright_width, source.upright_height)),
                 quality,
-                source_width,
-                source_height,
+                source_width: source.upright_width,
+                source_height: source.upright_height,
             })
         })
         .collect()
@@ -196,13 +391,87 @@ pub fn prepare(bytes: &[u8], settings: &ImageSettings) -> Result<PreparedImage, 
         .ok_or_else(|| DraftError::Internal("no crop window was chosen".to_owned()))
 }
 
-fn render(picture: &DynamicImage, crop: CropRect, settings: &ImageSettings) -> RgbImage {
-    let window = picture.crop_imm(crop.x, crop.y, crop.width, crop.height);
-    let resized = window.resize_exact(settings.width, settings.height, FilterType::CatmullRom);
+/// Resizes one window of the working copy to the pin size and turns the result upright. The
+/// window is read in place from the picture as stored; only the pin-sized result is rotated.
+fn render(source: &Source, upright: CropRect, settings: &ImageSettings) -> RgbImage {
+    let (stored_width, stored_height) = source.stored.dimensions();
+    let rect = stored_rect(upright, source.orientation, stored_width, stored_height);
+    let (width, height) = if swaps_axes(source.orientation) {
+        (settings.height, settings.width)
+    } else {
+        (settings.width, settings.height)
+    };
+    let mut resized = resize_window(&source.stored, rect, width, height);
+    resized.apply_orientation(source.orientation);
     if resized.color().has_alpha() {
         over_white(&resized)
     } else {
         resized.to_rgb8()
+    }
+}
+
+/// `rect` of `picture` resized to `width × height`, without copying the window first.
+fn resize_window(picture: &DynamicImage, rect: CropRect, width: u32, height: u32) -> DynamicImage {
+    let CropRect {
+        x,
+        y,
+        width: w,
+        height: h,
+    } = rect;
+    let filter = FilterType::CatmullRom;
+    match picture {
+        DynamicImage::ImageLuma8(buffer) => DynamicImage::ImageLuma8(imageops::resize(
+            &*buffer.view(x, y, w, h),
+            width,
+            height,
+            filter,
+        )),
+        DynamicImage::ImageLumaA8(buffer) => DynamicImage::ImageLumaA8(imageops::resize(
+            &*buffer.view(x, y, w, h),
+            width,
+            height,
+            filter,
+        )),
+        DynamicImage::ImageRgb8(buffer) => DynamicImage::ImageRgb8(imageops::resize(
+            &*buffer.view(x, y, w, h),
+            width,
+            height,
+            filter,
+        )),
+        DynamicImage::ImageRgba8(buffer) => DynamicImage::ImageRgba8(imageops::resize(
+            &*buffer.view(x, y, w, h),
+            width,
+            height,
+            filter,
+        )),
+        DynamicImage::ImageLuma16(buffer) => DynamicImage::ImageLuma16(imageops::resize(
+            &*buffer.view(x, y, w, h),
+            width,
+            height,
+            filter,
+        )),
+        DynamicImage::ImageLumaA16(buffer) => DynamicImage::ImageLumaA16(imageops::resize(
+            &*buffer.view(x, y, w, h),
+            width,
+            height,
+            filter,
+        )),
+        DynamicImage::ImageRgb16(buffer) => DynamicImage::ImageRgb16(imageops::resize(
+            &*buffer.view(x, y, w, h),
+            width,
+            height,
+            filter,
+        )),
+        DynamicImage::ImageRgba16(buffer) => DynamicImage::ImageRgba16(imageops::resize(
+            &*buffer.view(x, y, w, h),
+            width,
+            height,
+            filter,
+        )),
+        // Float pictures come from no decoder enabled here; copying the window is fine for them.
+        other => other
+            .crop_imm(x, y, w, h)
+            .resize_exact(width, height, filter),
     }
 }
 
@@ -278,10 +547,28 @@ pub fn choose_crops(
     count: usize,
 ) -> Vec<CropRect> {
     let (width, height) = picture.dimensions();
+    if width == 0 || height == 0 {
+        return Vec::new();
+    }
+    let detail = DetailMap::new(
+        &picture.thumbnail(ANALYSIS_SIDE, ANALYSIS_SIDE),
+        Orientation::NoTransforms,
+    );
+    choose_crops_in(&detail, width, height, output_width, output_height, count)
+}
+
+/// [`choose_crops`] on a `width × height` picture whose detail map is already made.
+fn choose_crops_in(
+    detail: &DetailMap,
+    width: u32,
+    height: u32,
+    output_width: u32,
+    output_height: u32,
+    count: usize,
+) -> Vec<CropRect> {
     if width == 0 || height == 0 || output_width == 0 || output_height == 0 || count == 0 {
         return Vec::new();
     }
-    let detail = DetailMap::new(picture);
     let (base_width, base_height) = largest_window(width, height, output_width, output_height);
     let centre = (f64::from(width) / 2.0, f64::from(height) / 2.0);
 
@@ -397,8 +684,12 @@ struct DetailMap {
 }
 
 impl DetailMap {
-    fn new(picture: &DynamicImage) -> Self {
-        let grey = picture.thumbnail(ANALYSIS_SIDE, ANALYSIS_SIDE).to_luma8();
+    /// The map of a small copy of the picture (at most [`ANALYSIS_SIDE`] a side), turned
+    /// upright by `orientation`.
+    fn new(small: &DynamicImage, orientation: Orientation) -> Self {
+        let mut small = DynamicImage::ImageLuma8(small.to_luma8());
+        small.apply_orientation(orientation);
+        let grey: GrayImage = small.into_luma8();
         let (width, height) = grey.dimensions();
         let stride = width as usize + 1;
         let mut sums = vec![0u64; stride * (height as usize + 1)];

@@ -14,16 +14,22 @@
 //!    keywords, canonical link, and schema.org JSON-LD (products, articles, recipes) become one
 //!    [`PageMetadata`]. A text-only idea becomes metadata too.
 //! 3. **Picture** ([`image_prep`]): the image given, or else the page's best image that
-//!    fetches and decodes, is turned upright, cropped to 2:3 around its most detailed region
+//!    fetches and decodes (only once its header shows it fits the decoding limits), is shrunk
+//!    when far larger than needed, turned upright, cropped to 2:3 around its most detailed region
 //!    (a different window per draft when the picture allows), resized to 1000×1500 and encoded
 //!    as a JPEG under a size cap.
 //! 4. **Write** ([`text`]): a [`Generator`] writes one piece of copy per draft, each from a
 //!    different angle, cut to Pinterest's limits at word boundaries. [`RuleGenerator`] is built
 //!    in; [`ChatGenerator`] asks an OpenAI-compatible model and falls back to the rules.
 //!
-//! Steps 3 and 4 run concurrently; image work runs on the blocking pool so that it does not
-//! stall the async runtime. The crate stores nothing and knows no HTTP handlers: callers decide
-//! what to do with the drafts.
+//! Steps 3 and 4 run concurrently. Parsing a page and preparing an image run on the drafter's
+//! own work threads, so that they do not stall the async runtime, and take a turn from one small
+//! semaphore per [`Drafter`] ([`DraftSettings::parallel_work`] turns and threads, one by
+//! default), so that however many drafts are asked for at once, the memory and cores they use
+//! stay bounded. The whole of
+//! [`Drafter::draft`] has one deadline ([`DraftSettings::request_timeout`]): fetches, waiting
+//! for a turn and writing the copy all count against it. The crate stores nothing and knows no
+//! HTTP handlers: callers decide what to do with the drafts.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), pinline_drafts::DraftError> {
@@ -45,6 +51,7 @@
 //! # }
 //! ```
 
+mod decode_cost;
 mod error;
 pub mod fetch;
 pub mod image_prep;
@@ -52,8 +59,10 @@ pub mod metadata;
 pub mod text;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use url::Url;
 
 pub use error::DraftError;
@@ -76,6 +85,12 @@ pub struct DraftSettings {
     pub image: ImageSettings,
     /// How many of a page's images are tried before giving up on it.
     pub max_image_candidates: usize,
+    /// How many images are prepared (or pages parsed) at once by one drafter, each on a work
+    /// thread of its own. Image work needs up to [`ImageSettings::max_decode_bytes`] plus a
+    /// working copy, so this bounds the memory drafting can take; the others wait their turn.
+    pub parallel_work: usize,
+    /// The deadline for one whole [`Drafter::draft`] call.
+    pub request_timeout: Duration,
 }
 
 impl Default for DraftSettings {
@@ -84,6 +99,12 @@ impl Default for DraftSettings {
             fetch: FetchPolicy::default(),
             image: ImageSettings::default(),
             max_image_candidates: 3,
+            // One: drafting never takes more than one core and one picture's memory from the
+            // process that publishes for everyone.
+            parallel_work: 1,
+            // A slow page and a slow image (15 s each at most) still leave room to fail over to
+            // the next image; a chat model has 20 s.
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -178,6 +199,10 @@ pub struct Drafter {
     settings: DraftSettings,
     fetcher: Fetcher,
     generator: Arc<dyn Generator>,
+    /// Turns at CPU- and memory-heavy work (images, HTML), shared by every clone.
+    work: Arc<Semaphore>,
+    /// Where that work runs.
+    workers: Arc<Workers>,
 }
 
 /// The image a request names, before it is fetched.
@@ -191,10 +216,13 @@ impl Drafter {
     /// A drafter with these settings and this copy generator.
     pub fn new(settings: DraftSettings, generator: Arc<dyn Generator>) -> Self {
         let fetcher = Fetcher::new(settings.fetch.clone());
+        let turns = settings.parallel_work.max(1);
         Self {
             settings,
             fetcher,
             generator,
+            work: Arc::new(Semaphore::new(turns)),
+            workers: Arc::new(Workers::start(turns)),
         }
     }
 
@@ -203,8 +231,15 @@ impl Drafter {
         &self.settings
     }
 
-    /// Makes `request.count` drafts from one idea.
+    /// Makes `request.count` drafts from one idea, within [`DraftSettings::request_timeout`].
     pub async fn draft(&self, request: DraftRequest) -> Result<Vec<Draft>, DraftError> {
+        let after = self.settings.request_timeout;
+        tokio::time::timeout(after, self.draft_now(request))
+            .await
+            .unwrap_or(Err(DraftError::Deadline { after }))
+    }
+
+    async fn draft_now(&self, request: DraftRequest) -> Result<Vec<Draft>, DraftError> {
         let count = request.count;
         if !(1..=MAX_DRAFTS).contains(&count) {
             return Err(DraftError::InvalidRequest(format!(
@@ -242,8 +277,13 @@ impl Drafter {
                 let fetched = self.fetcher.fetch(link, Expect::PageOrImage).await?;
                 match fetched.kind {
                     FetchedKind::Html => {
-                        let html = String::from_utf8_lossy(&fetched.body);
-                        let meta = PageMetadata::from_html(&html, Some(&fetched.final_url));
+                        let page_url = fetched.final_url.clone();
+                        let meta = self
+                            .heavy(move || {
+                                let html = String::from_utf8_lossy(&fetched.body);
+                                PageMetadata::from_html(&html, Some(&page_url))
+                            })
+                            .await?;
                         (meta, SourceKind::Page, Some(fetched.final_url))
                     }
                     FetchedKind::Image => {
@@ -390,9 +430,84 @@ impl Drafter {
         count: usize,
     ) -> Result<Vec<PreparedImage>, DraftError> {
         let settings = self.settings.image.clone();
-        tokio::task::spawn_blocking(move || image_prep::prepare_variants(&bytes, &settings, count))
+        self.heavy(move || image_prep::prepare_variants(&bytes, &settings, count))
+            .await?
+    }
+
+    /// Runs `work` on one of the drafter's work threads once a turn is free. The turn goes
+    /// with the work, so a caller that gives up (its deadline passed) does not free it before
+    /// the work is done.
+    async fn heavy<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, DraftError> {
+        let turn = self
+            .work
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|error| DraftError::Internal(format!("the image task failed: {error}")))?
+            .map_err(|_| DraftError::Internal("the drafter was shut down".to_owned()))?;
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.workers.run(Box::new(move || {
+            let result = work();
+            // The turn is free before the caller hears of the result, so whoever is told the
+            // work is done finds the turn free too; on a panic it is freed while unwinding.
+            drop(turn);
+            let _ = done.send(result);
+        }))?;
+        result.await.map_err(|_| {
+            DraftError::Internal("a drafting task failed before it finished".to_owned())
+        })
+    }
+}
+
+/// A job for a work thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that prepare images and parse pages, as many as there are turns, fed by one
+/// queue; they end when the last clone of the drafter is dropped.
+///
+/// Dedicated threads rather than the runtime's blocking pool: a picture's buffers are freed on
+/// the thread that allocated them, so the allocator reuses the same memory for the next
+/// picture. On the blocking pool each job may land on another thread, with an allocator arena
+/// of its own keeping what the last job freed, and the process's peak grew by tens of MB with a
+/// few requests at once.
+#[derive(Debug)]
+struct Workers {
+    queue: std::sync::mpsc::Sender<Job>,
+}
+
+impl Workers {
+    fn start(count: usize) -> Workers {
+        let (queue, jobs) = std::sync::mpsc::channel::<Job>();
+        let jobs = Arc::new(std::sync::Mutex::new(jobs));
+        for index in 0..count {
+            let jobs = jobs.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("drafts-work-{index}"))
+                .spawn(move || {
+                    loop {
+                        let job = match jobs.lock() {
+                            Ok(jobs) => jobs.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        // A panic drops the job's answer channel, which its caller reports;
+                        // the thread lives on for the next job.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                });
+            if let Err(error) = started {
+                tracing::error!(%error, "could not start a drafts work thread");
+            }
+        }
+        Workers { queue }
+    }
+
+    fn run(&self, job: Job) -> Result<(), DraftError> {
+        self.queue
+            .send(job)
+            .map_err(|_| DraftError::Internal("no drafts work thread is running".to_owned()))
     }
 }
 
@@ -446,6 +561,44 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn heavy_work_holds_its_turn_until_it_is_done() {
+        let drafter = Drafter::new(
+            DraftSettings {
+                parallel_work: 1,
+                ..DraftSettings::default()
+            },
+            Arc::new(RuleGenerator),
+        );
+        let (started, running) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let first = tokio::spawn({
+            let drafter = drafter.clone();
+            async move {
+                drafter
+                    .heavy(move || {
+                        let _ = started.send(());
+                        released.recv_timeout(Duration::from_secs(30)).is_ok()
+                    })
+                    .await
+            }
+        });
+        running.await.expect("the first work starts");
+        // The turn is held by the running work, and shared with every clone.
+        assert_eq!(drafter.work.available_permits(), 0);
+        let second = tokio::spawn({
+            let drafter = drafter.clone();
+            async move { drafter.heavy(|| "second").await }
+        });
+        release.send(()).expect("the first work waits");
+        assert!(
+            first.await.expect("joins").expect("runs"),
+            "released in time"
+        );
+        assert_eq!(second.await.expect("joins").expect("runs"), "second");
+        assert_eq!(drafter.work.available_permits(), 1);
+    }
 
     #[test]
     fn file_names_become_titles() {

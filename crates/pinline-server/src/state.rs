@@ -10,6 +10,7 @@ use pinline_vault::clock::SharedClock;
 use pinline_webhooks::Webhooks;
 
 use crate::boards::BoardDirectory;
+use crate::routes::drafts::{DRAFTS_IN_PROGRESS, DRAFTS_PER_PROFILE, DraftSlots};
 
 /// Shared application state (cheap to clone).
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct AppInner {
     pub publisher: Publisher,
     /// Turns ideas into pin drafts.
     pub drafter: Drafter,
+    /// The drafts requests in progress, capped per profile and in all.
+    pub draft_slots: Arc<DraftSlots>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
                 boards: BoardDirectory::default(),
                 publisher,
                 drafter: Drafter::new(DraftSettings::default(), Arc::new(RuleGenerator)),
+                draft_slots: Arc::new(DraftSlots::new(DRAFTS_PER_PROFILE, DRAFTS_IN_PROGRESS)),
             }),
         }
     }
@@ -84,6 +88,11 @@ impl AppState {
     /// The drafter of this process.
     pub fn drafter(&self) -> &Drafter {
         &self.inner.drafter
+    }
+
+    /// The drafts requests in progress, per profile and in all.
+    pub fn draft_slots(&self) -> &Arc<DraftSlots> {
+        &self.inner.draft_slots
     }
 
     /// The publisher of this process.

@@ -1,9 +1,11 @@
 //! The drafts pipeline end to end, against pages and images served on loopback.
 
+mod bombs;
 mod chat;
 mod drafter;
 mod fetch;
 mod images;
+mod limits;
 mod metadata;
 mod support;
 mod text;

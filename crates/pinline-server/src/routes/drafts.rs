@@ -7,6 +7,16 @@
 //! a draft goes through exactly the validation and queue of `POST /v1/posts`, with the prepared
 //! image sent as `image_base64` and the idempotency key `draft:<id>`, so publishing twice with
 //! the same board and time answers with the same post.
+//!
+//! Making drafts is the API's most expensive call (fetches, image decoding), so one profile may
+//! have only [`DRAFTS_PER_PROFILE`] requests in progress and the process
+//! [`DRAFTS_IN_PROGRESS`] ([`DraftSlots`]); another is answered at once, before its image is
+//! decoded or any link fetched: 429 when its profile is busy, 503 when the process is, both
+//! with `Retry-After`. Within the drafter, image and
+//! page work take turns and the whole request has one deadline (`pinline_drafts`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -30,6 +40,118 @@ use crate::state::AppState;
 
 /// Drafts made from one idea when the request does not say.
 const DEFAULT_COUNT: usize = 3;
+
+/// How many drafts requests one profile may have in progress at once.
+pub const DRAFTS_PER_PROFILE: usize = 2;
+
+/// How many drafts requests the process takes on at once, all profiles together. Image and
+/// page work take turns one at a time anyway; this bounds what waits for a turn (each request
+/// holds its body and up to 10 MiB of fetched image), so that many profiles at once cannot
+/// add up past the memory one profile is held to.
+pub const DRAFTS_IN_PROGRESS: usize = 6;
+
+/// What a busy caller is told to wait, in seconds: a drafts request takes a few.
+const BUSY_RETRY_AFTER_SECS: u64 = 5;
+
+/// The drafts requests in progress in this process, per profile and in all.
+#[derive(Debug)]
+pub struct DraftSlots {
+    per_profile: usize,
+    total: usize,
+    taken: Mutex<Taken>,
+}
+
+#[derive(Debug, Default)]
+struct Taken {
+    by_profile: HashMap<String, usize>,
+    all: usize,
+}
+
+/// Why no slot was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    /// The profile has all of its slots.
+    Profile,
+    /// The process has all of its slots.
+    Process,
+}
+
+impl DraftSlots {
+    /// Room for `per_profile` requests of each profile and `total` in all.
+    pub fn new(per_profile: usize, total: usize) -> DraftSlots {
+        DraftSlots {
+            per_profile: per_profile.max(1),
+            total: total.max(1),
+            taken: Mutex::new(Taken::default()),
+        }
+    }
+
+    /// A slot for one more request of `profile_id`.
+    pub fn take(self: &Arc<Self>, profile_id: &str) -> Result<DraftSlot, Busy> {
+        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = taken.by_profile.get(profile_id).copied().unwrap_or(0);
+        if mine >= self.per_profile {
+            return Err(Busy::Profile);
+        }
+        if taken.all >= self.total {
+            return Err(Busy::Process);
+        }
+        taken.by_profile.insert(profile_id.to_owned(), mine + 1);
+        taken.all += 1;
+        Ok(DraftSlot {
+            slots: self.clone(),
+            profile_id: profile_id.to_owned(),
+        })
+    }
+}
+
+/// One request's slot, given back when dropped (whether the request finished, failed, or its
+/// client went away).
+#[derive(Debug)]
+pub struct DraftSlot {
+    slots: Arc<DraftSlots>,
+    profile_id: String,
+}
+
+impl Drop for DraftSlot {
+    fn drop(&mut self) {
+        let mut taken = self.slots.taken.lock().unwrap_or_else(|e| e.into_inner());
+        taken.all = taken.all.saturating_sub(1);
+        if let Some(count) = taken.by_profile.get_mut(&self.profile_id) {
+            *count -= 1;
+            if *count == 0 {
+                // Profiles without drafts in progress take no room.
+                taken.by_profile.remove(&self.profile_id);
+            }
+        }
+    }
+}
+
+/// The answer to a caller who found no free slot.
+fn busy_error(busy: Busy) -> ApiError {
+    let (status, code, message) = match busy {
+        Busy::Profile => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_drafts",
+            format!(
+                "this profile already has {DRAFTS_PER_PROFILE} drafts requests in progress; \
+                 wait for one to finish, then try again"
+            ),
+        ),
+        Busy::Process => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "drafts_busy",
+            format!(
+                "this pinline is already making {DRAFTS_IN_PROGRESS} sets of drafts; try again \
+                 shortly"
+            ),
+        ),
+    };
+    ApiError {
+        retry_after_secs: Some(BUSY_RETRY_AFTER_SECS),
+        ..ApiError::new(status, code, message)
+    }
+}
 
 /// The body of `POST /v1/drafts`: one idea. At least one of `url`, `text`, `title`,
 /// `image_url` and `image_base64` is required.
@@ -140,8 +262,9 @@ pub struct DraftPage {
     pub next_cursor: Option<String>,
 }
 
-/// The API error for a draft that could not be made.
-fn draft_error(error: DraftError) -> ApiError {
+/// The API error for a draft that could not be made; `image_field` is the input the image came
+/// from (`image_base64`, `image_url`, or the page at `url`).
+fn draft_error(error: DraftError, image_field: &'static str) -> ApiError {
     let message = error.to_string();
     let (status, code, field) = match &error {
         DraftError::InvalidRequest(_) => {
@@ -165,9 +288,22 @@ fn draft_error(error: DraftError) -> ApiError {
         | DraftError::ImageOverSizeCap { .. } => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "unusable_image",
-            "image_url",
+            image_field,
+        ),
+        DraftError::ImageTooLarge { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "image_too_large",
+            image_field,
+        ),
+        DraftError::ImageFormatUnsupported { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported_content",
+            image_field,
         ),
         DraftError::NoImage => (StatusCode::UNPROCESSABLE_ENTITY, "no_image", "image_url"),
+        DraftError::Deadline { .. } => {
+            return ApiError::new(StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded", message);
+        }
         DraftError::Internal(_) => {
             tracing::error!(error = %message, "drafting failed");
             return ApiError::new(
@@ -206,7 +342,9 @@ redirects), its OpenGraph, Twitter card and JSON-LD (Product, Article, Recipe) m
 copy written within Pinterest's limits (title ≤ 100, description ≤ 800, alt text ≤ 500 \
 characters, cut at word boundaries) and the image cropped to 2:3 around its most detailed region \
 and saved as a 1000×1500 JPEG. Variants differ in crop and copy. The drafts are stored together \
-or not at all.",
+or not at all. Images are JPEG, PNG or WebP whose header fits the decoding limit (96 MiB for the \
+picture and its decoder, 16,384 pixels a side), checked before anything is decoded; a request \
+has one 30 s deadline; a profile may have two drafts requests in progress, the process six.",
     request_body = CreateDrafts,
     responses(
         (status = 201, description = "The drafts, stored.", body = DraftList),
@@ -215,10 +353,17 @@ or not at all.",
         (status = 413, description = "The body is too large.", body = ErrorBody),
         (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
         (status = 422, description = "The idea cannot be drafted; `error.code` says why \
-(`invalid_field`, `url_refused`, `unsupported_content`, `too_big`, `unusable_image`, `no_image`, \
-`source_unreachable`) and `error.field` names the input.", body = ErrorBody),
+(`invalid_field`, `url_refused`, `unsupported_content` (also an image that is not JPEG, PNG or \
+WebP, such as a GIF), `too_big`, `image_too_large` (the image's header declares more pixels \
+than may be decoded), `unusable_image`, `no_image`, `source_unreachable`) and `error.field` \
+names the input.", body = ErrorBody),
+        (status = 429, description = "This profile already has as many drafts requests in \
+progress as it may (`too_many_drafts`); `Retry-After` says when to try again.", body = ErrorBody),
         (status = 502, description = "The page or image could not be fetched in time (`source_unreachable`).", body = ErrorBody),
-        (status = 503, description = "The database is not answering.", body = ErrorBody),
+        (status = 503, description = "The database is not answering, or this pinline is making as \
+many drafts as it takes on at once (`drafts_busy`; `Retry-After` says when to try again).", body = ErrorBody),
+        (status = 504, description = "The drafts were not made within the request's deadline \
+(`deadline_exceeded`): slow sites, or many drafts being made at once; try again later.", body = ErrorBody),
     ),
     security(("api_key" = [])),
 )]
@@ -238,6 +383,7 @@ pub async fn make_drafts(
     profile_id: &str,
     body: CreateDrafts,
 ) -> Result<Vec<DraftRow>, ApiError> {
+    let _slot = state.draft_slots().take(profile_id).map_err(busy_error)?;
     let count = body.count.unwrap_or(DEFAULT_COUNT);
     if !(1..=MAX_DRAFTS).contains(&count) {
         return Err(ApiError::invalid(
@@ -252,6 +398,17 @@ pub async fn make_drafts(
             })?),
             _ => None,
         };
+    let image_field = if image_bytes.is_some() {
+        "image_base64"
+    } else if body
+        .image_url
+        .as_deref()
+        .is_some_and(|link| !link.trim().is_empty())
+    {
+        "image_url"
+    } else {
+        "url"
+    };
     let request = DraftRequest {
         url: body.url,
         text: body.text,
@@ -260,7 +417,11 @@ pub async fn make_drafts(
         image_bytes,
         count,
     };
-    let drafts = state.drafter().draft(request).await.map_err(draft_error)?;
+    let drafts = state
+        .drafter()
+        .draft(request)
+        .await
+        .map_err(|error| draft_error(error, image_field))?;
     let now = state.now_ms();
     let idea_id = uuid::Uuid::now_v7().to_string();
     // Lists run newest first by (created_at, id); ids are handed out in reverse so that an
@@ -713,4 +874,30 @@ pub async fn publish_draft(
 ) -> Result<impl IntoResponse, ApiError> {
     let (status, post) = publish(&state, &caller, &id, &target).await?;
     Ok((status, Json(PostView::from_row(&post))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_capped_per_profile_and_in_all_and_given_back() {
+        let slots = Arc::new(DraftSlots::new(2, 3));
+        let a1 = slots.take("a").expect("a's first");
+        let a2 = slots.take("a").expect("a's second");
+        assert_eq!(slots.take("a").err(), Some(Busy::Profile));
+        let b1 = slots.take("b").expect("b's first");
+        assert_eq!(slots.take("c").err(), Some(Busy::Process));
+        assert_eq!(
+            slots.take("a").err(),
+            Some(Busy::Profile),
+            "the profile is named first"
+        );
+        drop(a1);
+        let c1 = slots.take("c").expect("room again");
+        drop((a2, b1, c1));
+        let taken = slots.taken.lock().expect("not poisoned");
+        assert_eq!(taken.all, 0);
+        assert!(taken.by_profile.is_empty(), "idle profiles take no room");
+    }
 }

@@ -1,8 +1,11 @@
 //! Drafts through the API: a product page served on loopback becomes drafts (metadata read, copy
 //! within the limits, a 1000×1500 JPEG), a draft is edited and then published to the sandbox in
-//! one call, publishing again is idempotent, and bad ideas get a clear 4xx with nothing stored.
+//! one call, publishing again is idempotent, and bad ideas get a clear 4xx with nothing stored:
+//! image bombs of every format among them. A profile with its drafts slots taken is answered 429.
 
 use std::io::Cursor;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -10,17 +13,25 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, LOCATION};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use base64::Engine;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::sync::watch;
 
 use crate::support::{TestApp, error_code, eventually, spawn_app};
+
+// The generated bombs are shared with the drafts crate's own tests.
+#[path = "../../../pinline-drafts/tests/drafts/bombs.rs"]
+mod bombs;
 
 backend_tests!(
     a_product_page_becomes_drafts_and_one_is_published,
     bad_ideas_get_a_clear_error_and_store_nothing,
+    image_bombs_are_refused_with_422,
+    a_busy_profile_is_answered_429,
 );
 
 /// A 1600×1200 picture, flat except for a detailed patch on the right.
@@ -350,4 +361,138 @@ async fn bad_ideas_get_a_clear_error_and_store_nothing(db: TestDatabase) {
         .await
         .json;
     assert_eq!(reply["error"]["code"], json!("unauthorized"));
+}
+
+async fn image_bombs_are_refused_with_422(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let key = Some(app.key_alpha.as_str());
+    for (name, bytes, code) in [
+        ("PNG", bombs::png(16_384), "image_too_large"),
+        ("JPEG", bombs::jpeg(65_000, 65_000), "image_too_large"),
+        (
+            "progressive JPEG",
+            bombs::progressive_jpeg(6_000, 6_000),
+            "image_too_large",
+        ),
+        ("WebP", bombs::webp_lossless(16_383), "image_too_large"),
+        ("WebP VP8X", bombs::webp_extended(16_383), "image_too_large"),
+        ("GIF", bombs::gif(65_535), "unsupported_content"),
+    ] {
+        let body = json!({
+            "text": "A very large picture",
+            "image_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+        });
+        let reply = app.api(Method::POST, "/v1/drafts", key, Some(body)).await;
+        assert_eq!(reply.status, 422, "{name}: {}", reply.text);
+        assert_eq!(error_code(&reply), code, "{name}: {}", reply.text);
+        assert_eq!(
+            reply.json["error"]["field"],
+            json!("image_base64"),
+            "{name}: {}",
+            reply.text
+        );
+    }
+    assert_eq!(drafts_stored(&app).await, 0);
+}
+
+/// A page that answers only once `release` says so, counting who is waiting for it.
+async fn stalling_site(arrived: Arc<AtomicUsize>, release: watch::Receiver<bool>) -> String {
+    let router = Router::new().route(
+        "/stall",
+        get(move || {
+            let arrived = arrived.clone();
+            let mut release = release.clone();
+            async move {
+                arrived.fetch_add(1, Ordering::SeqCst);
+                let _ = release.wait_for(|open| *open).await;
+                (
+                    [(CONTENT_TYPE, "text/html")],
+                    "<title>Slow page</title><p>No picture here</p>",
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{address}/stall")
+}
+
+async fn a_busy_profile_is_answered_429(db: TestDatabase) {
+    let app = Arc::new(spawn_app(db).await);
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let (release, released) = watch::channel(false);
+    let stall = stalling_site(arrived.clone(), released).await;
+
+    // Two requests of profile alpha wait on the page: its two slots are taken.
+    let waiting: Vec<_> = (0..2)
+        .map(|_| {
+            let app = app.clone();
+            let stall = stall.clone();
+            tokio::spawn(async move {
+                let key = Some(app.key_alpha.as_str());
+                app.api(Method::POST, "/v1/drafts", key, Some(json!({"url": stall})))
+                    .await
+            })
+        })
+        .collect();
+    eventually(Duration::from_secs(20), "both requests at the page", || {
+        let arrived = arrived.clone();
+        async move { arrived.load(Ordering::SeqCst) == 2 }
+    })
+    .await;
+
+    let busy = app
+        .http
+        .post(format!("{}/v1/drafts", app.base_url))
+        .bearer_auth(&app.key_alpha)
+        .json(&json!({"text": "One more idea"}))
+        .send()
+        .await
+        .expect("API call");
+    assert_eq!(busy.status().as_u16(), 429);
+    assert_eq!(
+        busy.headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok()),
+        Some("5")
+    );
+    let body: Value = busy.json().await.expect("JSON error body");
+    assert_eq!(body["error"]["code"], json!("too_many_drafts"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains('2'))
+    );
+
+    // Another profile is not held up by alpha's.
+    let beta = app
+        .api(
+            Method::POST,
+            "/v1/drafts",
+            Some(&app.key_beta),
+            Some(json!({"text": "An idea"})),
+        )
+        .await;
+    assert_eq!(error_code(&beta), "no_image", "{}", beta.text);
+
+    // Once the page answers, the slots are given back.
+    release.send(true).expect("the page waits");
+    for request in waiting {
+        let reply = request.await.expect("the request finishes");
+        assert_eq!(error_code(&reply), "no_image", "{}", reply.text);
+    }
+    let again = app
+        .api(
+            Method::POST,
+            "/v1/drafts",
+            Some(&app.key_alpha),
+            Some(json!({"text": "One more idea"})),
+        )
+        .await;
+    assert_eq!(error_code(&again), "no_image", "{}", again.text);
 }
