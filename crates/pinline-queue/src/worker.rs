@@ -448,7 +448,13 @@ impl Publisher {
                     claim_if_due = false;
                 }
             }
-            let look = tokio::time::sleep_until(next_look.min(next_held_sweep));
+            // (Stopping, the sweep no longer runs: its time must not wake the loop again and
+            // again while the last posts finish.)
+            let look = tokio::time::sleep_until(if stopping {
+                next_look
+            } else {
+                next_look.min(next_held_sweep)
+            });
             tokio::select! {
                 changed = shutdown.changed(), if !stopping => {
                     if changed.is_err() {
