@@ -971,7 +971,6 @@ async fn an_idle_publisher_does_not_claim_in_a_loop(db: TestDatabase) {
     })
     .await;
     let elapsed = started.elapsed();
-    running.stop().await;
     eprintln!("idle for {elapsed:?} ({LOOKS_PER_MINUTE} looks): {stats:?}");
     // The start-up claim; a spinning loop makes thousands.
     assert!(
@@ -991,6 +990,16 @@ async fn an_idle_publisher_does_not_claim_in_a_loop(db: TestDatabase) {
     );
     assert_eq!(count(&h.counts().await, PostRow::QUEUED), 1);
     assert_eq!(h.sandbox.stats().pins_created, 0);
+
+    // An hour later by the worker's clock, the next look finds the post due and claims it.
+    let mut events = publisher.subscribe();
+    h.clock.advance(Duration::from_secs(3_600));
+    let event = next_event(&mut events, Duration::from_secs(10)).await;
+    assert_eq!(event.kind, post_kind::PUBLISHED);
+    let after = publisher.stats();
+    running.stop().await;
+    // The claim that found it and the one after it that found nothing.
+    assert!(after.claims - stats.claims <= 2, "{stats:?} → {after:?}");
 }
 
 async fn a_post_accepted_for_now_starts_promptly_after_wake(db: TestDatabase) {
