@@ -23,8 +23,8 @@ use pinline_vault::clock::{Clock, OffsetClock, SharedClock};
 use pinline_vault::master_key::MasterKey;
 use pinline_vault::{Vault, VaultSettings};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -157,7 +157,10 @@ impl Drop for OwnDatabase {
                 .build()?;
             runtime.block_on(async move {
                 store.close().await;
-                let mut admin = PgConnection::connect(&admin_url).await?;
+                // Dropping a database takes seconds; not worth the driver's slow-statement
+                // warning.
+                let options = PgConnectOptions::from_str(&admin_url)?.disable_statement_logging();
+                let mut admin = PgConnection::connect_with(&options).await?;
                 // FORCE: a killed `pinline serve` may leave a connection behind for a moment.
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
