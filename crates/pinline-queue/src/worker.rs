@@ -340,10 +340,11 @@ impl Publisher {
     ///
     /// What wakes it: a claim coming back, a slot freed, [`Publisher::wake`], an account event,
     /// shutdown, and one timer. After a claim that found nothing it claims again only when woken
-    /// or when the timer fires *and* a due check ([`Store::next_claim_due`]) says something is
-    /// due; the timer is set to that due time, to the next held-post sweep, or to `idle_poll`,
-    /// whichever comes first. Idle, it runs at most one due check per `idle_poll` and one sweep
-    /// per [`HELD_SWEEP`].
+    /// or when a due check ([`Store::next_claim_due`]) says a post has fallen due since; the
+    /// timer is set to that due time, to the next held-post sweep, or to `idle_poll`, whichever
+    /// comes first. A post that was due before the empty claim (it went to another process) is
+    /// looked at again after [`DUE_RECHECK`], not claimed at once. Idle, the worker runs at most
+    /// one due check per `idle_poll` and one sweep per [`HELD_SWEEP`].
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         let mut vault_events = Some(self.inner.vault.subscribe());
         // Accounts reconnected while no worker was listening.
@@ -373,6 +374,8 @@ impl Publisher {
         // The due check was asked for by the timer (not straight after an empty claim), so a
         // post found due is claimed.
         let mut claim_if_due = false;
+        // When the last claim started, unix ms by the queue's clock.
+        let mut last_claim_at = i64::MIN;
         let mut next_look = tokio::time::Instant::now() + idle_poll;
         let mut next_held_sweep = tokio::time::Instant::now() + HELD_SWEEP;
         let mut stopping = false;
@@ -413,6 +416,8 @@ impl Publisher {
                     check_due = false;
                     asked = want;
                     freed_before = self.inner.slots_freed.load(Ordering::Relaxed);
+                    // No later than the claim's own "now": what was due by then, it saw.
+                    last_claim_at = self.inner.queue.now_ms();
                     let inner = self.inner.clone();
                     claiming = Some(ClaimTask(tokio::spawn(async move {
                         let claimed = inner.queue.claim_up_to(want as i64).await;
@@ -421,31 +426,33 @@ impl Publisher {
                     })));
                 } else if check_due {
                     check_due = false;
+                    // Taken, not read: if the claim this leads to finds nothing, the due check
+                    // after it must not lead to another claim at once.
+                    let timer_asked = std::mem::take(&mut claim_if_due);
                     let now = tokio::time::Instant::now();
                     next_look = now + idle_poll;
                     match self.next_claim_due().await {
                         Ok(Some(due)) => {
-                            let wait = u64::try_from(due - self.inner.queue.now_ms()).unwrap_or(0);
-                            if wait == 0 && claim_if_due {
+                            let now_ms = self.inner.queue.now_ms();
+                            if due > now_ms {
+                                let wait = Duration::from_millis((due - now_ms) as u64);
+                                next_look = now + wait.min(idle_poll);
+                            } else if timer_asked || due > last_claim_at {
+                                // Due now, and it was not yet when the last claim ran.
                                 claim_now = true;
                                 continue;
-                            }
-                            // Due already, yet the claim just before found nothing: another
-                            // process is taking it, or it is locked; look again shortly rather
-                            // than claim straight away.
-                            let wait = if wait == 0 {
-                                DUE_RECHECK
                             } else {
-                                Duration::from_millis(wait)
-                            };
-                            next_look = now + wait.min(idle_poll);
+                                // Due already when the claim just before found nothing: another
+                                // process is taking it, or holds its row. Look again shortly
+                                // rather than claim straight away.
+                                next_look = now + DUE_RECHECK.min(idle_poll);
+                            }
                         }
                         Ok(None) => {}
                         Err(error) => {
                             tracing::warn!(%error, "looking up the next due post failed");
                         }
                     }
-                    claim_if_due = false;
                 }
             }
             // (Stopping, the sweep no longer runs: its time must not wake the loop again and
@@ -474,6 +481,7 @@ impl Publisher {
                                 0
                             };
                             check_due = !found_some;
+                            claim_if_due = false;
                             ready.extend(claims);
                         }
                         Err(error) => {
@@ -1069,9 +1077,10 @@ impl LeaseClock {
 /// read of the (few) held posts, idle or not.
 pub const HELD_SWEEP: Duration = Duration::from_secs(5);
 
-/// How soon a worker looks again when a due check finds a post due right after a claim that found
-/// nothing (another process took it, or holds its row): soon, but never a claim straight away.
-const DUE_RECHECK: Duration = Duration::from_millis(250);
+/// How soon a worker looks again when a due check finds a post that was already due when a claim
+/// found nothing (another process took it, or holds its row): soon, but never a claim straight
+/// away.
+pub const DUE_RECHECK: Duration = Duration::from_millis(250);
 
 fn usable(account: &AccountRow) -> bool {
     matches!(
