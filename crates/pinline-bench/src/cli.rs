@@ -12,8 +12,8 @@ use crate::{BackendKind, BenchOptions, Scenario, Size};
 #[derive(Debug, Args)]
 #[command(after_help = BENCH_EXAMPLES)]
 pub struct BenchArgs {
-    /// Scenarios to run: sandbox, throughput, pacing, api, stampede, schedule, chaos (default:
-    /// all of them).
+    /// Scenarios to run: sandbox, throughput, pacing, api, stampede, schedule, idle, chaos
+    /// (default: all of them).
     #[arg(value_name = "SCENARIO")]
     pub scenarios: Vec<Scenario>,
 
@@ -60,6 +60,7 @@ Examples:
   pinline bench chaos                    # 3 replicas, faults, 50 SIGKILLs; exits 1 on a lost or duplicated post
   pinline bench stampede --backend sqlite
   pinline bench sandbox --no-append      # the sandbox's own create-pin rate, 5 s
+  pinline bench idle                     # what `pinline serve` costs with nothing to do
   pinline bench schedule --backend postgres --schedule-posts 100000 --schedule-accounts 1000 --schedule-window-secs 200
 
 Scenarios:
@@ -72,6 +73,9 @@ Scenarios:
               refresh calls at the sandbox (goal 1) and p99 wait
   schedule    scheduled posts bulk-loaded, published by a `pinline serve` process as they fall due:
               lag p50/p99 (goal p99 <= 1 s), peak RSS, database size
+  idle        one `pinline serve` with nothing due (no posts; posts due in an hour): CPU % of a
+              core and SQL statements/s over 10 s (goal <= 1 % and <= 10/s), claims/s, and
+              how soon a post accepted for now is published
   chaos       3 replicas, sandbox faults, a revocation, a forced expiry, SIGKILLs; then a replica
               SIGSTOPped past its lease: lost and duplicated posts (goal 0 and 0, else exit 1)";
 

@@ -23,8 +23,8 @@ use pinline_vault::clock::{Clock, OffsetClock, SharedClock};
 use pinline_vault::master_key::MasterKey;
 use pinline_vault::{Vault, VaultSettings};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -37,6 +37,8 @@ pub enum BenchDatabase {
     Test(TestDatabase),
     /// A schema on a server named by `--postgres-url`.
     Schema(OwnSchema),
+    /// A PostgreSQL database of its own, for figures PostgreSQL keeps per database.
+    Database(OwnDatabase),
 }
 
 impl BenchDatabase {
@@ -54,10 +56,35 @@ impl BenchDatabase {
         }
     }
 
+    /// A fresh PostgreSQL *database* (not a schema) on `postgres_url` or the test server, so
+    /// that `pg_stat_database` counts this database's traffic alone. `Ok(None)` when the default
+    /// server is not reachable.
+    pub async fn own_postgres_database(postgres_url: Option<&str>) -> Result<Option<Self>> {
+        let admin_url = match postgres_url {
+            Some(url) => url.to_owned(),
+            None => std::env::var("PINLINE_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| pinline_store::testing::DEFAULT_TEST_POSTGRES_URL.to_owned()),
+        };
+        match PgConnection::connect(&admin_url).await {
+            Ok(conn) => {
+                let _ = conn.close().await;
+            }
+            Err(_) if postgres_url.is_none() => return Ok(None),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("connecting to PostgreSQL at {admin_url}"));
+            }
+        }
+        Ok(Some(BenchDatabase::Database(
+            OwnDatabase::create(&admin_url).await?,
+        )))
+    }
+
     pub fn store(&self) -> &Store {
         match self {
             BenchDatabase::Test(db) => &db.store,
             BenchDatabase::Schema(db) => &db.store,
+            BenchDatabase::Database(db) => &db.store,
         }
     }
 
@@ -66,6 +93,89 @@ impl BenchDatabase {
         match self {
             BenchDatabase::Test(db) => &db.url,
             BenchDatabase::Schema(db) => &db.url,
+            BenchDatabase::Database(db) => &db.url,
+        }
+    }
+
+    /// The PostgreSQL server's own database to reach it by, and this database's name, when it
+    /// is a database of its own.
+    pub fn own_database(&self) -> Option<(&str, &str)> {
+        match self {
+            BenchDatabase::Database(db) => Some((&db.admin_url, &db.name)),
+            _ => None,
+        }
+    }
+}
+
+/// A PostgreSQL database created for one scenario and dropped with the value.
+#[derive(Debug)]
+pub struct OwnDatabase {
+    store: Store,
+    url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl OwnDatabase {
+    async fn create(admin_url: &str) -> Result<OwnDatabase> {
+        let mut admin = PgConnection::connect(admin_url)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL at {admin_url}"))?;
+        let name = format!("pinline_bench_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .context("creating the benchmark database")?;
+        let _ = admin.close().await;
+        let mut url = url::Url::parse(admin_url).context("PostgreSQL URL")?;
+        url.set_path(&name);
+        let url = url.to_string();
+        let options = PgConnectOptions::from_str(&url).context("PostgreSQL URL")?;
+        let store = Store::open_postgres(options).await?;
+        let own = OwnDatabase {
+            store,
+            url,
+            admin_url: admin_url.to_owned(),
+            name,
+        };
+        own.store.migrate().await?;
+        Ok(own)
+    }
+}
+
+impl Drop for OwnDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name, store) = (
+            self.admin_url.clone(),
+            self.name.clone(),
+            self.store.clone(),
+        );
+        // As for `OwnSchema`: clean up on a thread of its own, outside the runtime.
+        let cleaned = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                store.close().await;
+                // Dropping a database takes seconds; not worth the driver's slow-statement
+                // warning.
+                let options = PgConnectOptions::from_str(&admin_url)?.disable_statement_logging();
+                let mut admin = PgConnection::connect_with(&options).await?;
+                // FORCE: a killed `pinline serve` may leave a connection behind for a moment.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut admin)
+                .await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = cleaned {
+            eprintln!(
+                "could not drop the benchmark database {}: {error}",
+                self.name
+            );
         }
     }
 }

@@ -18,11 +18,14 @@
 //! * [`schedule`]: many scheduled posts over many accounts, bulk-loaded, published by a
 //!   `pinline serve` process as they fall due: lag from `publish_at` to live, the publishing
 //!   process's peak RSS and the database's size.
+//! * [`idle`]: one `pinline serve` with nothing due (no posts, then posts due in an hour): its
+//!   CPU share of a core and SQL statements/s over a window (goal ≤ 1 % and ≤ 10/s), the
+//!   publisher's claims, and how soon a post accepted for now is published.
 //! * [`chaos`]: 3 replicas with sandbox faults, a revocation, a forced expiry and a replica
 //!   SIGKILLed every few seconds: lost and duplicated posts (both must be 0), plus a fencing run
 //!   where a replica is SIGSTOPped past its lease.
 //!
-//! The last three run real `pinline serve` child processes ([`replicas`]): the current
+//! The last four run real `pinline serve` child processes ([`replicas`]): the current
 //! executable when it is `pinline`, else `PINLINE_BENCH_EXE`, else `target/<profile>/pinline`
 //! beside a test binary; without one they are skipped with a note.
 //!
@@ -33,6 +36,7 @@ pub mod api;
 pub mod chaos;
 pub mod cli;
 pub mod env;
+pub mod idle;
 pub mod pacing;
 pub mod replicas;
 pub mod report;
@@ -60,18 +64,20 @@ pub enum Scenario {
     Api,
     Stampede,
     Schedule,
+    Idle,
     Chaos,
 }
 
 impl Scenario {
     /// Every scenario, in the order `pinline bench` runs them.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Sandbox,
         Scenario::Throughput,
         Scenario::Pacing,
         Scenario::Api,
         Scenario::Stampede,
         Scenario::Schedule,
+        Scenario::Idle,
         Scenario::Chaos,
     ];
 
@@ -83,6 +89,7 @@ impl Scenario {
             Scenario::Api => "api",
             Scenario::Stampede => "stampede",
             Scenario::Schedule => "schedule",
+            Scenario::Idle => "idle",
             Scenario::Chaos => "chaos",
         }
     }
@@ -123,10 +130,11 @@ impl FromStr for Scenario {
             "api" => Ok(Scenario::Api),
             "stampede" => Ok(Scenario::Stampede),
             "schedule" => Ok(Scenario::Schedule),
+            "idle" => Ok(Scenario::Idle),
             "chaos" => Ok(Scenario::Chaos),
             _ => Err(format!(
                 "unknown scenario `{s}`; known: sandbox, throughput, pacing, api, stampede, schedule, \
-                 chaos"
+                 idle, chaos"
             )),
         }
     }
@@ -244,6 +252,7 @@ pub async fn run(
                 Scenario::Api => api::run(options, backend).await.map(Ran::from_option),
                 Scenario::Stampede => stampede::run(options, backend).await,
                 Scenario::Schedule => schedule::run(options, backend).await,
+                Scenario::Idle => idle::run(options, backend).await,
                 Scenario::Chaos => chaos::run(options, backend).await,
             };
             match outcome.with_context(|| format!("while running {scenario} on {place}"))? {

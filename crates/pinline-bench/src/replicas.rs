@@ -66,6 +66,13 @@ pub struct LogTally {
     pub errors: AtomicU64,
     /// Panics.
     pub panics: AtomicU64,
+    /// SQL statements the process ran, when it logs them (`RUST_LOG=sqlx::query=debug`: one
+    /// line per statement, target `sqlx::query`; SQLite's `BEGIN`/`COMMIT` are not among them).
+    pub statements: AtomicU64,
+    /// Publisher claims, and claims that found nothing, when it logs them
+    /// (`RUST_LOG=pinline_queue::worker=debug`).
+    pub claims: AtomicU64,
+    pub empty_claims: AtomicU64,
 }
 
 impl LogTally {
@@ -79,6 +86,27 @@ impl LogTally {
         if line.contains("panicked at") {
             self.panics.fetch_add(1, Ordering::Relaxed);
         }
+        if line.contains(" sqlx::query: ") {
+            self.statements.fetch_add(1, Ordering::Relaxed);
+        }
+        if line.contains(CLAIM_EVENT) {
+            self.claims.fetch_add(1, Ordering::Relaxed);
+            if line.contains(" found=0 ") {
+                self.empty_claims.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    pub fn claims(&self) -> u64 {
+        self.claims.load(Ordering::Relaxed)
+    }
+
+    pub fn empty_claims(&self) -> u64 {
+        self.empty_claims.load(Ordering::Relaxed)
     }
 
     pub fn fenced_out(&self) -> u64 {
@@ -93,6 +121,9 @@ impl LogTally {
         self.panics.load(Ordering::Relaxed)
     }
 }
+
+/// How the publisher's per-claim debug line starts (`event = "post.claim"`).
+const CLAIM_EVENT: &str = "event=\"post.claim\" ";
 
 /// One running `pinline serve`.
 #[derive(Debug)]
@@ -197,6 +228,12 @@ impl Replica {
         signal(self.pid, "CONT")
     }
 
+    /// CPU time the process has used so far, user and system, all threads (`utime + stime`
+    /// of `/proc/PID/stat`).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        cpu_time_of(&format!("/proc/{}/stat", self.pid))
+    }
+
     /// The process's peak resident set (`VmHWM`), bytes.
     pub fn peak_rss(&self) -> Option<u64> {
         peak_rss_of(&format!("/proc/{}/status", self.pid))
@@ -215,6 +252,37 @@ pub fn peak_rss_of(status_path: &str) -> Option<u64> {
         .parse::<u64>()
         .ok()?;
     Some(kb * 1024)
+}
+
+/// `utime + stime` of a `/proc/…/stat` file.
+pub fn cpu_time_of(stat_path: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_secs_f64(
+        ticks as f64 / clock_ticks_per_second() as f64,
+    ))
+}
+
+/// `CLK_TCK`, the unit of `/proc/…/stat` times (from `getconf`, as the workspace forbids the
+/// `unsafe` of `sysconf`); 100, Linux's value nearly everywhere, when that fails.
+fn clock_ticks_per_second() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().parse().ok())
+            .filter(|&ticks| ticks > 0)
+            .unwrap_or(100)
+    })
 }
 
 /// Sends a signal with `kill(1)` (the workspace forbids `unsafe`, so no raw `libc::kill`).
@@ -272,5 +340,26 @@ mod tests {
             (tally.fenced_out(), tally.errors(), tally.panics()),
             (1, 1, 0)
         );
+        tally.count("2026 DEBUG sqlx::query: summary=\"SELECT (SELECT …\" rows_returned=1");
+        tally.count("2026 DEBUG pinline_queue::worker: event=\"post.claim\" found=0 claims=1");
+        tally.count("2026 DEBUG pinline_queue::worker: event=\"post.claim\" found=3 claims=2");
+        tally.count("2026 ERROR pinline_queue::worker: event=\"post.claim_failed\" …");
+        assert_eq!(
+            (tally.statements(), tally.claims(), tally.empty_claims()),
+            (1, 2, 1)
+        );
+    }
+
+    #[test]
+    fn the_cpu_time_of_this_process_is_read() {
+        let spent = cpu_time_of("/proc/self/stat").expect("utime and stime on Linux");
+        let busy = std::time::Instant::now();
+        let mut x = 0u64;
+        while busy.elapsed() < Duration::from_millis(50) {
+            x = x.wrapping_add(1);
+        }
+        assert!(x > 0);
+        let later = cpu_time_of("/proc/self/stat").expect("again");
+        assert!(later > spent, "{spent:?} → {later:?}");
     }
 }

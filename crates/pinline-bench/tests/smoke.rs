@@ -76,7 +76,12 @@ async fn the_sandbox_scenario_runs_once_at_a_tiny_size() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_process_scenarios_run_at_a_tiny_size_or_say_why_not() {
     let mut printed = String::new();
-    let scenarios = [Scenario::Stampede, Scenario::Schedule, Scenario::Chaos];
+    let scenarios = [
+        Scenario::Stampede,
+        Scenario::Schedule,
+        Scenario::Idle,
+        Scenario::Chaos,
+    ];
     let results = pinline_bench::run(&options(&scenarios), |text| printed.push_str(text))
         .await
         .expect("the scenarios run");

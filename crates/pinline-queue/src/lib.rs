@@ -32,4 +32,4 @@ pub use classify::{Decision, decide, decide_vault};
 pub use pacing::{Pacer, PacerSettings, Rate};
 pub use queue::{Queue, QueueSettings};
 pub use retry::RetryPolicy;
-pub use worker::{Outcome, PostEvent, Publisher, PublisherSettings, post_kind};
+pub use worker::{Outcome, PostEvent, Publisher, PublisherSettings, PublisherStats, post_kind};

@@ -23,15 +23,23 @@
 //! for webhooks, and logged under the same name.
 //!
 //! [`Publisher::run`] keeps up to `concurrency` posts in flight (a post holds its slot while it is
-//! checked, paced and sent, and frees it before its result is recorded), claims beside them as
-//! slots free up (ahead of them while a backlog drains fast), and otherwise polls every
-//! `idle_poll` or when [`Publisher::wake`] is called, so a scheduled post goes out within that
-//! delay of its time. Published results are written in batches by the [`Queue`].
+//! checked, paced and sent, and frees it before its result is recorded), and claims beside them
+//! as slots free up (ahead of them while a backlog drains fast). Published results are written in
+//! batches by the [`Queue`].
+//!
+//! A claim that finds nothing is never followed straight by another. The worker then asks the
+//! store when the next claim can find work ([`Store::next_claim_due`]: the soonest queued post or
+//! expiring lease, a read of two index ends) and sleeps until that time, or until
+//! [`Publisher::wake`] (a post was accepted, a canary released), or at most `idle_poll` (work that
+//! another process queued or scheduled without telling this one). An idle worker therefore costs
+//! one such read per `idle_poll`, plus the held-post sweep every [`HELD_SWEEP`]; a post accepted
+//! for now starts as soon as its wake-up is seen, and a scheduled one at its time.
+//! [`Publisher::stats`] counts the claims and due checks, so that a loop that spins shows.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pinline_pinterest::facts::{RateLimitCategory, operations};
 use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError, Refusal};
@@ -79,8 +87,10 @@ pub struct PostEvent {
 pub struct PublisherSettings {
     /// Posts in flight at once in this process.
     pub concurrency: usize,
-    /// How often an idle worker looks for due posts (scheduled posts go out within about this
-    /// much of their time).
+    /// The longest an idle worker sleeps before it looks at the queue again. It otherwise
+    /// sleeps until the next due time it knows of or a [`Publisher::wake`], so this only bounds
+    /// how late it sees work that another process queued without waking it (a bulk import,
+    /// another replica's posts after that replica stopped).
     pub idle_poll: Duration,
     /// At most this many pages of the board's newest pins are searched before re-sending an
     /// unknown-outcome create. The search walks back until it reaches pins older than the first
@@ -101,13 +111,26 @@ impl Default for PublisherSettings {
     fn default() -> Self {
         PublisherSettings {
             concurrency: 16,
-            idle_poll: Duration::from_millis(100),
+            idle_poll: Duration::from_secs(5),
             adopt_pages: 40,
             adopt_page_size: 250,
             adopt_skew: Duration::from_secs(10),
             max_pacer_wait: Duration::from_secs(5),
         }
     }
+}
+
+/// What a worker has done to find work since it was built ([`Publisher::stats`]). An idle
+/// worker's figures grow by about one due check per `idle_poll` and no claims; a loop that spins
+/// shows as claims (or due checks) by the thousand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PublisherStats {
+    /// Claims attempted ([`Store::claim_due_posts`], by `run` and `run_once`).
+    pub claims: u64,
+    /// Claims that found no post.
+    pub empty_claims: u64,
+    /// Look-ups of the next due time ([`Store::next_claim_due`]).
+    pub due_checks: u64,
 }
 
 /// How one claimed post ended in this worker.
@@ -151,10 +174,29 @@ struct Inner {
     slot_freed: Notify,
     /// Slots freed so far: how fast slots turn over, to size the claims made ahead.
     slots_freed: AtomicU64,
+    /// Claims made, claims that found nothing, and due checks, since the worker was built.
+    claims: AtomicU64,
+    empty_claims: AtomicU64,
+    due_checks: AtomicU64,
     events: broadcast::Sender<PostEvent>,
     /// The lossless copy of every event for the one consumer that must not miss any (webhooks);
     /// a broadcast receiver that falls behind loses events.
     outbox: Outbox<PostEvent>,
+}
+
+impl Inner {
+    /// Counts a claim in [`PublisherStats`]; a failed claim found nothing too.
+    fn count_claim(&self, claimed: &Result<Vec<ClaimedPost>, StoreError>) {
+        let found = claimed.as_ref().map_or(0, Vec::len);
+        let claims = self.claims.fetch_add(1, Ordering::Relaxed) + 1;
+        let empty_claims = if found == 0 {
+            self.empty_claims.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.empty_claims.load(Ordering::Relaxed)
+        };
+        // For benchmarks of a `pinline serve` process, which read its log.
+        tracing::debug!(event = "post.claim", found, claims, empty_claims);
+    }
 }
 
 /// One of the worker's `concurrency` slots, held while a post is being attempted (paced, sent
@@ -216,6 +258,9 @@ impl Publisher {
                 wake: Notify::new(),
                 slot_freed: Notify::new(),
                 slots_freed: AtomicU64::new(0),
+                claims: AtomicU64::new(0),
+                empty_claims: AtomicU64::new(0),
+                due_checks: AtomicU64::new(0),
                 events,
                 outbox: Outbox::default(),
             }),
@@ -239,6 +284,15 @@ impl Publisher {
         self.inner.wake.notify_one();
     }
 
+    /// Claims and due checks so far (relaxed counters: exact once the worker is idle).
+    pub fn stats(&self) -> PublisherStats {
+        PublisherStats {
+            claims: self.inner.claims.load(Ordering::Relaxed),
+            empty_claims: self.inner.empty_claims.load(Ordering::Relaxed),
+            due_checks: self.inner.due_checks.load(Ordering::Relaxed),
+        }
+    }
+
     /// The queue the worker takes posts from.
     pub fn queue(&self) -> &Queue {
         &self.inner.queue
@@ -252,7 +306,9 @@ impl Publisher {
     /// Claims one batch and processes it, at most `concurrency` posts at a time; returns how
     /// many posts were handled.
     pub async fn run_once(&self) -> usize {
-        let claims = match self.inner.queue.claim().await {
+        let claimed = self.inner.queue.claim().await;
+        self.inner.count_claim(&claimed);
+        let claims = match claimed {
             Ok(claims) => claims,
             Err(error) => {
                 tracing::error!(event = "post.claim_failed", %error, "claiming posts failed");
@@ -281,13 +337,22 @@ impl Publisher {
     /// claimed post is waiting whenever a slot frees up, while a worker whose posts wait for
     /// the pacer (slots turning over slowly) claims no more than its free slots, keeping other
     /// accounts' new posts from queueing behind them here.
+    ///
+    /// What wakes it: a claim coming back, a slot freed, [`Publisher::wake`], an account event,
+    /// shutdown, and one timer. After a claim that found nothing it claims again only when woken
+    /// or when a due check ([`Store::next_claim_due`]) says a post has fallen due since; the
+    /// timer is set to that due time, to the next held-post sweep, or to `idle_poll`, whichever
+    /// comes first. A post that was due before the empty claim (it went to another process) is
+    /// looked at again after [`DUE_RECHECK`], not claimed at once. Idle, the worker runs at most
+    /// one due check per `idle_poll` and one sweep per [`HELD_SWEEP`].
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         let mut vault_events = Some(self.inner.vault.subscribe());
         // Accounts reconnected while no worker was listening.
         self.release_reconnected_accounts().await;
         let concurrency = self.inner.settings.concurrency.max(1);
         let batch = usize::try_from(self.inner.queue.settings().batch.max(1)).unwrap_or(1);
-        // Without a backlog, claim again once this many slots are free (or when idle-polling).
+        let idle_poll = self.inner.settings.idle_poll.max(Duration::from_millis(1));
+        // While the last claim found posts, claim again once this many slots are free.
         let refill_at = concurrency.div_ceil(2);
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
         let mut ready: VecDeque<ClaimedPost> = VecDeque::new();
@@ -299,9 +364,21 @@ impl Publisher {
         let mut ahead = 0usize;
         // The last claim came back full: more posts are probably due.
         let mut more_due = false;
-        let mut poll_due = true;
+        // The last claim found posts: more may be due (a claim takes only a few per account).
+        let mut found_some = false;
+        // Claim at the next chance: at start, after a wake-up, or when a due check said so.
+        let mut claim_now = true;
+        // Look up the next due time before going to sleep (after an empty claim, or when a post
+        // finished while idle, since it may have been rescheduled).
+        let mut check_due = false;
+        // The due check was asked for by the timer (not straight after an empty claim), so a
+        // post found due is claimed.
+        let mut claim_if_due = false;
+        // When the last claim started, unix ms by the queue's clock.
+        let mut last_claim_at = i64::MIN;
+        let mut next_look = tokio::time::Instant::now() + idle_poll;
+        let mut next_held_sweep = tokio::time::Instant::now() + HELD_SWEEP;
         let mut stopping = false;
-        let mut last_held_sweep = Instant::now();
         loop {
             if !stopping && *shutdown.borrow() {
                 stopping = true;
@@ -309,11 +386,14 @@ impl Publisher {
             // Events can be missed (another replica handled the reconnect and stopped before
             // releasing, or a hold landed after the release): every few seconds, accounts that
             // are usable again but still have held posts get their canary.
-            if !stopping && last_held_sweep.elapsed() >= HELD_SWEEP {
-                last_held_sweep = Instant::now();
+            if !stopping && tokio::time::Instant::now() >= next_held_sweep {
+                next_held_sweep = tokio::time::Instant::now() + HELD_SWEEP;
                 self.release_missed_reconnects().await;
             }
-            while tasks.try_join_next().is_some() {}
+            while tasks.try_join_next().is_some() {
+                // A post that went back to the queue (a retry) may now be the next due.
+                check_due |= !found_some;
+            }
             while !ready.is_empty() {
                 let Ok(permit) = self.inner.permits.clone().try_acquire_owned() else {
                     break;
@@ -331,17 +411,57 @@ impl Publisher {
             if !stopping && claiming.is_none() {
                 let free = self.inner.permits.available_permits();
                 let want = (free + ahead).saturating_sub(ready.len()).min(batch);
-                if want > 0 && (poll_due || more_due || free >= refill_at) {
-                    poll_due = false;
+                if want > 0 && (claim_now || more_due || (found_some && free >= refill_at)) {
+                    claim_now = false;
+                    check_due = false;
                     asked = want;
                     freed_before = self.inner.slots_freed.load(Ordering::Relaxed);
-                    let queue = self.inner.queue.clone();
+                    // No later than the claim's own "now": what was due by then, it saw.
+                    last_claim_at = self.inner.queue.now_ms();
+                    let inner = self.inner.clone();
                     claiming = Some(ClaimTask(tokio::spawn(async move {
-                        queue.claim_up_to(want as i64).await
+                        let claimed = inner.queue.claim_up_to(want as i64).await;
+                        inner.count_claim(&claimed);
+                        claimed
                     })));
+                } else if check_due {
+                    check_due = false;
+                    // Taken, not read: if the claim this leads to finds nothing, the due check
+                    // after it must not lead to another claim at once.
+                    let timer_asked = std::mem::take(&mut claim_if_due);
+                    let now = tokio::time::Instant::now();
+                    next_look = now + idle_poll;
+                    match self.next_claim_due().await {
+                        Ok(Some(due)) => {
+                            let now_ms = self.inner.queue.now_ms();
+                            if due > now_ms {
+                                let wait = Duration::from_millis((due - now_ms) as u64);
+                                next_look = now + wait.min(idle_poll);
+                            } else if timer_asked || due > last_claim_at {
+                                // Due now, and it was not yet when the last claim ran.
+                                claim_now = true;
+                                continue;
+                            } else {
+                                // Due already when the claim just before found nothing: another
+                                // process is taking it, or holds its row. Look again shortly
+                                // rather than claim straight away.
+                                next_look = now + DUE_RECHECK.min(idle_poll);
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "looking up the next due post failed");
+                        }
+                    }
                 }
             }
-            let idle = tokio::time::sleep(self.inner.settings.idle_poll);
+            // (Stopping, the sweep no longer runs: its time must not wake the loop again and
+            // again while the last posts finish.)
+            let look = tokio::time::sleep_until(if stopping {
+                next_look
+            } else {
+                next_look.min(next_held_sweep)
+            });
             tokio::select! {
                 changed = shutdown.changed(), if !stopping => {
                     if changed.is_err() {
@@ -352,25 +472,42 @@ impl Publisher {
                     claiming = None;
                     match claimed {
                         Ok(claims) => {
-                            more_due = !claims.is_empty() && claims.len() >= asked;
+                            found_some = !claims.is_empty();
+                            more_due = found_some && claims.len() >= asked;
                             let freed = self.inner.slots_freed.load(Ordering::Relaxed);
                             ahead = if more_due {
                                 usize::try_from(freed - freed_before).unwrap_or(batch).min(batch)
                             } else {
                                 0
                             };
+                            check_due = !found_some;
+                            claim_if_due = false;
                             ready.extend(claims);
                         }
                         Err(error) => {
-                            more_due = false;
+                            (found_some, more_due, ahead) = (false, false, 0);
+                            // Not a due check at once: the database may be down; try again
+                            // after the idle poll.
+                            next_look = tokio::time::Instant::now() + idle_poll;
                             tracing::error!(event = "post.claim_failed", %error, "claiming posts failed");
                         }
                     }
                 }
                 () = self.inner.slot_freed.notified() => {}
-                () = self.inner.wake.notified() => poll_due = true,
-                () = idle => poll_due = true,
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                () = self.inner.wake.notified() => claim_now = true,
+                () = look => {
+                    if tokio::time::Instant::now() >= next_look {
+                        check_due = true;
+                        claim_if_due = true;
+                        next_look = tokio::time::Instant::now() + idle_poll;
+                    }
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                    // A post that went back to the queue (a retry) may now be the next due.
+                    if !found_some {
+                        check_due = true;
+                    }
+                }
                 event = recv_event(&mut vault_events), if !stopping => match event {
                     Ok(event) => self.on_vault_event(&event).await,
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -382,6 +519,12 @@ impl Publisher {
             }
         }
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// [`Store::next_claim_due`], counted.
+    async fn next_claim_due(&self) -> Result<Option<i64>, StoreError> {
+        self.inner.due_checks.fetch_add(1, Ordering::Relaxed);
+        self.inner.store.next_claim_due().await
     }
 
     fn slot(&self, permit: OwnedSemaphorePermit) -> Slot {
@@ -930,8 +1073,14 @@ impl LeaseClock {
     }
 }
 
-/// How often the run loop looks for usable accounts whose held posts were never released.
-const HELD_SWEEP: Duration = Duration::from_secs(5);
+/// How often the run loop looks for usable accounts whose held posts were never released: one
+/// read of the (few) held posts, idle or not.
+pub const HELD_SWEEP: Duration = Duration::from_secs(5);
+
+/// How soon a worker looks again when a due check finds a post that was already due when a claim
+/// found nothing (another process took it, or holds its row): soon, but never a claim straight
+/// away.
+pub const DUE_RECHECK: Duration = Duration::from_millis(250);
 
 fn usable(account: &AccountRow) -> bool {
     matches!(

@@ -25,6 +25,7 @@ backend_tests!(
     published_posts_written_in_one_batch_are_fenced_one_by_one,
     concurrent_published_completions_all_land,
     a_claim_for_one_slot_goes_to_an_account_with_nothing_in_flight,
+    the_next_claim_is_due_at_the_soonest_queued_post_or_lease,
 );
 
 const T0: i64 = 1_750_000_000_000;
@@ -956,4 +957,50 @@ async fn a_claim_for_one_slot_goes_to_an_account_with_nothing_in_flight(db: Test
         .filter_map(|c| c.post.title.as_deref())
         .collect();
     assert_eq!(titles, ["busy 0", "lonely", "busy 1"]);
+}
+
+async fn the_next_claim_is_due_at_the_soonest_queued_post_or_lease(db: TestDatabase) {
+    let store = &db.store;
+    assert_eq!(store.next_claim_due().await.expect("due"), None, "empty");
+    let profile = profile(store).await;
+    let account = account(store, &profile, "1").await;
+    let scheduled = |title: &str, at: i64| NewPost {
+        publish_at: Some(at),
+        ..new_post(&profile, &account, title)
+    };
+
+    // Queued posts: the soonest `publish_at`, whatever the order they came in.
+    queue(store, &scheduled("later", T0 + 50_000), T0).await;
+    queue(store, &scheduled("sooner", T0 + 20_000), T0).await;
+    assert_eq!(
+        store.next_claim_due().await.expect("due"),
+        Some(T0 + 20_000)
+    );
+
+    // Held posts are not due until released.
+    let held = NewPost {
+        held_reason: Some("reconnect".into()),
+        ..scheduled("held", T0 + 1_000)
+    };
+    queue(store, &held, T0).await;
+    assert_eq!(
+        store.next_claim_due().await.expect("due"),
+        Some(T0 + 20_000)
+    );
+
+    // Once claimed, a post is due again when its lease runs out (a takeover): here at
+    // T0 + 80 s, after the other queued post.
+    let claimed = claim(store, "w", T0 + 20_000, 10, 10).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        store.next_claim_due().await.expect("due"),
+        Some(T0 + 50_000)
+    );
+    let claimed = claim(store, "w", T0 + 50_000, 10, 10).await;
+    assert_eq!(claimed.len(), 1);
+    // Both in flight: the first lease to run out.
+    assert_eq!(
+        store.next_claim_due().await.expect("due"),
+        Some(T0 + 20_000 + LEASE)
+    );
 }

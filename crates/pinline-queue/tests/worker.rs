@@ -11,8 +11,8 @@ use pinline_pinterest::PinterestClient;
 use pinline_pinterest::facts::RateLimitCategory;
 use pinline_pinterest::{AuthorizationCode, BoardCreate, ClientId, ClientSecret, Environment};
 use pinline_queue::{
-    Pacer, PacerSettings, PostEvent, Publisher, PublisherSettings, Queue, QueueSettings, Rate,
-    RetryPolicy, post_kind,
+    Pacer, PacerSettings, PostEvent, Publisher, PublisherSettings, PublisherStats, Queue,
+    QueueSettings, Rate, RetryPolicy, post_kind,
 };
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
 use pinline_store::testing::TestDatabase;
@@ -37,6 +37,9 @@ backend_tests!(
     an_unknown_outcome_is_adopted_deep_in_a_busy_board,
     a_board_too_busy_to_search_fails_the_post_instead_of_resending,
     a_create_is_not_sent_once_the_lease_ran_out_waiting_for_a_token,
+    an_idle_publisher_does_not_claim_in_a_loop,
+    a_post_accepted_for_now_starts_promptly_after_wake,
+    an_idle_publisher_claims_a_scheduled_post_once_it_falls_due,
 );
 
 const PUBLIC_URL: &str = "http://127.0.0.1:9";
@@ -565,6 +568,9 @@ async fn scheduled_posts_publish_within_a_second_of_their_time(db: TestDatabase)
         h.submit(&account.id, &board, &format!("Later {i}"), Some(publish_at))
             .await;
     }
+    // As the API does after accepting a post: the worker learns the new due time at once
+    // instead of at its next idle look (seconds away with the default settings).
+    publisher.wake();
     for _ in 0..5 {
         let event = next_event(&mut events, Duration::from_secs(5)).await;
         assert_eq!(event.kind, post_kind::PUBLISHED);
@@ -914,4 +920,171 @@ async fn held_posts_of_a_usable_account_are_released_without_an_event(db: TestDa
         .collect();
     assert_eq!(released.len(), 1);
     assert!(released[0].canary, "the released post went as a canary");
+}
+
+/// Waits until the worker's counters satisfy `condition`, failing after `timeout`.
+async fn wait_stats(
+    publisher: &Publisher,
+    timeout: Duration,
+    condition: impl Fn(&PublisherStats) -> bool,
+) -> PublisherStats {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let stats = publisher.stats();
+        if condition(&stats) {
+            return stats;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?}; worker stats: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The idle poll of the tests below: a minute of the default 5 s poll is twelve looks, which
+/// these tests play at this pace.
+const SCALED_IDLE_POLL: Duration = Duration::from_millis(100);
+const LOOKS_PER_MINUTE: u64 = 12;
+
+async fn an_idle_publisher_does_not_claim_in_a_loop(db: TestDatabase) {
+    let h = harness(db, SandboxConfig::default()).await;
+    let account = h.connect("idler").await;
+    let board = h.board(&account.id, "Quiet").await;
+    // Something queued, but not due for an hour: the queue is not empty, and nothing is due.
+    let later = h.clock.now_ms() + 3_600_000;
+    h.submit(&account.id, &board, "Much later", Some(later))
+        .await;
+    let publisher = h.publisher(
+        100,
+        PublisherSettings {
+            idle_poll: SCALED_IDLE_POLL,
+            ..PublisherSettings::default()
+        },
+    );
+    let running = start(&publisher);
+    let started = Instant::now();
+    // A simulated minute: as many idle looks as the default poll makes in one.
+    // (A spinning loop ends the wait early, with its claims counted, to fail below.)
+    let stats = wait_stats(&publisher, Duration::from_secs(20), |stats| {
+        stats.due_checks > LOOKS_PER_MINUTE || stats.claims > 100
+    })
+    .await;
+    let elapsed = started.elapsed();
+    eprintln!("idle for {elapsed:?} ({LOOKS_PER_MINUTE} looks): {stats:?}");
+    // The start-up claim; a spinning loop makes thousands.
+    assert!(
+        stats.claims <= 2,
+        "an idle worker claims at most a handful of times a minute: {stats:?}"
+    );
+    assert_eq!(
+        stats.claims, stats.empty_claims,
+        "nothing was due: {stats:?}"
+    );
+    // The looks are paced by the idle poll (less the first one, right after the start-up
+    // claim), not run back to back.
+    let paced = SCALED_IDLE_POLL * u32::try_from(LOOKS_PER_MINUTE - 1).expect("small");
+    assert!(
+        elapsed >= paced,
+        "{LOOKS_PER_MINUTE} looks took only {elapsed:?}: the idle loop does not wait"
+    );
+    assert_eq!(count(&h.counts().await, PostRow::QUEUED), 1);
+    assert_eq!(h.sandbox.stats().pins_created, 0);
+
+    // An hour later by the worker's clock, the next look finds the post due and claims it.
+    let mut events = publisher.subscribe();
+    h.clock.advance(Duration::from_secs(3_600));
+    let event = next_event(&mut events, Duration::from_secs(10)).await;
+    assert_eq!(event.kind, post_kind::PUBLISHED);
+    let after = publisher.stats();
+    running.stop().await;
+    // The claim that found it and the one after it that found nothing.
+    assert!(after.claims - stats.claims <= 2, "{stats:?} → {after:?}");
+}
+
+async fn a_post_accepted_for_now_starts_promptly_after_wake(db: TestDatabase) {
+    let h = harness(db, SandboxConfig::default()).await;
+    let account = h.connect("prompt").await;
+    let board = h.board(&account.id, "Now").await;
+    // An idle poll far longer than the bound below: only the wake-up can explain a prompt start.
+    let publisher = h.publisher(
+        100,
+        PublisherSettings {
+            idle_poll: Duration::from_secs(60),
+            ..PublisherSettings::default()
+        },
+    );
+    let mut events = publisher.subscribe();
+    let running = start(&publisher);
+    // Settled: the start-up claim found nothing and the worker looked up the next due time.
+    wait_stats(&publisher, Duration::from_secs(10), |stats| {
+        stats.empty_claims >= 1 && stats.due_checks >= 1
+    })
+    .await;
+    let mut worst = Duration::ZERO;
+    for i in 0..3 {
+        let accepted = Instant::now();
+        let post = h
+            .submit(&account.id, &board, &format!("Right now {i}"), None)
+            .await;
+        publisher.wake();
+        let event = next_event(&mut events, Duration::from_secs(10)).await;
+        let latency = accepted.elapsed();
+        assert_eq!(
+            (event.kind, event.post_id.as_str()),
+            (post_kind::PUBLISHED, post.id.as_str())
+        );
+        eprintln!("accepted for now → published in {latency:?}");
+        worst = worst.max(latency);
+    }
+    let stats = publisher.stats();
+    running.stop().await;
+    // Generous for a shared CI machine; the idle poll is a minute.
+    assert!(
+        worst < Duration::from_secs(2),
+        "a woken worker starts at once: {worst:?}"
+    );
+    // Each wake-up is one claim that finds the post and one that finds nothing after it.
+    assert!(stats.claims <= 1 + 3 * 2, "{stats:?}");
+}
+
+async fn an_idle_publisher_claims_a_scheduled_post_once_it_falls_due(db: TestDatabase) {
+    let h = harness(db, SandboxConfig::default()).await;
+    let account = h.connect("punctual").await;
+    let board = h.board(&account.id, "Soon").await;
+    let publisher = h.publisher(
+        100,
+        PublisherSettings {
+            idle_poll: Duration::from_secs(60),
+            ..PublisherSettings::default()
+        },
+    );
+    let mut events = publisher.subscribe();
+    let running = start(&publisher);
+    wait_stats(&publisher, Duration::from_secs(10), |stats| {
+        stats.due_checks >= 1
+    })
+    .await;
+    // Scheduled, and the worker told: it sleeps until the post's time, not the idle poll.
+    let publish_at = h.clock.now_ms() + 700;
+    let post = h
+        .submit(&account.id, &board, "On the dot", Some(publish_at))
+        .await;
+    publisher.wake();
+    let event = next_event(&mut events, Duration::from_secs(10)).await;
+    assert_eq!(event.post_id, post.id);
+    let stats = publisher.stats();
+    running.stop().await;
+    let published =
+        h.db.store
+            .post_by_id(&post.id)
+            .await
+            .expect("read")
+            .expect("post");
+    let lag = published.published_at.expect("published") - publish_at;
+    eprintln!("scheduled post published {lag} ms after its time; {stats:?}");
+    assert!((0..1_000).contains(&lag), "on time: {lag} ms");
+    // Start-up claim, the wake-up's empty claim, the claim at the due time and the empty one
+    // after it; nothing in between.
+    assert!(stats.claims <= 5, "{stats:?}");
 }

@@ -1,7 +1,18 @@
 //! The work a running server does besides answering requests: settling refreshes a stopped
 //! process left in flight, renewing tokens before they expire (idle accounts included), alerting
 //! on refresh tokens that could not be renewed, re-sealing tokens and webhook secrets after a key
-//! rotation, delivering webhooks, and turning account events into webhook events.
+//! rotation, delivering webhooks, and fanning the webhook outbox out into deliveries.
+//!
+//! None of them runs in a loop without waiting. What each costs a server with nothing to do:
+//!
+//! * the publisher ([`Publisher::run`]): one look-up of the next due post per idle poll (5 s by
+//!   default) and one held-post sweep every 5 s; it claims only when woken, when a post falls
+//!   due, or after a claim that found posts;
+//! * webhook delivery ([`Webhooks::run`]): one claim a second, at once on a new event;
+//! * the refresher (`refresh_loop`): four sweeps every [`REFRESH_SWEEP`];
+//! * the webhook outbox (`dispatch_outbox`): two indexed reads every [`OUTBOX_SWEEP`], at once
+//!   on an event of this process;
+//! * re-sealing after a key rotation: once per start.
 
 use std::time::Duration;
 
@@ -130,6 +141,9 @@ async fn reseal_old_keys(vault: Vault, webhooks: Webhooks) {
 
 /// Renews tokens: each sweep settles refreshes a stopped process left in flight (any replica's,
 /// not only this one's from before a restart), then renews the accounts that are due.
+///
+/// Woken only by its timer (every [`REFRESH_SWEEP`]) or shutdown: idle, four short sweeps a
+/// minute.
 async fn refresh_loop(vault: Vault, mut shutdown: watch::Receiver<bool>) {
     loop {
         match vault.recover_interrupted_refreshes().await {

@@ -900,6 +900,39 @@ impl Store {
         })
     }
 
+    /// The earliest time at which [`Store::claim_due_posts`] will find something: the soonest
+    /// `next_attempt_at` of a queued post, or the soonest `lease_until` of a post being
+    /// published (a lease that may run out and be taken over), whichever comes first. `None`
+    /// when there is neither. An idle worker sleeps until then instead of claiming.
+    ///
+    /// Two `MIN`s that each read one end of an index (`posts_due` on status and time, the
+    /// partial `posts_leased`), so the cost does not grow with the backlog; a read, never a
+    /// write transaction. (SQLite is told the second index: without statistics it would read
+    /// every in-flight post through `posts_due`.)
+    pub async fn next_claim_due(&self) -> Result<Option<i64>, StoreError> {
+        const SQL: &str = "SELECT
+                (SELECT MIN(next_attempt_at) FROM posts WHERE status = 'queued'),
+                (SELECT MIN(lease_until) FROM posts {leased} WHERE status = 'publishing')";
+        let (queued, leased): (Option<i64>, Option<i64>) = match &self.pools {
+            Pools::Sqlite { pool, .. } => {
+                let sql = SQL.replace("{leased}", "INDEXED BY posts_leased");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(pool)
+                    .await?
+            }
+            Pools::Postgres(pool) => {
+                let sql = SQL.replace("{leased}", "");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        Ok(match (queued, leased) {
+            (Some(queued), Some(leased)) => Some(queued.min(leased)),
+            (queued, leased) => queued.or(leased),
+        })
+    }
+
     /// How many posts are in each status (for tests, benchmarks and metrics); statuses with no
     /// posts are absent.
     pub async fn post_counts_by_status(&self) -> Result<BTreeMap<String, i64>, StoreError> {

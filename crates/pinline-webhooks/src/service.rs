@@ -444,6 +444,10 @@ impl Webhooks {
     /// Delivers due deliveries until `shutdown` completes: at once when [`emit`](Self::emit)
     /// commits something, and otherwise every second for retries that come due. An attempt in
     /// flight when `shutdown` fires is finished and recorded first.
+    ///
+    /// What wakes it: `emit` (through `wake`), shutdown, and the one-second poll. Only a round
+    /// that claimed a full batch is followed by another round without waiting, so an idle
+    /// worker makes at most one claim (one short write transaction) a second.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
