@@ -101,11 +101,15 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Option<
     let (shutdown, stopped) = watch::channel(false);
     let mut server_stop = stopped.clone();
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, pinline_server::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .await;
+        let _ = axum::serve(
+            listener,
+            pinline_server::router(state)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        })
+        .await;
     });
     let mut tasks = background::spawn_all(env.vault.clone(), webhooks, publisher, stopped);
     let key = api_keys::create_api_key(env.store(), "bench", "bench", 0)

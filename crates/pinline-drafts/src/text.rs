@@ -21,17 +21,19 @@ use url::Url;
 
 pub use chat::{ChatGenerator, ChatSettings};
 
+use pinline_pinterest::facts::pin_limits;
+
 use crate::DraftError;
 use crate::metadata::{PageMetadata, StructuredData};
 
-/// Pinterest's limit on a pin title, in characters.
-pub const TITLE_MAX_CHARS: usize = 100;
+/// Pinterest's limit on a pin title, in characters (from the fact tables, like every intake's).
+pub const TITLE_MAX_CHARS: usize = pin_limits::TITLE_MAX;
 /// Pinterest's limit on a pin description, in characters.
-pub const DESCRIPTION_MAX_CHARS: usize = 800;
+pub const DESCRIPTION_MAX_CHARS: usize = pin_limits::DESCRIPTION_MAX;
 /// Pinterest's limit on a pin's alt text, in characters.
-pub const ALT_TEXT_MAX_CHARS: usize = 500;
+pub const ALT_TEXT_MAX_CHARS: usize = pin_limits::ALT_TEXT_MAX;
 /// Pinterest's limit on a pin's link, in characters.
-pub const LINK_MAX_CHARS: usize = 2048;
+pub const LINK_MAX_CHARS: usize = pin_limits::LINK_MAX;
 /// How many keywords a piece of copy carries at most.
 pub const MAX_KEYWORDS: usize = 10;
 

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 
 use crate::api_keys::hash_api_key;
 use crate::error::ApiError;
+use crate::lockout::Peer;
 use crate::state::AppState;
 
 /// The authenticated caller.
@@ -40,14 +41,20 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized(format!("malformed Authorization header: {HOW_TO}"))
             })?;
-        let row = state
-            .store()
-            .api_key_by_hash(&hash_api_key(key))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
+        // A locked-out address is answered before any lookup, whatever key it sends now.
+        let now = state.now_ms();
+        let client = state
+            .lockout()
+            .admit(&Peer::from_parts(parts), now)
+            .map_err(ApiError::locked_out)?;
+        let Some(row) = state.store().api_key_by_hash(&hash_api_key(key)).await? else {
+            if let Some(address) = client {
+                state.lockout().fail(address, now);
+            }
+            return Err(ApiError::unauthorized("unknown or revoked API key"));
+        };
         // "Last used" to the minute, written off the request's path: a write per request would
         // queue every API call behind SQLite's single writer.
-        let now = state.now_ms();
         if row
             .last_used_at
             .is_none_or(|used| now - used > LAST_USED_RESOLUTION_MS)

@@ -13,6 +13,7 @@ mod dashboard;
 mod docs;
 mod error;
 mod extract;
+mod lockout;
 pub mod openapi;
 mod post_input;
 mod routes;
@@ -22,6 +23,7 @@ use axum::Router;
 
 pub use auth::Caller;
 pub use error::ApiError;
+pub use lockout::{Lockout, Peer};
 pub use state::AppState;
 
 /// The whole router: the documented API (`/v1`, the OAuth callback, `/healthz`), its

@@ -75,7 +75,8 @@ impl Modify for ApiKeyScheme {
 }
 
 /// Answers any operation can give, added where an operation does not describe them itself: a
-/// 500 (pinline's own fault, logged), and a 413 for every operation that reads a body.
+/// 500 (pinline's own fault, logged), a 413 for every operation that reads a body, and a 429
+/// for every operation that takes an API key (an address locked out after wrong keys).
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -106,6 +107,13 @@ impl Modify for CommonResponses {
                     responses.insert(
                         "413".to_owned(),
                         error("The body is larger than this operation accepts (`body_too_large`).")
+                            .into(),
+                    );
+                }
+                if operation.security.is_some() && !responses.contains_key("429") {
+                    responses.insert(
+                        "429".to_owned(),
+                        error("Too many wrong API keys from this address; `Retry-After` says when to try again (`too_many_failures`).")
                             .into(),
                     );
                 }

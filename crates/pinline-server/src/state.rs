@@ -10,6 +10,7 @@ use pinline_vault::clock::SharedClock;
 use pinline_webhooks::Webhooks;
 
 use crate::boards::BoardDirectory;
+use crate::lockout::Lockout;
 use crate::routes::drafts::{DRAFTS_IN_PROGRESS, DRAFTS_PER_PROFILE, DraftSlots};
 
 /// Shared application state (cheap to clone).
@@ -33,6 +34,8 @@ pub struct AppInner {
     pub drafter: Drafter,
     /// The drafts requests in progress, capped per profile and in all.
     pub draft_slots: Arc<DraftSlots>,
+    /// Addresses locked out after repeated wrong API keys or sign-ins.
+    pub lockout: Lockout,
 }
 
 impl AppState {
@@ -54,8 +57,23 @@ impl AppState {
                 publisher,
                 drafter: Drafter::new(DraftSettings::default(), Arc::new(RuleGenerator)),
                 draft_slots: Arc::new(DraftSlots::new(DRAFTS_PER_PROFILE, DRAFTS_IN_PROGRESS)),
+                lockout: Lockout::new(Vec::new()),
             }),
         }
+    }
+
+    /// Reads clients' addresses from `X-Forwarded-For` when the peer is one of `proxies`. Call
+    /// it while building the state, as [`with_drafter`](Self::with_drafter).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.lockout = Lockout::new(proxies),
+            None => tracing::error!("trusted proxies were configured after the state was shared"),
+        }
+        self
+    }
+
+    pub fn lockout(&self) -> &Lockout {
+        &self.inner.lockout
     }
 
     /// Uses `drafter` for drafts instead of the default (public pages only, built-in copy).

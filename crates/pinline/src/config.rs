@@ -194,6 +194,12 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub pinterest: PinterestArgs,
 
+    /// Proxies in front of pinline whose `X-Forwarded-For` is believed (comma-separated IP
+    /// addresses). Only then is a client's own address, not the proxy's, locked out after
+    /// repeated wrong API keys; without it behind a proxy, all clients share one address.
+    #[arg(long, env = "PINLINE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     #[command(flatten)]
     pub outbound: OutboundArgs,
 

@@ -180,6 +180,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             std::sync::Arc::new(pinline_drafts::RuleGenerator),
         ),
         allow_private_targets: true,
+        trusted_proxies: Vec::new(),
     };
     let running = serve_cmd::start(setup, listener).await?;
 

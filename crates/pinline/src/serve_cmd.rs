@@ -33,6 +33,8 @@ pub struct ServerSetup {
     pub drafter: pinline_drafts::Drafter,
     /// Whether webhooks may be delivered to private and loopback addresses.
     pub allow_private_targets: bool,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A running pinline: API server plus background work.
@@ -74,6 +76,7 @@ pub async fn start(
         lease,
         drafter,
         allow_private_targets,
+        trusted_proxies,
     } = setup;
     let store = Store::open(&location)
         .await
@@ -117,17 +120,21 @@ pub async fn start(
         publisher.clone(),
         clock,
     )
-    .with_drafter(drafter);
+    .with_drafter(drafter)
+    .with_trusted_proxies(trusted_proxies);
     let (stop, stopped) = watch::channel(false);
     let tasks = background::spawn_all(vault, webhooks, publisher, stopped.clone());
     let bound = listener
         .local_addr()
         .context("while reading the bound address")?;
     let mut server_stopped = stopped;
-    let server =
-        axum::serve(listener, pinline_server::router(state)).with_graceful_shutdown(async move {
-            let _ = server_stopped.wait_for(|s| *s).await;
-        });
+    let server = axum::serve(
+        listener,
+        pinline_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = server_stopped.wait_for(|s| *s).await;
+    });
     let server = tokio::spawn(async move { server.await });
     Ok(RunningServer {
         bound,
@@ -149,6 +156,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         lease: std::time::Duration::from_secs(args.lease_secs),
         drafter: args.drafts.drafter(args.outbound.allow_private_targets)?,
         allow_private_targets: args.outbound.allow_private_targets,
+        trusted_proxies: args.trusted_proxies.clone(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -142,6 +142,7 @@ pub struct SigninForm {
 /// `POST /signin`: checks the key like the API does, then starts a session.
 pub async fn signin(
     State(dashboard): State<Dashboard>,
+    peer: crate::lockout::Peer,
     headers: HeaderMap,
     form: Result<Form<SigninForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -172,6 +173,26 @@ pub async fn signin(
             next,
         ));
     }
+    // A locked-out address is answered before any lookup, whatever key it sends now.
+    let now = dashboard.app.now_ms();
+    let client = match dashboard.app.lockout().admit(&peer, now) {
+        Ok(client) => client,
+        Err(wait_secs) => {
+            let mut page = signin_page(
+                &dashboard,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(format!(
+                    "Too many wrong API keys from this address; try again in {wait_secs} seconds."
+                )),
+                next,
+            );
+            if let Ok(value) = wait_secs.to_string().parse() {
+                page.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+            return Ok(page);
+        }
+    };
     let key = form.api_key.as_deref().map(str::trim).unwrap_or_default();
     let key_hash = hash_api_key(key);
     let row = if key.is_empty() {
@@ -180,6 +201,9 @@ pub async fn signin(
         dashboard.app.store().api_key_by_hash(&key_hash).await?
     };
     let Some(row) = row else {
+        if let Some(address) = client {
+            dashboard.app.lockout().fail(address, now);
+        }
         return Ok(signin_page(
             &dashboard,
             StatusCode::UNAUTHORIZED,

@@ -20,6 +20,7 @@ backend_tests!(
     bad_input_gets_a_clear_error,
     disconnect_erases_tokens_and_says_whether_pinterest_revoked_them,
     no_secret_reaches_logs_or_the_database,
+    an_address_that_keeps_sending_wrong_keys_is_locked_out,
 );
 
 async fn connect_through_consent_page_and_callback(db: TestDatabase) {
@@ -390,4 +391,40 @@ async fn no_secret_reaches_logs_or_the_database(db: TestDatabase) {
             "the database holds {what} in plain text"
         );
     }
+}
+
+async fn an_address_that_keeps_sending_wrong_keys_is_locked_out(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let wrong = "pl_wrongwrongwrongwrongwrongwrongwrongwrongwro";
+    for attempt in 1..=pinline_server::Lockout::MAX_FAILURES {
+        let reply = app.api(Method::GET, "/v1/posts", Some(wrong), None).await;
+        assert_eq!(reply.status, 401, "attempt {attempt}: {}", reply.text);
+    }
+    let response = app
+        .http
+        .get(format!("{}/v1/posts", app.base_url))
+        .bearer_auth(wrong)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=300).contains(&retry_after), "{retry_after}");
+    // Locked out before the lookup: even the right key waits, so guessing gains nothing.
+    let right = app
+        .api(Method::GET, "/v1/posts", Some(&app.key_alpha), None)
+        .await;
+    assert_eq!(right.status, 429, "{}", right.text);
+    assert_eq!(error_code(&right), "too_many_failures");
+    // The window ends on pinline's clock.
+    app.clock.advance(Duration::from_secs(301));
+    let right = app
+        .api(Method::GET, "/v1/posts", Some(&app.key_alpha), None)
+        .await;
+    assert_eq!(right.status, 200, "{}", right.text);
 }

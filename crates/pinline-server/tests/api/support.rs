@@ -160,11 +160,15 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
     let (shutdown, stopped) = watch::channel(false);
     let mut server_stop = stopped.clone();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, pinline_server::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .await;
+        let _ = axum::serve(
+            listener,
+            pinline_server::router(state)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        })
+        .await;
     });
     let tasks = background::spawn_all(vault, webhooks, publisher, stopped);
     let key_alpha = api_keys::create_api_key(&db.store, "alpha", "test", 0)
