@@ -19,6 +19,7 @@ pub mod error;
 pub mod facts;
 pub mod models;
 pub mod oauth;
+pub mod pin_text;
 pub mod pkce;
 pub mod ratelimit;
 pub mod secret;
@@ -34,6 +35,7 @@ pub use models::{
     UserAccount,
 };
 pub use oauth::{Authorization, OAuthState, authorize_url, begin_authorization};
+pub use pin_text::{FieldError, PinText};
 pub use pkce::{InvalidVerifier, PkceChallenge};
 pub use ratelimit::RateLimitInfo;
 pub use secret::{

@@ -2,8 +2,8 @@
 //! Pinterest's limits, each refusal naming the field and the fix. Checks that need Pinterest
 //! (does the board exist, is it secret) happen afterwards, in the handler.
 
-use pinline_pinterest::facts::{is_pinterest_id, pin_limits};
-use pinline_pinterest::{PinCreate, PinMediaSource, Refusal};
+use pinline_pinterest::facts::is_pinterest_id;
+use pinline_pinterest::{PinCreate, PinMediaSource, PinText, Refusal};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -111,42 +111,11 @@ fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-fn check_length(field: &str, value: &Option<String>, max: usize) -> Result<(), ApiError> {
-    if let Some(value) = value {
-        let length = value.chars().count();
-        if length > max {
-            return Err(ApiError::invalid(
-                field,
-                format!(
-                    "{field} is {length} characters; Pinterest allows at most {max}: shorten it"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// One pin text field as every intake of the API takes it: trimmed, empty meaning absent, at most
-/// `max` characters (Pinterest's limit from `facts`).
-pub fn pin_text(
-    field: &str,
-    value: Option<String>,
-    max: usize,
-) -> Result<Option<String>, ApiError> {
-    let value = non_empty(value);
-    check_length(field, &value, max)?;
-    Ok(value)
-}
-
-/// A pin's destination link: trimmed, http(s), at most Pinterest's length.
-pub fn pin_link(value: Option<String>) -> Result<Option<String>, ApiError> {
-    let link = pin_text("link", value, pin_limits::LINK_MAX)?;
-    if let Some(link) = &link
-        && !(link.starts_with("https://") || link.starts_with("http://"))
-    {
-        return Err(ApiError::invalid("link", "link must be an http(s) URL"));
-    }
-    Ok(link)
+/// A pin text field through the one check every intake uses ([`PinText::check`]), refused as
+/// the API refuses a field.
+pub fn pin_text(text: PinText, value: Option<String>) -> Result<Option<String>, ApiError> {
+    text.check(value.as_deref())
+        .map_err(|refused| ApiError::invalid(refused.field, refused.message))
 }
 
 /// Parses an RFC 3339 time with an offset into unix milliseconds.
@@ -204,10 +173,10 @@ impl PostInput {
                 "board_section_id must be digits",
             ));
         }
-        let title = pin_text("title", self.title, pin_limits::TITLE_MAX)?;
-        let description = pin_text("description", self.description, pin_limits::DESCRIPTION_MAX)?;
-        let alt_text = pin_text("alt_text", self.alt_text, pin_limits::ALT_TEXT_MAX)?;
-        let link = pin_link(self.link)?;
+        let title = pin_text(PinText::Title, self.title)?;
+        let description = pin_text(PinText::Description, self.description)?;
+        let alt_text = pin_text(PinText::AltText, self.alt_text)?;
+        let link = pin_text(PinText::Link, self.link)?;
         let media = match (self.media_source, non_empty(self.image_url)) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::invalid("media_source", "give media_source or image_url, not both"));

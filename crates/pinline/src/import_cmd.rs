@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use pinline_pinterest::facts::{is_pinterest_id, pin_limits};
+use pinline_pinterest::PinText;
+use pinline_pinterest::facts::is_pinterest_id;
+use pinline_pinterest::pin_text::is_http_url;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -78,11 +80,6 @@ fn field<'a>(
         .filter(|v| !v.is_empty())
 }
 
-fn is_http_url(value: &str) -> bool {
-    (value.starts_with("https://") || value.starts_with("http://"))
-        && value.len() > "https://".len()
-}
-
 /// Checks one row; returns the post to send.
 fn validate_row(
     record: &csv::StringRecord,
@@ -102,26 +99,11 @@ fn validate_row(
         (None, Some(name)) => post["board"] = json!(name),
         (None, None) => return Err("board_id (or board, a board name) is empty".into()),
     }
-    for (name, max) in [
-        ("title", pin_limits::TITLE_MAX),
-        ("description", pin_limits::DESCRIPTION_MAX),
-        ("alt_text", pin_limits::ALT_TEXT_MAX),
-        ("link", pin_limits::LINK_MAX),
-    ] {
-        if let Some(value) = get(name) {
-            let length = value.chars().count();
-            if length > max {
-                return Err(format!(
-                    "{name} is {length} characters; Pinterest allows at most {max}"
-                ));
-            }
-            post[name] = json!(value);
+    // The same check as the API's, so a file that passes here passes there.
+    for text in PinText::ALL {
+        if let Some(value) = text.check(get(text.field())).map_err(|e| e.message)? {
+            post[text.field()] = json!(value);
         }
-    }
-    if let Some(link) = get("link")
-        && !is_http_url(link)
-    {
-        return Err(format!("link `{link}` is not an http(s) URL"));
     }
     let image = get("image_url").ok_or("image_url is empty")?;
     if !is_http_url(image) {

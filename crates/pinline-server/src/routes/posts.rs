@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use pinline_pinterest::BoardPrivacy;
+use pinline_pinterest::PinText;
 use pinline_pinterest::facts::{Scope, operations};
 use pinline_store::{
     InsertOutcome, NewPost, PostChange, PostChanges, PostCursor, PostFilter, PostRow,
@@ -24,7 +25,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::{ApiJson, ApiQuery, rfc3339};
-use crate::post_input::{PostInput, ValidPost, parse_time, pin_link, pin_text};
+use crate::post_input::{PostInput, ValidPost, parse_time, pin_text};
 use crate::state::AppState;
 
 /// Posts accepted in one batch at most.
@@ -740,7 +741,6 @@ pub async fn patch_post(
     Path(post_id): Path<String>,
     ApiJson(body): ApiJson<PatchPost>,
 ) -> Result<Json<PostView>, ApiError> {
-    use pinline_pinterest::facts::pin_limits;
     // The same rules as POST /v1/posts; a field sent empty is refused rather than read as
     // "no change", which would silently keep what the caller meant to replace.
     for (field, value) in [
@@ -757,10 +757,10 @@ pub async fn patch_post(
         }
     }
     let changes = PostChanges {
-        title: pin_text("title", body.title, pin_limits::TITLE_MAX)?,
-        description: pin_text("description", body.description, pin_limits::DESCRIPTION_MAX)?,
-        link: pin_link(body.link)?,
-        alt_text: pin_text("alt_text", body.alt_text, pin_limits::ALT_TEXT_MAX)?,
+        title: pin_text(PinText::Title, body.title)?,
+        description: pin_text(PinText::Description, body.description)?,
+        link: pin_text(PinText::Link, body.link)?,
+        alt_text: pin_text(PinText::AltText, body.alt_text)?,
         publish_at: body
             .publish_at
             .as_deref()
