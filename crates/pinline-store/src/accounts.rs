@@ -88,6 +88,37 @@ pub struct RefreshFailure<'a> {
     pub error_message: &'a str,
 }
 
+/// An account event recorded in the transaction of the change that causes it, and put in the
+/// webhook outbox (see `outbox`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccountEvent<'a> {
+    pub kind: &'a str,
+    pub detail: &'a str,
+    pub error_class: Option<&'a str>,
+}
+
+/// Inside a write transaction `$tx`: inserts `$events` for `$account_id`, marked for the
+/// webhook outbox. A macro for the same reason as `write_tx`: either backend's transaction.
+macro_rules! insert_account_events {
+    ($tx:ident, $account_id:expr, $events:expr, $now:expr) => {
+        for event in $events {
+            sqlx::query(
+                "INSERT INTO account_events
+                    (id, account_id, kind, detail, created_at, error_class, event_pending)
+                 VALUES ($1, $2, $3, $4, $5, $6, TRUE)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind($account_id)
+            .bind(event.kind)
+            .bind(event.detail)
+            .bind($now)
+            .bind(event.error_class)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+
 const COLUMNS: &str = "id, profile_id, environment, client_id, pinterest_user_id, username, \
     scopes, status, status_reason, access_token_sealed, refresh_token_sealed, access_expires_at, \
     refresh_expires_at, token_version, refresh_lease_owner, refresh_lease_until, \
@@ -391,11 +422,13 @@ impl Store {
     }
 
     /// Releases the lease after a failed refresh and records the failure.
+    /// `events` are recorded in the same transaction, only if the failure is.
     pub async fn fail_refresh(
         &self,
         account_id: &str,
         owner: &str,
         failure: &RefreshFailure<'_>,
+        events: &[NewAccountEvent<'_>],
         now: i64,
     ) -> Result<(), StoreError> {
         write_tx!(self, tx => {
@@ -417,23 +450,25 @@ impl Store {
             if updated.rows_affected() == 0 {
                 return Err(StoreError::LeaseLost);
             }
+            insert_account_events!(tx, account_id, events, now);
         });
         Ok(())
     }
 
     /// Marks an account `needs_reauth` only while its tokens are still at `version`: tokens
     /// refused by Pinterest must not condemn newer ones a reconnect stored meanwhile. Returns
-    /// whether the row changed.
+    /// whether the row changed; `events` are recorded in the same transaction, only if it did.
     pub async fn mark_needs_reauth(
         &self,
         account_id: &str,
         version: i64,
         reason: &str,
         error: (&str, &str),
+        events: &[NewAccountEvent<'_>],
         now: i64,
     ) -> Result<bool, StoreError> {
         let updated = write_tx!(self, tx => {
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE accounts SET status = 'needs_reauth', status_reason = $3,
                     last_error_class = $4, last_error_message = $5, last_error_at = $6,
                     updated_at = $6
@@ -447,7 +482,11 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            if updated == 1 {
+                insert_account_events!(tx, account_id, events, now);
+            }
+            updated
         });
         Ok(updated == 1)
     }

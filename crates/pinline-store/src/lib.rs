@@ -20,7 +20,9 @@ mod store;
 pub mod testing;
 mod webhooks;
 
-pub use accounts::{AccountRow, ConnectedAccount, RefreshClaim, RefreshFailure, SealedTokens};
+pub use accounts::{
+    AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, SealedTokens,
+};
 pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;
 pub use location::DatabaseLocation;

@@ -74,7 +74,7 @@ async fn a_failure_after_the_caller_began_waiting_is_reported_not_retried(db: Te
     assert!(matches!(claim, RefreshClaim::Claimed { .. }), "{claim:?}");
     // B starts waiting at 150; A's refresh fails at 200 and releases the lease.
     db.store
-        .fail_refresh(&id, "a", &transient("HTTP 503"), 200)
+        .fail_refresh(&id, "a", &transient("HTTP 503"), &[], 200)
         .await
         .expect("fail");
     let claim = db

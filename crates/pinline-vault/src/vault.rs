@@ -19,8 +19,8 @@ use pinline_pinterest::{
     RefreshToken,
 };
 use pinline_store::{
-    AccountRow, ConnectedAccount, OAuthStateRow, RefreshClaim, RefreshFailure, SealedTokens,
-    StateRejection, Store, StoreError,
+    AccountRow, ConnectedAccount, NewAccountEvent, OAuthStateRow, RefreshClaim, RefreshFailure,
+    SealedTokens, StateRejection, Store, StoreError,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, broadcast, mpsc};
@@ -794,10 +794,27 @@ impl Vault {
             error_class: class.as_str(),
             error_message: &message,
         };
+        // The events go in with the failure, in one transaction: a process that dies right
+        // after cannot leave a needs_reauth account whose webhook never comes.
+        let mut events = Vec::new();
+        if !app_refused {
+            events.push(NewAccountEvent {
+                kind: kind::REFRESH_FAILED,
+                detail: &message,
+                error_class: Some(class.as_str()),
+            });
+            if permanent {
+                events.push(NewAccountEvent {
+                    kind: kind::NEEDS_REAUTH,
+                    detail: &reason,
+                    error_class: Some(class.as_str()),
+                });
+            }
+        }
         if let Err(store_error) = self
             .inner
             .store
-            .fail_refresh(&row.id, &self.inner.owner, &failure, self.now())
+            .fail_refresh(&row.id, &self.inner.owner, &failure, &events, self.now())
             .await
         {
             return store_error.into();
@@ -816,16 +833,14 @@ impl Vault {
             error = %message,
             "refresh failed"
         );
-        self.emit(row, kind::REFRESH_FAILED, message.clone(), Some(class))
-            .await;
+        self.announce(row, kind::REFRESH_FAILED, message.clone(), Some(class));
         if permanent {
             tracing::warn!(
                 event = kind::NEEDS_REAUTH,
                 account_id = %row.id,
                 "account needs to be reconnected"
             );
-            self.emit(row, kind::NEEDS_REAUTH, reason.clone(), Some(class))
-                .await;
+            self.announce(row, kind::NEEDS_REAUTH, reason.clone(), Some(class));
             VaultError::NeedsReauth { reason }
         } else {
             VaultError::Pinterest(error)
@@ -862,6 +877,11 @@ impl Vault {
                                 again.version,
                                 &reason,
                                 ("auth", &error.to_string()),
+                                &[NewAccountEvent {
+                                    kind: kind::NEEDS_REAUTH,
+                                    detail: &reason,
+                                    error_class: Some(ErrorClass::Auth.as_str()),
+                                }],
                                 now,
                             )
                             .await?;
@@ -872,13 +892,12 @@ impl Vault {
                             self.ensure_usable(&row)?;
                             return Err(VaultError::Pinterest(error));
                         }
-                        self.emit(
+                        self.announce(
                             &row,
                             kind::NEEDS_REAUTH,
                             reason.clone(),
                             Some(ErrorClass::Auth),
-                        )
-                        .await;
+                        );
                         Err(VaultError::NeedsReauth { reason })
                     }
                     other => other.map_err(VaultError::from),
@@ -1122,6 +1141,7 @@ impl Vault {
         outcome
     }
 
+    /// Records an account event (in the webhook outbox too), then announces it.
     async fn emit(
         &self,
         row: &AccountRow,
@@ -1140,6 +1160,18 @@ impl Vault {
         {
             tracing::warn!(account_id = %row.id, error = %error, "could not record an account event");
         }
+        self.announce(row, event_kind, detail, class);
+    }
+
+    /// Logs an account event already recorded and tells this process's listeners (the webhook
+    /// dispatcher among them, which reads it from the outbox).
+    fn announce(
+        &self,
+        row: &AccountRow,
+        event_kind: &'static str,
+        detail: String,
+        class: Option<ErrorClass>,
+    ) {
         tracing::info!(event = event_kind, account_id = %row.id, username = %row.username, "{detail}");
         let event = VaultEvent {
             kind: event_kind,

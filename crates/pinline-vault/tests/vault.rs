@@ -582,6 +582,19 @@ async fn revocation_turns_the_account_needs_reauth(db: TestDatabase) {
         kinds.push(event.kind);
     }
     assert!(kinds.contains(&"account.needs_reauth"), "{kinds:?}");
+    // The webhook outbox holds the transition's events exactly once each, written with it.
+    let pending: Vec<String> = h
+        .db
+        .store
+        .pending_account_events(100)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .filter(|event| event.account_id == account.id)
+        .map(|event| event.kind)
+        .filter(|kind| kind != "account.connected")
+        .collect();
+    assert_eq!(pending, ["account.refresh_failed", "account.needs_reauth"]);
     // Later calls are refused without touching Pinterest.
     let before = h.stats().await["requests_total"].clone();
     let again = h.vault.access_token(&account.id).await;
