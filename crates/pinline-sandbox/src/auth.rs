@@ -85,6 +85,9 @@ pub async fn gate(State(app): State<AppState>, mut request: Request, next: Next)
         let mut state = app.read();
         state.stats.requests_total += 1;
         state.stats.faults_injected += plan.fired;
+        if operation.is_some_and(|op| op.id == operations::OAUTH_TOKEN.id) {
+            state.stats.token_endpoint_requests += 1;
+        }
     }
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;

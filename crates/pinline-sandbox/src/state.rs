@@ -265,6 +265,15 @@ pub struct Stats {
     pub faults_injected: u64,
     /// Pins created per user id (cumulative; deletes do not subtract).
     pub pins_by_user: BTreeMap<String, u64>,
+    /// Requests that reached `POST /v5/oauth/token`, counted on arrival, before faults, client
+    /// authentication or a delay: a test can act while a token request is still in flight.
+    #[serde(default)]
+    pub token_endpoint_requests: u64,
+    /// Refresh grants refused per user id (a rotated, revoked or expired refresh token, or a
+    /// scope it does not cover): the sandbox's own record of which users it ever refused, so a
+    /// client that gives up on an account can be checked against it.
+    #[serde(default)]
+    pub refresh_refused_by_user: BTreeMap<String, u64>,
 }
 
 /// A freshly issued access/refresh token pair.
