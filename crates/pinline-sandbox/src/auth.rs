@@ -7,10 +7,11 @@
 //! its scopes are checked (403). Scopes that depend on the target (the `_secret` counterparts for
 //! secret boards) are checked by the handler through [`Caller`], since only it knows the target.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, OriginalUri, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, OriginalUri, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -87,6 +88,11 @@ pub async fn gate(State(app): State<AppState>, mut request: Request, next: Next)
         state.stats.faults_injected += plan.fired;
         if operation.is_some_and(|op| op.id == operations::OAUTH_TOKEN.id) {
             state.stats.token_endpoint_requests += 1;
+            // Absent when the router is served without connection info (`router()` in tests).
+            state.stats.last_token_request_peer = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.to_string());
         }
     }
     if !plan.delay.is_zero() {

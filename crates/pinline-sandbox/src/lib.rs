@@ -224,6 +224,9 @@ pub async fn spawn(
         let shutdown = async move {
             let _ = server_stop.wait_for(|stop| *stop).await;
         };
+        // With each connection's peer address, so the stats can say where the last token
+        // request came from.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

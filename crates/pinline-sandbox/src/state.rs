@@ -269,6 +269,10 @@ pub struct Stats {
     /// authentication or a delay: a test can act while a token request is still in flight.
     #[serde(default)]
     pub token_endpoint_requests: u64,
+    /// The peer address (`127.0.0.1:PORT`) of the last of those requests, on arrival: with the
+    /// port, a test that runs several clients can tell which process is waiting for an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_token_request_peer: Option<String>,
     /// Refresh grants refused per user id (a rotated, revoked or expired refresh token, or a
     /// scope it does not cover): the sandbox's own record of which users it ever refused, so a
     /// client that gives up on an account can be checked against it.

@@ -211,6 +211,12 @@ async fn the_token_endpoint_fails_stalls_and_drops_on_purpose() {
         tokio::task::yield_now().await;
     }
     assert!(!held.is_finished(), "seen before the delay ended");
+    let peer: std::net::SocketAddr = sandbox.stats().await["last_token_request_peer"]
+        .as_str()
+        .expect("the peer of the held request")
+        .parse()
+        .expect("an address");
+    assert!(peer.ip().is_loopback() && peer.port() != 0, "{peer}");
     assert_eq!(held.await.unwrap(), StatusCode::BAD_REQUEST);
     assert!(started.elapsed() >= Duration::from_millis(300));
 
