@@ -68,8 +68,10 @@ pub struct Params {
     pub kill_every: Duration,
     /// Every this many kills, one is made inside a refresh and the token endpoint is faulted.
     pub token_every: usize,
-    /// How long the sandbox holds the token request whose sender is killed.
-    pub hold: Duration,
+    /// How long the sandbox holds the token request whose sender is killed; `None`: no kill
+    /// inside a refresh. Each such kill stalls one account until the dead holder's refresh
+    /// lease (30 s) runs out, which `--quick` cannot afford.
+    pub hold: Option<Duration>,
     /// Whether one token request stalls past the client's timeout (30 s: full run only).
     pub token_timeout: bool,
     /// `PINLINE_QUEUE_LEASE_SECS` of the replicas.
@@ -95,7 +97,7 @@ impl Params {
                 kills: 50,
                 kill_every: Duration::from_secs(2),
                 token_every: 3,
-                hold: Duration::from_millis(1_500),
+                hold: Some(Duration::from_millis(1_500)),
                 token_timeout: true,
                 lease_secs: 3,
                 drain: Duration::from_secs(180),
@@ -110,7 +112,7 @@ impl Params {
                 kills: 5,
                 kill_every: Duration::from_millis(1_500),
                 token_every: 2,
-                hold: Duration::from_millis(1_000),
+                hold: None,
                 token_timeout: false,
                 lease_secs: 2,
                 drain: Duration::from_secs(60),
@@ -125,7 +127,7 @@ impl Params {
                 kills: 3,
                 kill_every: Duration::from_secs(1),
                 token_every: 2,
-                hold: Duration::from_millis(1_000),
+                hold: None,
                 token_timeout: false,
                 lease_secs: 2,
                 drain: Duration::from_secs(30),
@@ -218,8 +220,11 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
             ),
         ],
     };
+    // Lives through the fencing run too, whose posts' events go to the same profile's webhook.
+    let receiver = Receiver::start().await?;
     let mut failures = Vec::new();
-    let (row, chaos_failures) = chaos_run(&env, &spec, &accounts, &key, &p, backend).await?;
+    let (row, chaos_failures) =
+        chaos_run(&env, &spec, &accounts, &key, &p, backend, &receiver).await?;
     failures.extend(chaos_failures);
     let mut chaos = table();
     chaos.row(row);
@@ -306,6 +311,7 @@ async fn chaos_run(
     key: &str,
     p: &Params,
     backend: BackendKind,
+    receiver: &Receiver,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let started = Instant::now();
     let mut cluster = Cluster::start(spec, p.replicas).await?;
@@ -316,7 +322,6 @@ async fn chaos_run(
     let sandbox = env.sandbox.base_url();
     let mut faults = SandboxFaults::new(&http, &sandbox);
     faults.arm(&[]).await?;
-    let receiver = Receiver::start().await?;
     let webhook = register_webhook(&http, &cluster, key, &receiver.url).await?;
     receiver.set_secret(webhook);
 
@@ -337,7 +342,7 @@ async fn chaos_run(
     let mut notes = Vec::new();
     let mut kills = 0;
     let mut killed_in_refresh = 0;
-    let mut refresh_kill_misses = 0;
+    let mut refresh_kill_misses: BTreeMap<&str, usize> = BTreeMap::new();
     let mut token_steps = 0;
     let mut sightings: HashMap<String, usize> = HashMap::new();
     let mut reconnect_failures = 0;
@@ -379,13 +384,23 @@ async fn chaos_run(
 
         if k % p.token_every.max(1) == 0 {
             token_steps += 1;
-            let target = &accounts[1 + token_steps % (accounts.len() - 1)];
-            if kill_inside_a_refresh(env, &http, &mut faults, &mut cluster, target, p.hold).await? {
-                killed_in_refresh += 1;
-            } else {
-                refresh_kill_misses += 1;
-                let victim = rand::rng().random_range(0..cluster.replicas.len());
-                cluster.kill_and_replace(victim).await?;
+            let missed = match p.hold {
+                Some(hold) => {
+                    let target = active_account(env, accounts, token_steps).await?;
+                    kill_inside_a_refresh(env, &http, &mut faults, &mut cluster, target, hold)
+                        .await?
+                }
+                None => Some(""),
+            };
+            match missed {
+                None => killed_in_refresh += 1,
+                Some(missed) => {
+                    if !missed.is_empty() {
+                        *refresh_kill_misses.entry(missed).or_default() += 1;
+                    }
+                    let victim = rand::rng().random_range(0..cluster.replicas.len());
+                    cluster.kill_and_replace(victim).await?;
+                }
             }
             // Every access token dies at once while the token endpoint fails a few times, loses
             // one rotation and, once, stalls past the client's timeout.
@@ -401,6 +416,7 @@ async fn chaos_run(
         }
         kills += 1;
     }
+    let kill_phase_ended = started.elapsed();
     // The token endpoint behaves again, so the accounts can be reconnected and drained.
     faults.arm(&[]).await?;
     if !reconnected {
@@ -447,6 +463,7 @@ async fn chaos_run(
                 .map(|post| post.id),
         );
     }
+    let settled_at = started.elapsed();
     let webhook_started = Instant::now();
     let deadline = webhook_started + p.webhook_wait;
     let webhooks_missing = loop {
@@ -541,9 +558,9 @@ async fn chaos_run(
         faults.fired.describe(),
         faults.fired.held
     ));
-    if refresh_kill_misses > 0 {
+    for (missed, n) in &refresh_kill_misses {
         notes.push(format!(
-            "{refresh_kill_misses} refresh kill(s) fell back to a random replica (no token request seen, or its sender not found)"
+            "{n} refresh kill(s) fell back to a random replica: {missed}"
         ));
     }
     notes.push(format!(
@@ -551,9 +568,12 @@ async fn chaos_run(
         stats.refresh_token_reuse
     ));
     notes.push(format!(
-        "{} webhook deliveries for {} published, all in {:.0} s after settling",
+        "{} webhook deliveries for {} published; kill phase ended at {:.0} s, settled at {:.0} s, \
+         last webhook {:.0} s later",
         receiver.deliveries(),
         published_ids.len(),
+        kill_phase_ended.as_secs_f64(),
+        settled_at.as_secs_f64(),
         webhook_wait.as_secs_f64()
     ));
     if reconnect_failures > 0 {
@@ -655,10 +675,28 @@ async fn expire_all(
     Ok(())
 }
 
+/// An account to refresh on purpose: the `step`-th of the active ones after the first (which
+/// the run revokes).
+async fn active_account<'a>(
+    env: &Env,
+    accounts: &'a [BenchAccount],
+    step: usize,
+) -> Result<&'a BenchAccount> {
+    let others = &accounts[1..];
+    for offset in 0..others.len() {
+        let account = &others[(step + offset) % others.len()];
+        let row = env.store().account(&env.profile_id, &account.id).await?;
+        if row.is_some_and(|row| row.status == "active") {
+            return Ok(account);
+        }
+    }
+    Ok(&others[step % others.len()])
+}
+
 /// Holds the next token request at the sandbox, expires `target`'s access token so a replica
 /// has to refresh it, and SIGKILLs the replica whose request is held, found by the request's
-/// peer port (a replacement is started). False when no token request came within a few seconds
-/// or its sender was not among the replicas.
+/// peer port (a replacement is started). `Some(why)` when no replica was killed: no token
+/// request came within a few seconds, or its sender was not among the replicas.
 async fn kill_inside_a_refresh(
     env: &Env,
     http: &reqwest::Client,
@@ -666,7 +704,7 @@ async fn kill_inside_a_refresh(
     cluster: &mut Cluster,
     target: &BenchAccount,
     hold: Duration,
-) -> Result<bool> {
+) -> Result<Option<&'static str>> {
     faults
         .arm(&[(
             TokenFault::Hold {
@@ -689,22 +727,21 @@ async fn kill_inside_a_refresh(
             break stats.last_token_request_peer;
         }
         if Instant::now() >= deadline {
-            return Ok(false);
+            return Ok(Some("no token request within 3 s"));
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     };
     let Some(port) = peer.and_then(|peer| peer.parse::<std::net::SocketAddr>().ok()) else {
-        return Ok(false);
+        return Ok(Some("no peer address"));
     };
     let pids: Vec<u32> = cluster.replicas.iter().map(|r| r.pid).collect();
-    let Some(pid) = tokens::owner_of_port(port.port(), &pids) else {
-        return Ok(false);
-    };
-    let Some(index) = cluster.replicas.iter().position(|r| r.pid == pid) else {
-        return Ok(false);
+    let Some(index) = tokens::owner_of_port(port.port(), &pids)
+        .and_then(|pid| cluster.replicas.iter().position(|r| r.pid == pid))
+    else {
+        return Ok(Some("the sender was no live replica"));
     };
     cluster.kill_and_replace(index).await?;
-    Ok(true)
+    Ok(None)
 }
 
 /// Reconnects every account (but `skip`) that is `needs_reauth`, counting each sighting;
