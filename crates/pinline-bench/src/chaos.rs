@@ -9,16 +9,16 @@
 //! tokens are revoked at Pinterest (its posts are `held` until it is reconnected, which the run
 //! then does through the OAuth flow of a replica) and another account's access token is expired.
 //!
-//! Where tokens are made ([`tokens`]): every few kills, the sandbox holds the next token request,
-//! one account's access token is expired at Pinterest so a replica has to refresh, and the replica
-//! whose request is held (found by the request's peer port) is the one SIGKILLed, inside its
-//! refresh. Then the token endpoint is armed to answer 500 a few times, to lose one rotation
-//! (rotate, then drop the connection) and, once in the full run, to stall past the client's
-//! timeout, and every account's access token is expired at once. An account that ends up
-//! `needs_reauth` is reconnected through a replica's OAuth flow, as a person would.
+//! Where tokens are made (module `tokens`): every few kills, in the full run, the sandbox holds
+//! the next token request, one account's access token is expired at Pinterest so a replica has
+//! to refresh, and the replica whose request is held (found by the request's peer port) is the
+//! one SIGKILLed, inside its refresh. Then the token endpoint is armed to answer 500 a few times,
+//! to lose one rotation (rotate, then drop the connection) and, once in the full run, to stall
+//! past the client's timeout, and every account's access token is expired at once. An account
+//! that ends up `needs_reauth` is reconnected through a replica's OAuth flow, as a person would.
 //!
-//! A webhook for `post.published` points at a receiver in this process ([`receiver`]), which
-//! checks every signature.
+//! A webhook for `post.published` points at a receiver in this process (module `receiver`),
+//! which checks every signature.
 //!
 //! Afterwards every board is listed at the sandbox and compared with the posts table. Each post
 //! carries a unique marker, its `link` (the run's nonce and the post's number), and pins are
@@ -344,7 +344,7 @@ async fn chaos_run(
     let mut killed_in_refresh = 0;
     let mut refresh_kill_misses: BTreeMap<&str, usize> = BTreeMap::new();
     let mut token_steps = 0;
-    let mut sightings: HashMap<String, usize> = HashMap::new();
+    let mut sightings = Sightings::default();
     let mut reconnect_failures = 0;
     let mut reconnected = false;
     let mut revoked_now = false;
@@ -497,8 +497,8 @@ async fn chaos_run(
     for account in accounts {
         let events = env.store().account_events(&account.id).await?;
         let count = |kind: &str| events.iter().filter(|(k, _, _)| k == kind).count();
-        let marked = count(pinline_vault::events::kind::NEEDS_REAUTH)
-            .max(sightings.get(&account.id).copied().unwrap_or(0));
+        let marked =
+            count(pinline_vault::events::kind::NEEDS_REAUTH).max(sightings.spells(&account.id));
         interrupted += count(pinline_vault::events::kind::REFRESH_INTERRUPTED);
         let refused = stats
             .refresh_refused_by_user
@@ -744,8 +744,33 @@ async fn kill_inside_a_refresh(
     Ok(None)
 }
 
-/// Reconnects every account (but `skip`) that is `needs_reauth`, counting each sighting;
-/// returns how many reconnects failed (they are tried again on the next call).
+/// Times the run found an account `needs_reauth`, counted once per spell (from the first
+/// sighting until a reconnect succeeds), so a reconnect that has to be tried again is not a
+/// second marking.
+#[derive(Debug, Default)]
+struct Sightings {
+    spells: HashMap<String, usize>,
+    open: HashSet<String>,
+}
+
+impl Sightings {
+    fn seen(&mut self, account_id: &str) {
+        if self.open.insert(account_id.to_owned()) {
+            *self.spells.entry(account_id.to_owned()).or_default() += 1;
+        }
+    }
+
+    fn reconnected(&mut self, account_id: &str) {
+        self.open.remove(account_id);
+    }
+
+    fn spells(&self, account_id: &str) -> usize {
+        self.spells.get(account_id).copied().unwrap_or(0)
+    }
+}
+
+/// Reconnects every account (but `skip`) that is `needs_reauth`, noting each sighting; returns
+/// how many reconnects failed (they are tried again on the next call).
 async fn reconnect_refused(
     env: &Env,
     http: &reqwest::Client,
@@ -753,7 +778,7 @@ async fn reconnect_refused(
     key: &str,
     accounts: &[BenchAccount],
     skip: Option<&str>,
-    sightings: &mut HashMap<String, usize>,
+    sightings: &mut Sightings,
 ) -> Result<usize> {
     let mut failed = 0;
     for account in accounts {
@@ -764,9 +789,10 @@ async fn reconnect_refused(
         if row.is_none_or(|row| row.status != "needs_reauth") {
             continue;
         }
-        *sightings.entry(account.id.clone()).or_default() += 1;
-        if reconnect(http, cluster, key, account).await.is_err() {
-            failed += 1;
+        sightings.seen(&account.id);
+        match reconnect(http, cluster, key, account).await {
+            Ok(()) => sightings.reconnected(&account.id),
+            Err(_) => failed += 1,
         }
     }
     Ok(failed)
