@@ -1303,3 +1303,26 @@ async fn fencing_run(
     ];
     Ok((row, failures))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_needs_reauth_spell_counts_once_however_many_reconnects_it_takes() {
+        let mut sightings = Sightings::default();
+        sightings.seen("a");
+        sightings.seen("a");
+        assert_eq!(sightings.spells("a"), 1);
+        sightings.reconnected("a");
+        sightings.seen("a");
+        assert_eq!((sightings.spells("a"), sightings.spells("b")), (2, 0));
+    }
+
+    #[test]
+    fn markers_are_unique_per_run_and_post() {
+        assert_ne!(marker("chaos", "n1", 1), marker("chaos", "n1", 2));
+        assert_ne!(marker("chaos", "n1", 1), marker("chaos", "n2", 1));
+        assert_ne!(marker("chaos", "n1", 1), marker("fenced", "n1", 1));
+    }
+}
