@@ -10,9 +10,9 @@
 //! then does through the OAuth flow of a replica) and another account's access token is expired.
 //!
 //! Where tokens are made (module `tokens`): every few kills, in the full run, the sandbox holds
-//! the next token request, one account's access token is expired at Pinterest so a replica has
-//! to refresh, and the replica whose request is held (found by the request's peer port) is the
-//! one SIGKILLed, inside its refresh. Then the token endpoint is armed to answer 500 a few times,
+//! the next token request, every access token is expired at Pinterest so the replicas have to
+//! refresh, and the replica whose request is held (found by the request's peer port) is the one
+//! SIGKILLed, inside its refresh. Then the token endpoint is armed to answer 500 a few times,
 //! to lose one rotation (rotate, then drop the connection) and, once in the full run, to stall
 //! past the client's timeout, and every account's access token is expired at once. An account
 //! that ends up `needs_reauth` is reconnected through a replica's OAuth flow, as a person would.
@@ -386,8 +386,7 @@ async fn chaos_run(
             token_steps += 1;
             let missed = match p.hold {
                 Some(hold) => {
-                    let target = active_account(env, accounts, token_steps).await?;
-                    kill_inside_a_refresh(env, &http, &mut faults, &mut cluster, target, hold)
+                    kill_inside_a_refresh(env, &http, &mut faults, &mut cluster, accounts, hold)
                         .await?
                 }
                 None => Some(""),
@@ -591,6 +590,9 @@ async fn chaos_run(
             audit.failed_but_live
         ));
     }
+    for (because, n) in audit.failed_because.iter().take(4) {
+        notes.push(format!("{n} failed: {because}"));
+    }
     if errors > 0 || panics > 0 {
         notes.push(format!(
             "{errors} ERROR lines, {panics} panics in replica logs"
@@ -675,34 +677,16 @@ async fn expire_all(
     Ok(())
 }
 
-/// An account to refresh on purpose: the `step`-th of the active ones after the first (which
-/// the run revokes).
-async fn active_account<'a>(
-    env: &Env,
-    accounts: &'a [BenchAccount],
-    step: usize,
-) -> Result<&'a BenchAccount> {
-    let others = &accounts[1..];
-    for offset in 0..others.len() {
-        let account = &others[(step + offset) % others.len()];
-        let row = env.store().account(&env.profile_id, &account.id).await?;
-        if row.is_some_and(|row| row.status == "active") {
-            return Ok(account);
-        }
-    }
-    Ok(&others[step % others.len()])
-}
-
-/// Holds the next token request at the sandbox, expires `target`'s access token so a replica
-/// has to refresh it, and SIGKILLs the replica whose request is held, found by the request's
-/// peer port (a replacement is started). `Some(why)` when no replica was killed: no token
-/// request came within a few seconds, or its sender was not among the replicas.
+/// Holds the next token request at the sandbox, expires every access token so the replicas
+/// have to refresh, and SIGKILLs the replica whose request is held, found by the request's peer
+/// port (a replacement is started). `Some(why)` when no replica was killed: no held token request
+/// within a few seconds, or its sender was not among the replicas.
 async fn kill_inside_a_refresh(
     env: &Env,
     http: &reqwest::Client,
     faults: &mut SandboxFaults,
     cluster: &mut Cluster,
-    target: &BenchAccount,
+    accounts: &[BenchAccount],
     hold: Duration,
 ) -> Result<Option<&'static str>> {
     faults
@@ -714,20 +698,25 @@ async fn kill_inside_a_refresh(
         )])
         .await?;
     let before = env.stats().token_endpoint_requests;
-    sandbox_call(
-        http,
-        &env.sandbox.base_url(),
-        &format!("users/{}/expire", target.pinterest_user_id),
-    )
-    .await?;
+    expire_all(http, &env.sandbox.base_url(), accounts).await?;
+    // The held request is the one the hold rule fired on; other token requests may arrive
+    // before or after it, so it is found among the new ones by how long it is held.
+    let hold_ms = hold.as_millis() as u64;
     let deadline = Instant::now() + Duration::from_secs(3);
     let peer = loop {
         let stats = env.stats();
-        if stats.token_endpoint_requests > before {
-            break stats.last_token_request_peer;
+        let new = (stats.token_endpoint_requests - before) as usize;
+        let recent = &stats.recent_token_requests;
+        let held = recent
+            .iter()
+            .skip(recent.len().saturating_sub(new))
+            .find(|seen| seen.held_ms >= hold_ms)
+            .map(|seen| seen.peer.clone());
+        if let Some(peer) = held {
+            break peer;
         }
         if Instant::now() >= deadline {
-            return Ok(Some("no token request within 3 s"));
+            return Ok(Some("no held token request within 3 s"));
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     };
@@ -985,6 +974,8 @@ struct Audit {
     /// Pins whose marker is no post's.
     stray_pins: usize,
     failed_but_live: usize,
+    /// Why posts failed for good (their last error, shortened), with counts.
+    failed_because: BTreeMap<String, usize>,
     pins: usize,
 }
 
@@ -1052,6 +1043,14 @@ async fn audit(env: &Env, accounts: &[BenchAccount], accepted: &[String]) -> Res
                         .failed_by_class
                         .entry(post.last_error_class.clone().unwrap_or_else(|| "?".into()))
                         .or_default() += 1;
+                    let because: String = post
+                        .last_error_message
+                        .as_deref()
+                        .unwrap_or("?")
+                        .chars()
+                        .take(100)
+                        .collect();
+                    *audit.failed_because.entry(because).or_default() += 1;
                     if !live.is_empty() {
                         audit.failed_but_live += 1;
                     }

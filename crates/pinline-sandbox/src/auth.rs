@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::FaultAction;
 use crate::ratelimit::Decision;
-use crate::state::Id;
+use crate::state::{Id, RECENT_TOKEN_REQUESTS, TokenRequestSeen};
 
 /// The authenticated caller of a bearer-token operation, put in the request extensions by
 /// [`gate`].
@@ -88,11 +88,18 @@ pub async fn gate(State(app): State<AppState>, mut request: Request, next: Next)
         state.stats.faults_injected += plan.fired;
         if operation.is_some_and(|op| op.id == operations::OAUTH_TOKEN.id) {
             state.stats.token_endpoint_requests += 1;
-            // Absent when the router is served without connection info (`router()` in tests).
-            state.stats.last_token_request_peer = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.to_string());
+            let recent = &mut state.stats.recent_token_requests;
+            if recent.len() >= RECENT_TOKEN_REQUESTS {
+                recent.pop_front();
+            }
+            recent.push_back(TokenRequestSeen {
+                // Absent when the router is served without connection info (`router()`).
+                peer: request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|info| info.0.to_string()),
+                held_ms: plan.delay.as_millis() as u64,
+            });
         }
     }
     if !plan.delay.is_zero() {

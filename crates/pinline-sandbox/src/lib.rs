@@ -49,7 +49,7 @@ pub use config::{
     parse_category_rate,
 };
 pub use faults::{FaultKind, FaultRule, FaultSet};
-pub use state::{Stats, TokenRequestStats};
+pub use state::{RECENT_TOKEN_REQUESTS, Stats, TokenRequestSeen, TokenRequestStats};
 
 use app::{AppState, Shared};
 

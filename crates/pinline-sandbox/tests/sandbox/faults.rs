@@ -211,12 +211,18 @@ async fn the_token_endpoint_fails_stalls_and_drops_on_purpose() {
         tokio::task::yield_now().await;
     }
     assert!(!held.is_finished(), "seen before the delay ended");
-    let peer: std::net::SocketAddr = sandbox.stats().await["last_token_request_peer"]
+    let stats = sandbox.stats().await;
+    let seen = stats["recent_token_requests"].as_array().expect("a list");
+    let last = seen.last().expect("the held request");
+    assert_eq!(last["held_ms"], 300);
+    let peer: std::net::SocketAddr = last["peer"]
         .as_str()
-        .expect("the peer of the held request")
+        .expect("its peer")
         .parse()
         .expect("an address");
     assert!(peer.ip().is_loopback() && peer.port() != 0, "{peer}");
+    // The 500 before it was not held.
+    assert_eq!(seen[seen.len() - 2]["held_ms"], 0);
     assert_eq!(held.await.unwrap(), StatusCode::BAD_REQUEST);
     assert!(started.elapsed() >= Duration::from_millis(300));
 
