@@ -343,6 +343,7 @@ async fn chaos_run(
     let mut kills = 0;
     let mut killed_in_refresh = 0;
     let mut refresh_kill_misses: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut miss_states = Vec::new();
     let mut token_steps = 0;
     let mut sightings = Sightings::default();
     let mut reconnect_failures = 0;
@@ -384,18 +385,24 @@ async fn chaos_run(
 
         if k % p.token_every.max(1) == 0 {
             token_steps += 1;
+            // A refresh needs a post to publish: once the last post is in, the replicas may
+            // have nothing to call Pinterest for, and no token request would come.
             let missed = match p.hold {
-                Some(hold) => {
+                Some(hold) if !submitter.is_finished() => {
                     kill_inside_a_refresh(env, &http, &mut faults, &mut cluster, accounts, hold)
                         .await?
                 }
-                None => Some(""),
+                _ => Some(""),
             };
             match missed {
                 None => killed_in_refresh += 1,
                 Some(missed) => {
                     if !missed.is_empty() {
                         *refresh_kill_misses.entry(missed).or_default() += 1;
+                        // What the replicas were doing instead, for the first few misses.
+                        if miss_states.len() < 4 {
+                            miss_states.push(replica_state(env, accounts).await?);
+                        }
                     }
                     let victim = rand::rng().random_range(0..cluster.replicas.len());
                     cluster.kill_and_replace(victim).await?;
@@ -559,7 +566,8 @@ async fn chaos_run(
     ));
     for (missed, n) in &refresh_kill_misses {
         notes.push(format!(
-            "{n} refresh kill(s) fell back to a random replica: {missed}"
+            "{n} refresh kill(s) fell back to a random replica: {missed} (then: {})",
+            miss_states.join(" / ")
         ));
     }
     notes.push(format!(
@@ -731,6 +739,34 @@ async fn kill_inside_a_refresh(
     };
     cluster.kill_and_replace(index).await?;
     Ok(None)
+}
+
+/// Posts by status and accounts by refresh state, in a few words: what the replicas were busy
+/// with when no token request came.
+async fn replica_state(env: &Env, accounts: &[BenchAccount]) -> Result<String> {
+    let counts = env.store().post_counts_by_status().await?;
+    let now = env.now_ms();
+    let (mut leased, mut stale, mut reauth) = (0, 0, 0);
+    for account in accounts {
+        let Some(row) = env.store().account(&env.profile_id, &account.id).await? else {
+            continue;
+        };
+        if row.status == "needs_reauth" {
+            reauth += 1;
+        } else if row.refresh_started_at.is_some() {
+            if row.refresh_lease_until.is_some_and(|until| until >= now) {
+                leased += 1;
+            } else {
+                stale += 1;
+            }
+        }
+    }
+    let count = |status: &str| counts.get(status).copied().unwrap_or(0);
+    Ok(format!(
+        "{} queued, {} publishing; {leased} refresh leases live, {stale} expired, {reauth} needs_reauth",
+        count(PostRow::QUEUED),
+        count(PostRow::PUBLISHING)
+    ))
 }
 
 /// Times the run found an account `needs_reauth`, counted once per spell (from the first
