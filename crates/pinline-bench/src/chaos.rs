@@ -1,25 +1,46 @@
-//! `chaos`: does anything accepted get lost or published twice when everything goes wrong at
-//! once? Three `pinline serve` replicas share one database (PostgreSQL) and publish to a sandbox
-//! that fails on purpose: 5 % of creates answer 503, 5 % answer 429, 1 % create the pin and then
-//! drop the connection, 2 % of all calls stall (a latency spike, shorter than the lease). Posts
-//! arrive through the replicas' `POST /v1/posts/batch` (with an `Idempotency-Key`, retried on
-//! another replica when one dies mid-request) while a random replica is SIGKILLed every few
-//! seconds and a new one started in its place. Mid-run one account's tokens are revoked at
-//! Pinterest (its posts are `held` until it is reconnected, which the run then does through the
-//! OAuth flow of a replica) and another account's access token is expired.
+//! `chaos`: does anything accepted get lost or published twice, does an account Pinterest never
+//! refused end up `needs_reauth`, and does any published post's webhook go missing, when
+//! everything goes wrong at once? Three `pinline serve` replicas share one database (PostgreSQL)
+//! and publish to a sandbox that fails on purpose: 5 % of creates answer 503, 5 % answer 429, 1 %
+//! create the pin and then drop the connection, 2 % of all calls stall (a latency spike, shorter
+//! than the lease). Posts arrive through the replicas' `POST /v1/posts/batch` (with an
+//! `Idempotency-Key`, retried on another replica when one dies under it) while a random replica
+//! is SIGKILLed every few seconds and a new one started in its place. Mid-run one account's
+//! tokens are revoked at Pinterest (its posts are `held` until it is reconnected, which the run
+//! then does through the OAuth flow of a replica) and another account's access token is expired.
 //!
-//! Afterwards every board is listed at the sandbox and compared with the posts table:
+//! Where tokens are made (module `tokens`): every few kills, in the full run, the sandbox holds
+//! the next token request, every access token is expired at Pinterest so the replicas have to
+//! refresh, and the replica whose request is held (found by the request's peer port) is the one
+//! SIGKILLed, inside its refresh. Then the token endpoint is armed to answer 500 a few times,
+//! to lose one rotation (rotate, then drop the connection) and, once in the full run, to stall
+//! past the client's timeout, and every account's access token is expired at once. An account
+//! that ends up `needs_reauth` is reconnected through a replica's OAuth flow, as a person would.
+//!
+//! A webhook for `post.published` points at a receiver in this process (module `receiver`),
+//! which checks every signature.
+//!
+//! Afterwards every board is listed at the sandbox and compared with the posts table. Each post
+//! carries a unique marker, its `link` (the run's nonce and the post's number), and pins are
+//! matched to posts by it:
 //!
 //! * **lost**: acknowledged posts missing from the database, posts neither published nor
 //!   failed nor held with a reason when the run ends, and published posts whose pin is not at
 //!   the sandbox;
-//! * **duplicated**: pins beyond the first for one post, plus pins that belong to no post.
+//! * **duplicated**: pins beyond the first for one post, plus pins that belong to no post;
+//! * **wrongly needs_reauth**: `account.needs_reauth` events (or sightings of the status)
+//!   beyond the refresh grants the sandbox refused for that account's user;
+//! * **webhooks missing**: published posts whose `post.published` never reached the receiver.
 //!
 //! Then a **fencing** run: a replica with a slow pace holds claims when it is SIGSTOPped past
 //! its lease; another replica takes the posts over and publishes them; after SIGCONT the frozen
 //! one must complete nothing (it logs `post.fenced_out`) and create no pin.
 //!
-//! `pinline bench` exits non-zero unless lost = 0 and duplicated = 0 in both runs.
+//! `pinline bench` exits non-zero unless lost, duplicated, wrongly needs_reauth and webhooks
+//! missing are all 0 (and the fencing run created nothing after SIGCONT).
+
+mod receiver;
+mod tokens;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -30,6 +51,8 @@ use pinline_store::PostRow;
 use rand::Rng as _;
 use serde_json::{Value, json};
 
+use self::receiver::Receiver;
+use self::tokens::{SandboxFaults, TokenFault};
 use crate::env::{BenchAccount, BenchDatabase, Env, master_key_pair};
 use crate::replicas::{LogTally, NO_EXE, Replica, ReplicaSpec, api_key, pinline_exe};
 use crate::{BackendKind, BenchOptions, Ran, Size, Table};
@@ -43,10 +66,22 @@ pub struct Params {
     pub batch: usize,
     pub kills: usize,
     pub kill_every: Duration,
+    /// Every this many kills, one is made inside a refresh and the token endpoint is faulted.
+    pub token_every: usize,
+    /// How long the sandbox holds the token request whose sender is killed; `None`: no kill
+    /// inside a refresh. Each such kill stalls one account until the dead holder's refresh
+    /// lease (30 s) runs out, which `--quick` cannot afford.
+    pub hold: Option<Duration>,
+    /// Whether one token request stalls past the client's timeout (30 s: full run only).
+    pub token_timeout: bool,
     /// `PINLINE_QUEUE_LEASE_SECS` of the replicas.
     pub lease_secs: u64,
     /// Longest wait, after the last kill, for every post to settle.
     pub drain: Duration,
+    /// Longest wait, once settled, for every `post.published` to reach the receiver. A replica
+    /// killed mid-delivery leaves its deliveries leased for 50 s (twice the 10 s request timeout
+    /// plus 30 s), so this is longer.
+    pub webhook_wait: Duration,
     /// Posts of the fencing run.
     pub fencing_posts: usize,
 }
@@ -61,8 +96,12 @@ impl Params {
                 batch: 100,
                 kills: 50,
                 kill_every: Duration::from_secs(2),
+                token_every: 3,
+                hold: Some(Duration::from_millis(1_500)),
+                token_timeout: true,
                 lease_secs: 3,
                 drain: Duration::from_secs(180),
+                webhook_wait: Duration::from_secs(120),
                 fencing_posts: 40,
             },
             Size::Quick => Params {
@@ -72,8 +111,12 @@ impl Params {
                 batch: 50,
                 kills: 5,
                 kill_every: Duration::from_millis(1_500),
+                token_every: 2,
+                hold: None,
+                token_timeout: false,
                 lease_secs: 2,
                 drain: Duration::from_secs(60),
+                webhook_wait: Duration::from_secs(75),
                 fencing_posts: 20,
             },
             Size::Tiny => Params {
@@ -83,16 +126,21 @@ impl Params {
                 batch: 20,
                 kills: 3,
                 kill_every: Duration::from_secs(1),
+                token_every: 2,
+                hold: None,
+                token_timeout: false,
                 lease_secs: 2,
                 drain: Duration::from_secs(30),
+                webhook_wait: Duration::from_secs(75),
                 fencing_posts: 10,
             },
         }
     }
 }
 
-pub const TITLE: &str = "chaos (replicas SIGKILLed, sandbox faults, a revocation and an expiry; goal: \
-     lost = 0, duplicated = 0)";
+pub const TITLE: &str = "chaos (replicas SIGKILLed, some inside a refresh; sandbox and token-endpoint \
+     faults, mass token expiry, a revocation; goal: lost = 0, duplicated = 0, wrongly needs_reauth \
+     = 0, webhooks missing = 0)";
 pub const FENCING_TITLE: &str = "chaos: fencing (a replica SIGSTOPped past its lease, then SIGCONT; goal: \
      no pin and no completion from it)";
 
@@ -103,13 +151,19 @@ pub fn table() -> Table {
             "backend",
             "replicas",
             "posts accepted",
-            "kills",
+            "SIGKILLs",
+            "killed inside a refresh",
+            "refresh requests",
+            "token faults",
             "published",
             "adopted",
             "held",
             "failed by class",
             "lost",
             "duplicated",
+            "needs_reauth after a refusal",
+            "wrongly needs_reauth",
+            "webhooks missing",
             "pins at sandbox",
             "fenced_out log lines",
             "notes",
@@ -135,20 +189,6 @@ pub fn fencing_table() -> Table {
             "notes",
         ],
     )
-}
-
-/// The sandbox's fault rules during the run.
-fn fault_rules() -> Value {
-    json!({
-        "seed": 7,
-        "rules": [
-            {"operation": "pins/create", "kind": "error", "status": 503, "share": 0.05},
-            {"operation": "pins/create", "kind": "rate_limit", "retry_after_secs": 1, "share": 0.05},
-            {"operation": "pins/create", "kind": "drop_after_create", "share": 0.01},
-            {"operation": "boards/list_pins", "kind": "error", "status": 503, "share": 0.05},
-            {"path_prefix": "/v5", "kind": "delay", "delay_ms": 700, "share": 0.02},
-        ],
-    })
 }
 
 pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
@@ -180,8 +220,11 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
             ),
         ],
     };
+    // Lives through the fencing run too, whose posts' events go to the same profile's webhook.
+    let receiver = Receiver::start().await?;
     let mut failures = Vec::new();
-    let (row, chaos_failures) = chaos_run(&env, &spec, &accounts, &key, &p, backend).await?;
+    let (row, chaos_failures) =
+        chaos_run(&env, &spec, &accounts, &key, &p, backend, &receiver).await?;
     failures.extend(chaos_failures);
     let mut chaos = table();
     chaos.row(row);
@@ -268,6 +311,7 @@ async fn chaos_run(
     key: &str,
     p: &Params,
     backend: BackendKind,
+    receiver: &Receiver,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let started = Instant::now();
     let mut cluster = Cluster::start(spec, p.replicas).await?;
@@ -276,27 +320,35 @@ async fn chaos_run(
         .timeout(Duration::from_secs(30))
         .build()?;
     let sandbox = env.sandbox.base_url();
-    http.post(format!("{sandbox}/_sandbox/faults"))
-        .json(&fault_rules())
-        .send()
-        .await?
-        .error_for_status()
-        .context("setting the sandbox's faults")?;
+    let mut faults = SandboxFaults::new(&http, &sandbox);
+    faults.arm(&[]).await?;
+    let webhook = register_webhook(&http, &cluster, key, &receiver.url).await?;
+    receiver.set_secret(webhook);
 
     // Posts arrive all through the kill phase.
     let kill_phase = p.kill_every * p.kills as u32;
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
     let submitter = {
         let (http, urls, key) = (http.clone(), cluster.urls.clone(), key.to_owned());
-        let accounts = accounts.to_vec();
+        let (accounts, nonce) = (accounts.to_vec(), nonce.clone());
         let p = *p;
-        tokio::spawn(async move { submit(&http, &urls, &key, &accounts, &p, kill_phase).await })
+        tokio::spawn(
+            async move { submit(&http, &urls, &key, &accounts, &p, kill_phase, &nonce).await },
+        )
     };
 
     let revoked = &accounts[0];
     let expired = &accounts[1];
     let mut notes = Vec::new();
     let mut kills = 0;
+    let mut killed_in_refresh = 0;
+    let mut refresh_kill_misses: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut miss_states = Vec::new();
+    let mut token_steps = 0;
+    let mut sightings = Sightings::default();
+    let mut reconnect_failures = 0;
     let mut reconnected = false;
+    let mut revoked_now = false;
     for k in 1..=p.kills {
         tokio::time::sleep(p.kill_every).await;
         if k == (p.kills / 3).max(1) {
@@ -306,6 +358,7 @@ async fn chaos_run(
                 &format!("users/{}/revoke", revoked.pinterest_user_id),
             )
             .await?;
+            revoked_now = true;
         }
         if k == (p.kills / 2).max(1) {
             sandbox_call(
@@ -317,14 +370,61 @@ async fn chaos_run(
         }
         if k == (2 * p.kills / 3).max(1) {
             match reconnect(&http, &cluster, key, revoked).await {
-                Ok(()) => reconnected = true,
+                Ok(()) => {
+                    reconnected = true;
+                    revoked_now = false;
+                }
                 Err(error) => notes.push(format!("reconnect failed: {error:#}")),
             }
         }
-        let victim = rand::rng().random_range(0..cluster.replicas.len());
-        cluster.kill_and_replace(victim).await?;
+        // A person reconnects an account Pinterest refused (a lost rotation, a kill between
+        // rotation and commit); the revoked one only when the run says so.
+        let skip = revoked_now.then_some(revoked.id.as_str());
+        reconnect_failures +=
+            reconnect_refused(env, &http, &cluster, key, accounts, skip, &mut sightings).await?;
+
+        if k % p.token_every.max(1) == 0 {
+            token_steps += 1;
+            // A refresh needs a post to publish: once the last post is in, the replicas may
+            // have nothing to call Pinterest for, and no token request would come.
+            let missed = match p.hold {
+                Some(hold) if !submitter.is_finished() => {
+                    kill_inside_a_refresh(env, &http, &mut faults, &mut cluster, accounts, hold)
+                        .await?
+                }
+                _ => Some(""),
+            };
+            match missed {
+                None => killed_in_refresh += 1,
+                Some(missed) => {
+                    if !missed.is_empty() {
+                        *refresh_kill_misses.entry(missed).or_default() += 1;
+                        // What the replicas were doing instead, for the first few misses.
+                        if miss_states.len() < 4 {
+                            miss_states.push(replica_state(env, accounts).await?);
+                        }
+                    }
+                    let victim = rand::rng().random_range(0..cluster.replicas.len());
+                    cluster.kill_and_replace(victim).await?;
+                }
+            }
+            // Every access token dies at once while the token endpoint fails a few times, loses
+            // one rotation and, once, stalls past the client's timeout.
+            let mut armed = vec![(TokenFault::Error500, 3), (TokenFault::RotateThenDrop, 1)];
+            if p.token_timeout && token_steps == 2 {
+                armed.insert(0, (TokenFault::Timeout, 1));
+            }
+            faults.arm(&armed).await?;
+            expire_all(&http, &sandbox, accounts).await?;
+        } else {
+            let victim = rand::rng().random_range(0..cluster.replicas.len());
+            cluster.kill_and_replace(victim).await?;
+        }
         kills += 1;
     }
+    let kill_phase_ended = started.elapsed();
+    // The token endpoint behaves again, so the accounts can be reconnected and drained.
+    faults.arm(&[]).await?;
     if !reconnected {
         match reconnect(&http, &cluster, key, revoked).await {
             Ok(()) => reconnected = true,
@@ -333,17 +433,17 @@ async fn chaos_run(
     }
     let submitted = submitter.await.context("the submitter task")??;
 
-    // Let everything settle: nothing queued or publishing, and nothing held once reconnected.
+    // Let everything settle: nothing queued, publishing or held (every refused account is
+    // reconnected as it is found).
     let deadline = Instant::now() + p.drain;
     let settled = loop {
+        reconnect_failures +=
+            reconnect_refused(env, &http, &cluster, key, accounts, None, &mut sightings).await?;
         let counts = env.store().post_counts_by_status().await?;
-        let open = counts.get(PostRow::QUEUED).copied().unwrap_or(0)
-            + counts.get(PostRow::PUBLISHING).copied().unwrap_or(0)
-            + if reconnected {
-                counts.get(PostRow::HELD).copied().unwrap_or(0)
-            } else {
-                0
-            };
+        let open = [PostRow::QUEUED, PostRow::PUBLISHING, PostRow::HELD]
+            .iter()
+            .map(|status| counts.get(*status).copied().unwrap_or(0))
+            .sum::<i64>();
         if open == 0 {
             break true;
         }
@@ -356,6 +456,35 @@ async fn chaos_run(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+
+    // Every published post's `post.published` must reach the receiver, whatever the replicas
+    // went through; they keep running (and dispatching) until it has, or the wait runs out.
+    let mut published_ids = Vec::new();
+    for account in accounts {
+        published_ids.extend(
+            env.posts_of(&account.id)
+                .await?
+                .into_iter()
+                .filter(|post| post.status == PostRow::PUBLISHED)
+                .map(|post| post.id),
+        );
+    }
+    let settled_at = started.elapsed();
+    let webhook_started = Instant::now();
+    let deadline = webhook_started + p.webhook_wait;
+    let webhooks_missing = loop {
+        let received = receiver.published();
+        let missing = published_ids
+            .iter()
+            .filter(|id| !received.contains(*id))
+            .count();
+        if missing == 0 || Instant::now() >= deadline {
+            break missing;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let webhook_wait = webhook_started.elapsed();
+
     let run_time = started.elapsed();
     let (fenced_lines, errors, panics) = (
         cluster.tally.fenced_out(),
@@ -363,11 +492,34 @@ async fn chaos_run(
         cluster.tally.panics(),
     );
     cluster.stop_all().await?;
-    http.delete(format!("{sandbox}/_sandbox/faults"))
-        .send()
-        .await?
-        .error_for_status()?;
-    let faults = env.stats().faults_injected;
+    faults.clear().await?;
+    let stats = env.stats();
+
+    // needs_reauth against what the sandbox refused: each time an account was marked (an
+    // event, or the status seen by the run when its event was lost) needs a refusal of its
+    // user's refresh token behind it.
+    let (mut needs_reauth, mut wrongly, mut interrupted) = (0, 0, 0);
+    let mut wrong_detail = Vec::new();
+    for account in accounts {
+        let events = env.store().account_events(&account.id).await?;
+        let count = |kind: &str| events.iter().filter(|(k, _, _)| k == kind).count();
+        let marked =
+            count(pinline_vault::events::kind::NEEDS_REAUTH).max(sightings.spells(&account.id));
+        interrupted += count(pinline_vault::events::kind::REFRESH_INTERRUPTED);
+        let refused = stats
+            .refresh_refused_by_user
+            .get(&account.pinterest_user_id)
+            .copied()
+            .unwrap_or(0) as usize;
+        needs_reauth += marked;
+        if marked > refused {
+            wrongly += marked - refused;
+            wrong_detail.push(format!(
+                "{}: marked {marked}, refused {refused}",
+                account.username
+            ));
+        }
+    }
 
     let audit = audit(env, accounts, &submitted.accepted).await?;
     let mut failures = Vec::new();
@@ -388,7 +540,52 @@ async fn chaos_run(
     if !settled && audit.lost() == 0 {
         failures.push("posts did not settle in time".to_owned());
     }
-    notes.push(format!("{faults} faults injected"));
+    if wrongly > 0 {
+        failures.push(format!(
+            "{wrongly} account(s) wrongly needs_reauth, Pinterest never refused them ({})",
+            wrong_detail.join("; ")
+        ));
+    }
+    if webhooks_missing > 0 {
+        failures.push(format!(
+            "{webhooks_missing} published post(s) without a post.published delivery after {} s",
+            webhook_wait.as_secs()
+        ));
+    }
+    if receiver.bad_signatures() > 0 {
+        failures.push(format!(
+            "{} webhook deliveries with a bad signature",
+            receiver.bad_signatures()
+        ));
+    }
+    notes.push(format!(
+        "{} faults injected in all; token faults: {}; {} token requests held",
+        stats.faults_injected,
+        faults.fired.describe(),
+        faults.fired.held
+    ));
+    for (missed, n) in &refresh_kill_misses {
+        notes.push(format!(
+            "{n} refresh kill(s) fell back to a random replica: {missed} (then: {})",
+            miss_states.join(" / ")
+        ));
+    }
+    notes.push(format!(
+        "{interrupted} account.refresh_interrupted, {} refresh-token reuses refused",
+        stats.refresh_token_reuse
+    ));
+    notes.push(format!(
+        "{} webhook deliveries for {} published; kill phase ended at {:.0} s, settled at {:.0} s, \
+         last webhook {:.0} s later",
+        receiver.deliveries(),
+        published_ids.len(),
+        kill_phase_ended.as_secs_f64(),
+        settled_at.as_secs_f64(),
+        webhook_wait.as_secs_f64()
+    ));
+    if reconnect_failures > 0 {
+        notes.push(format!("{reconnect_failures} reconnect(s) failed"));
+    }
     if submitted.resent > 0 {
         notes.push(format!("{} batches resent", submitted.resent));
     }
@@ -400,6 +597,9 @@ async fn chaos_run(
             "{} failed post(s) have a pin at the sandbox",
             audit.failed_but_live
         ));
+    }
+    for (because, n) in audit.failed_because.iter().take(4) {
+        notes.push(format!("{n} failed: {because}"));
     }
     if errors > 0 || panics > 0 {
         notes.push(format!(
@@ -416,6 +616,9 @@ async fn chaos_run(
         p.replicas.to_string(),
         submitted.accepted.len().to_string(),
         kills.to_string(),
+        killed_in_refresh.to_string(),
+        stats.token_requests.refresh_token.to_string(),
+        faults.fired.faults().to_string(),
         audit.published.to_string(),
         audit.adopted.to_string(),
         audit.held.to_string(),
@@ -431,6 +634,9 @@ async fn chaos_run(
         },
         audit.lost().to_string(),
         audit.duplicated().to_string(),
+        (needs_reauth - wrongly).to_string(),
+        wrongly.to_string(),
+        webhooks_missing.to_string(),
         audit.pins.to_string(),
         fenced_lines.to_string(),
         notes.join("; "),
@@ -438,8 +644,193 @@ async fn chaos_run(
     Ok((row, failures))
 }
 
+/// Registers a webhook for `post.published` at `url` through a replica's API (retried on another
+/// replica if one dies under it); returns its signing secret.
+async fn register_webhook(
+    http: &reqwest::Client,
+    cluster: &Cluster,
+    key: &str,
+    url: &str,
+) -> Result<String> {
+    let base = cluster.any_url().context("no replica")?;
+    let created: Value = http
+        .post(format!("{base}/v1/webhooks"))
+        .bearer_auth(key)
+        .json(&json!({ "url": url, "events": ["post.published"] }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("registering the webhook")?
+        .json()
+        .await?;
+    created["secret"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no secret in the new webhook")
+}
+
+/// Expires every account's access token at the sandbox (refresh tokens are untouched).
+async fn expire_all(
+    http: &reqwest::Client,
+    sandbox: &str,
+    accounts: &[BenchAccount],
+) -> Result<()> {
+    let calls = accounts.iter().map(|account| async move {
+        let path = format!("users/{}/expire", account.pinterest_user_id);
+        sandbox_call(http, sandbox, &path).await
+    });
+    for result in futures_util::future::join_all(calls).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// Holds the next token request at the sandbox, expires every access token so the replicas
+/// have to refresh, and SIGKILLs the replica whose request is held, found by the request's peer
+/// port (a replacement is started). `Some(why)` when no replica was killed: no held token request
+/// within a few seconds, or its sender was not among the replicas.
+async fn kill_inside_a_refresh(
+    env: &Env,
+    http: &reqwest::Client,
+    faults: &mut SandboxFaults,
+    cluster: &mut Cluster,
+    accounts: &[BenchAccount],
+    hold: Duration,
+) -> Result<Option<&'static str>> {
+    faults
+        .arm(&[(
+            TokenFault::Hold {
+                ms: hold.as_millis() as u64,
+            },
+            1,
+        )])
+        .await?;
+    let before = env.stats().token_endpoint_requests;
+    expire_all(http, &env.sandbox.base_url(), accounts).await?;
+    // The held request is the one the hold rule fired on; other token requests may arrive
+    // before or after it, so it is found among the new ones by how long it is held.
+    let hold_ms = hold.as_millis() as u64;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let peer = loop {
+        let stats = env.stats();
+        let new = (stats.token_endpoint_requests - before) as usize;
+        let recent = &stats.recent_token_requests;
+        let held = recent
+            .iter()
+            .skip(recent.len().saturating_sub(new))
+            .find(|seen| seen.held_ms >= hold_ms)
+            .map(|seen| seen.peer.clone());
+        if let Some(peer) = held {
+            break peer;
+        }
+        if Instant::now() >= deadline {
+            return Ok(Some("no held token request within 3 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    let Some(port) = peer.and_then(|peer| peer.parse::<std::net::SocketAddr>().ok()) else {
+        return Ok(Some("no peer address"));
+    };
+    let pids: Vec<u32> = cluster.replicas.iter().map(|r| r.pid).collect();
+    let Some(index) = tokens::owner_of_port(port.port(), &pids)
+        .and_then(|pid| cluster.replicas.iter().position(|r| r.pid == pid))
+    else {
+        return Ok(Some("the sender was no live replica"));
+    };
+    cluster.kill_and_replace(index).await?;
+    Ok(None)
+}
+
+/// Posts by status and accounts by refresh state, in a few words: what the replicas were busy
+/// with when no token request came.
+async fn replica_state(env: &Env, accounts: &[BenchAccount]) -> Result<String> {
+    let counts = env.store().post_counts_by_status().await?;
+    let now = env.now_ms();
+    let (mut leased, mut stale, mut reauth) = (0, 0, 0);
+    for account in accounts {
+        let Some(row) = env.store().account(&env.profile_id, &account.id).await? else {
+            continue;
+        };
+        if row.status == "needs_reauth" {
+            reauth += 1;
+        } else if row.refresh_started_at.is_some() {
+            if row.refresh_lease_until.is_some_and(|until| until >= now) {
+                leased += 1;
+            } else {
+                stale += 1;
+            }
+        }
+    }
+    let count = |status: &str| counts.get(status).copied().unwrap_or(0);
+    Ok(format!(
+        "{} queued, {} publishing; {leased} refresh leases live, {stale} expired, {reauth} needs_reauth",
+        count(PostRow::QUEUED),
+        count(PostRow::PUBLISHING)
+    ))
+}
+
+/// Times the run found an account `needs_reauth`, counted once per spell (from the first
+/// sighting until a reconnect succeeds), so a reconnect that has to be tried again is not a
+/// second marking.
+#[derive(Debug, Default)]
+struct Sightings {
+    spells: HashMap<String, usize>,
+    open: HashSet<String>,
+}
+
+impl Sightings {
+    fn seen(&mut self, account_id: &str) {
+        if self.open.insert(account_id.to_owned()) {
+            *self.spells.entry(account_id.to_owned()).or_default() += 1;
+        }
+    }
+
+    fn reconnected(&mut self, account_id: &str) {
+        self.open.remove(account_id);
+    }
+
+    fn spells(&self, account_id: &str) -> usize {
+        self.spells.get(account_id).copied().unwrap_or(0)
+    }
+}
+
+/// Reconnects every account (but `skip`) that is `needs_reauth`, noting each sighting; returns
+/// how many reconnects failed (they are tried again on the next call).
+async fn reconnect_refused(
+    env: &Env,
+    http: &reqwest::Client,
+    cluster: &Cluster,
+    key: &str,
+    accounts: &[BenchAccount],
+    skip: Option<&str>,
+    sightings: &mut Sightings,
+) -> Result<usize> {
+    let mut failed = 0;
+    for account in accounts {
+        if skip == Some(account.id.as_str()) {
+            continue;
+        }
+        let row = env.store().account(&env.profile_id, &account.id).await?;
+        if row.is_none_or(|row| row.status != "needs_reauth") {
+            continue;
+        }
+        sightings.seen(&account.id);
+        match reconnect(http, cluster, key, account).await {
+            Ok(()) => sightings.reconnected(&account.id),
+            Err(_) => failed += 1,
+        }
+    }
+    Ok(failed)
+}
+
+/// The marker that ties a pin to its post: a link unique to the run (`nonce`) and the post.
+fn marker(kind: &str, nonce: &str, i: usize) -> String {
+    format!("https://shop.example/{kind}/{nonce}/{i}")
+}
+
 /// Sends `p.posts` posts in batches, spread over `over`, each batch to a random live replica and
-/// again (same `Idempotency-Key`) to another when a replica dies under it.
+/// again (same `Idempotency-Key`) to another when a replica dies under it. Each post's `link` is
+/// its marker.
 async fn submit(
     http: &reqwest::Client,
     urls: &Mutex<Vec<String>>,
@@ -447,11 +838,11 @@ async fn submit(
     accounts: &[BenchAccount],
     p: &Params,
     over: Duration,
+    run: &str,
 ) -> Result<Submitted> {
     let batches = p.posts.div_ceil(p.batch.max(1));
     let interval = over / (batches as u32).max(1);
     let start = tokio::time::Instant::now();
-    let run = uuid::Uuid::new_v4().simple().to_string();
     let mut submitted = Submitted::default();
     for b in 0..batches {
         tokio::time::sleep_until(start + interval * b as u32).await;
@@ -462,7 +853,7 @@ async fn submit(
                     "account_id": account.id,
                     "board_id": account.board_id,
                     "title": format!("Chaos {i}"),
-                    "link": format!("https://shop.example/chaos/{i}"),
+                    "link": marker("chaos", run, i),
                     "image_url": format!("https://cdn.example/chaos-{i}.jpg"),
                 })
             })
@@ -616,9 +1007,11 @@ struct Audit {
     pin_missing: usize,
     /// Pins beyond the first for one post.
     extra_pins: usize,
-    /// Pins whose title is no post's.
+    /// Pins whose marker is no post's.
     stray_pins: usize,
     failed_but_live: usize,
+    /// Why posts failed for good (their last error, shortened), with counts.
+    failed_because: BTreeMap<String, usize>,
     pins: usize,
 }
 
@@ -653,20 +1046,22 @@ async fn audit(env: &Env, accounts: &[BenchAccount], accepted: &[String]) -> Res
         let posts = env.posts_of(&account.id).await?;
         let pins = board_pins(env, account).await?;
         audit.pins += pins.len();
-        let mut by_title: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (id, title) in &pins {
-            by_title
-                .entry(title.as_str())
+        let mut by_marker: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (id, link) in &pins {
+            by_marker
+                .entry(link.as_str())
                 .or_default()
                 .push(id.as_str());
         }
-        let mut titles = HashSet::new();
+        let mut markers = HashSet::new();
         for post in &posts {
             ids.insert(post.id.clone());
             audit.posts += 1;
-            let title = post.title.as_deref().unwrap_or_default();
-            titles.insert(title);
-            let live = by_title.get(title).map_or(&[][..], Vec::as_slice);
+            // Every post of the run has a marker; one without would match no pin, and its pin
+            // would count as a stray.
+            let marker = post.link.as_deref().unwrap_or_default();
+            markers.insert(marker);
+            let live = by_marker.get(marker).map_or(&[][..], Vec::as_slice);
             audit.extra_pins += live.len().saturating_sub(1);
             match post.status.as_str() {
                 PostRow::PUBLISHED => {
@@ -684,6 +1079,14 @@ async fn audit(env: &Env, accounts: &[BenchAccount], accepted: &[String]) -> Res
                         .failed_by_class
                         .entry(post.last_error_class.clone().unwrap_or_else(|| "?".into()))
                         .or_default() += 1;
+                    let because: String = post
+                        .last_error_message
+                        .as_deref()
+                        .unwrap_or("?")
+                        .chars()
+                        .take(100)
+                        .collect();
+                    *audit.failed_because.entry(because).or_default() += 1;
                     if !live.is_empty() {
                         audit.failed_but_live += 1;
                     }
@@ -695,7 +1098,7 @@ async fn audit(env: &Env, accounts: &[BenchAccount], accepted: &[String]) -> Res
         }
         audit.stray_pins += pins
             .iter()
-            .filter(|(_, title)| !titles.contains(title.as_str()))
+            .filter(|(_, link)| link.is_empty() || !markers.contains(link.as_str()))
             .count();
         audit.adopted += adopted_count(env, &posts).await?;
     }
@@ -720,7 +1123,7 @@ async fn adopted_count(env: &Env, posts: &[PostRow]) -> Result<usize> {
     Ok(adopted)
 }
 
-/// Every pin on the account's board at the sandbox: (id, title).
+/// Every pin on the account's board at the sandbox: (id, link), the link being the marker.
 async fn board_pins(env: &Env, account: &BenchAccount) -> Result<Vec<(String, String)>> {
     let token = env.mint_token(&account.pinterest_user_id).await?;
     let mut pins = Vec::new();
@@ -748,7 +1151,7 @@ async fn board_pins(env: &Env, account: &BenchAccount) -> Result<Vec<(String, St
         for pin in page["items"].as_array().into_iter().flatten() {
             pins.push((
                 pin["id"].as_str().unwrap_or_default().to_owned(),
-                pin["title"].as_str().unwrap_or_default().to_owned(),
+                pin["link"].as_str().unwrap_or_default().to_owned(),
             ));
         }
         match page["bookmark"].as_str() {
@@ -782,12 +1185,14 @@ async fn fencing_run(
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
     let posts: Vec<Value> = (0..p.fencing_posts)
         .map(|i| {
             json!({
                 "account_id": account.id,
                 "board_id": account.board_id,
                 "title": format!("Fenced {i}"),
+                "link": marker("fenced", &nonce, i),
                 "image_url": format!("https://cdn.example/fenced-{i}.jpg"),
             })
         })
@@ -932,4 +1337,27 @@ async fn fencing_run(
         },
     ];
     Ok((row, failures))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_needs_reauth_spell_counts_once_however_many_reconnects_it_takes() {
+        let mut sightings = Sightings::default();
+        sightings.seen("a");
+        sightings.seen("a");
+        assert_eq!(sightings.spells("a"), 1);
+        sightings.reconnected("a");
+        sightings.seen("a");
+        assert_eq!((sightings.spells("a"), sightings.spells("b")), (2, 0));
+    }
+
+    #[test]
+    fn markers_are_unique_per_run_and_post() {
+        assert_ne!(marker("chaos", "n1", 1), marker("chaos", "n1", 2));
+        assert_ne!(marker("chaos", "n1", 1), marker("chaos", "n2", 1));
+        assert_ne!(marker("chaos", "n1", 1), marker("fenced", "n1", 1));
+    }
 }

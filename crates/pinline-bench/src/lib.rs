@@ -21,9 +21,10 @@
 //! * [`idle`]: one `pinline serve` with nothing due (no posts, then posts due in an hour): its
 //!   CPU share of a core and SQL statements/s over a window (goal ≤ 1 % and ≤ 10/s), the
 //!   publisher's claims, and how soon a post accepted for now is published.
-//! * [`chaos`]: 3 replicas with sandbox faults, a revocation, a forced expiry and a replica
-//!   SIGKILLed every few seconds: lost and duplicated posts (both must be 0), plus a fencing run
-//!   where a replica is SIGSTOPped past its lease.
+//! * [`chaos`]: 3 replicas with sandbox faults (the token endpoint's included), a revocation,
+//!   forced expiries and a replica SIGKILLed every few seconds (some inside a refresh): lost and
+//!   duplicated posts, accounts wrongly `needs_reauth` and `post.published` webhooks missing (all
+//!   must be 0), plus a fencing run where a replica is SIGSTOPped past its lease.
 //!
 //! The last four run real `pinline serve` child processes ([`replicas`]): the current
 //! executable when it is `pinline`, else `PINLINE_BENCH_EXE`, else `target/<profile>/pinline`
@@ -218,7 +219,8 @@ pub struct ScenarioResult {
     pub tables: Vec<Table>,
     /// Backends skipped (PostgreSQL unreachable, no `pinline` binary), with why.
     pub notes: Vec<String>,
-    /// Hard goals missed (chaos: a lost or duplicated post).
+    /// Hard goals missed (chaos: a lost or duplicated post, a wrong `needs_reauth`, a missing
+    /// webhook).
     pub failures: Vec<String>,
 }
 

@@ -7,10 +7,11 @@
 //! its scopes are checked (403). Scopes that depend on the target (the `_secret` counterparts for
 //! secret boards) are checked by the handler through [`Caller`], since only it knows the target.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, OriginalUri, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, OriginalUri, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,7 +21,7 @@ use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::FaultAction;
 use crate::ratelimit::Decision;
-use crate::state::Id;
+use crate::state::{Id, RECENT_TOKEN_REQUESTS, TokenRequestSeen};
 
 /// The authenticated caller of a bearer-token operation, put in the request extensions by
 /// [`gate`].
@@ -85,6 +86,21 @@ pub async fn gate(State(app): State<AppState>, mut request: Request, next: Next)
         let mut state = app.read();
         state.stats.requests_total += 1;
         state.stats.faults_injected += plan.fired;
+        if operation.is_some_and(|op| op.id == operations::OAUTH_TOKEN.id) {
+            state.stats.token_endpoint_requests += 1;
+            let recent = &mut state.stats.recent_token_requests;
+            if recent.len() >= RECENT_TOKEN_REQUESTS {
+                recent.pop_front();
+            }
+            recent.push_back(TokenRequestSeen {
+                // Absent when the router is served without connection info (`router()`).
+                peer: request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|info| info.0.to_string()),
+                held_ms: plan.delay.as_millis() as u64,
+            });
+        }
     }
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;

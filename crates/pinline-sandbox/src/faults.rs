@@ -2,8 +2,13 @@
 //! dropped after a create succeeded. Rules fire by a seeded random share or for an exact count of
 //! matching requests, so a test run repeats.
 //!
-//! Rules are checked in order for every `/v5` request. Delay rules add up and let the request
-//! continue; the first error, rate-limit or drop rule that fires decides the outcome.
+//! Rules are checked in order for every `/v5` request, the token endpoint (`oauth/token`)
+//! included, so a client's refresh path can be tried against Pinterest failing: an `error` rule
+//! answers 500 in the spec's `Error` shape (its `default` response), a long `delay` outlasts the
+//! client's timeout, and `drop_after_create` rotates the refresh token and then drops the
+//! connection, so the client never hears the only refresh token that still works. Delay rules add
+//! up and let the request continue; the first error, rate-limit or drop rule that fires decides
+//! the outcome.
 
 use std::time::Duration;
 
@@ -23,7 +28,9 @@ pub enum FaultKind {
     RateLimit,
     /// Wait `delay_ms`, then run the operation normally.
     Delay,
-    /// Run the operation; if it succeeded, drop the connection before the response is sent.
+    /// Run the operation; if it succeeded, drop the connection before the response is sent
+    /// (a pin is created, or on `oauth/token` the tokens are issued and the old refresh token
+    /// rotated, and the client hears nothing).
     DropAfterCreate,
 }
 

@@ -49,7 +49,7 @@ pub use config::{
     parse_category_rate,
 };
 pub use faults::{FaultKind, FaultRule, FaultSet};
-pub use state::{Stats, TokenRequestStats};
+pub use state::{RECENT_TOKEN_REQUESTS, Stats, TokenRequestSeen, TokenRequestStats};
 
 use app::{AppState, Shared};
 
@@ -224,6 +224,9 @@ pub async fn spawn(
         let shutdown = async move {
             let _ = server_stop.wait_for(|stop| *stop).await;
         };
+        // With each connection's peer address, so the stats can say where the last token
+        // request came from.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

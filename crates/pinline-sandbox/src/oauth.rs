@@ -589,7 +589,17 @@ fn refresh(app: &AppState, params: &HashMap<String, String>) -> Response {
     let Some(record) = state.refresh_tokens.get(token.as_str()).cloned() else {
         return grant_error("invalid_grant", "the refresh token is invalid");
     };
+    // Every refusal below is of this user's token: counted per user, so a client's reaction to
+    // a refusal can be told apart from one to a failure that refused nothing.
+    let refused = |state: &mut crate::state::State| {
+        *state
+            .stats
+            .refresh_refused_by_user
+            .entry(record.user.to_string())
+            .or_default() += 1;
+    };
     if record.client_id != app.config.client_id {
+        refused(&mut state);
         return grant_error(
             "invalid_grant",
             "the refresh token was issued to another client",
@@ -599,6 +609,7 @@ fn refresh(app: &AppState, params: &HashMap<String, String>) -> Response {
         RefreshStatus::Active => {}
         RefreshStatus::Rotated { at } if grace > 0 && now - at <= grace => {}
         RefreshStatus::Rotated { .. } => {
+            refused(&mut state);
             state.stats.refresh_token_reuse += 1;
             state.revoke_grant(record.grant);
             tracing::debug!(user = record.user, "rotated refresh token reused");
@@ -608,11 +619,13 @@ fn refresh(app: &AppState, params: &HashMap<String, String>) -> Response {
             );
         }
         RefreshStatus::Revoked => {
+            refused(&mut state);
             state.stats.refresh_token_reuse += 1;
             return grant_error("invalid_grant", "the refresh token has been revoked");
         }
     }
     if record.expires_at <= now {
+        refused(&mut state);
         return grant_error("invalid_grant", "the refresh token has expired");
     }
     let scopes = match params.get("scope").filter(|s| !s.trim().is_empty()) {
@@ -620,12 +633,16 @@ fn refresh(app: &AppState, params: &HashMap<String, String>) -> Response {
         Some(requested) => match parse_scope_list(requested) {
             Ok(requested) if requested.iter().all(|s| record.scopes.contains(s)) => requested,
             Ok(_) => {
+                refused(&mut state);
                 return grant_error(
                     "invalid_scope",
                     "a refresh may only narrow the granted scopes",
                 );
             }
-            Err(error) => return grant_error("invalid_scope", &error.to_string()),
+            Err(error) => {
+                refused(&mut state);
+                return grant_error("invalid_scope", &error.to_string());
+            }
         },
     };
     if let Some(old) = state.refresh_tokens.get_mut(token.as_str())

@@ -6,7 +6,7 @@
 //! so no request scans all pins. Ids are allocated from one increasing counter, which makes "newest
 //! first" the same as "highest id first" and lets bookmarks be plain ids.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use base64::Engine as _;
 use pinline_pinterest::facts::Scope;
@@ -265,6 +265,32 @@ pub struct Stats {
     pub faults_injected: u64,
     /// Pins created per user id (cumulative; deletes do not subtract).
     pub pins_by_user: BTreeMap<String, u64>,
+    /// Requests that reached `POST /v5/oauth/token`, counted on arrival, before faults, client
+    /// authentication or a delay: a test can act while a token request is still in flight.
+    #[serde(default)]
+    pub token_endpoint_requests: u64,
+    /// The last [`RECENT_TOKEN_REQUESTS`] of those requests, oldest first, as they arrived: with
+    /// the peer's port, a test that runs several clients can tell which process is waiting for
+    /// an answer, and with `held_ms`, which request a fault is holding.
+    #[serde(default)]
+    pub recent_token_requests: VecDeque<TokenRequestSeen>,
+    /// Refresh grants refused per user id (a rotated, revoked or expired refresh token, or a
+    /// scope it does not cover): the sandbox's own record of which users it ever refused, so a
+    /// client that gives up on an account can be checked against it.
+    #[serde(default)]
+    pub refresh_refused_by_user: BTreeMap<String, u64>,
+}
+
+/// How many token requests [`Stats::recent_token_requests`] keeps.
+pub const RECENT_TOKEN_REQUESTS: usize = 64;
+
+/// One request that reached the token endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequestSeen {
+    /// The client's address and port (absent when the router runs without connection info).
+    pub peer: Option<String>,
+    /// How long fault rules delay it before it is answered.
+    pub held_ms: u64,
 }
 
 /// A freshly issued access/refresh token pair.

@@ -847,8 +847,8 @@ impl Vault {
         }
     }
 
-    /// Runs `call` with the account's access token. On a 401 it refreshes once and retries
-    /// once; a second 401 marks the account `needs_reauth`.
+    /// Runs `call` with the account's access token. On a 401 it refreshes and retries; a 401 on a
+    /// token refreshed after one that was already refused marks the account `needs_reauth`.
     pub async fn call<T, F, Fut>(&self, account_id: &str, call: F) -> Result<T, VaultError>
     where
         F: Fn(PinterestClient, AccessToken) -> Fut,
@@ -856,52 +856,66 @@ impl Vault {
     {
         let grant = self.access_token(account_id).await?;
         match call(self.inner.client.clone(), grant.token).await {
+            Err(error) if error.status() == Some(401) => {}
+            other => return other.map_err(VaultError::from),
+        }
+        tracing::info!(
+            event = "account.unauthorized",
+            account_id,
+            "Pinterest answered 401; refreshing once"
+        );
+        let again = self.refresh_from(account_id, grant.version).await?;
+        match call(self.inner.client.clone(), again.token).await {
+            Err(error) if error.status() == Some(401) => {}
+            other => return other.map_err(VaultError::from),
+        }
+        // `again` is not necessarily a token refreshed after the first 401: when another caller
+        // had already moved the version, `refresh_from` hands back the token it stored, which
+        // may have died meanwhile like the first one (expired, say). Its 401 says nothing about
+        // the refresh token, so refresh past it once more; only a 401 on that token too means
+        // the account's access is gone.
+        tracing::info!(
+            event = "account.unauthorized",
+            account_id,
+            "Pinterest answered 401 on the current token too; refreshing past it"
+        );
+        let last = self.refresh_from(account_id, again.version).await?;
+        match call(self.inner.client.clone(), last.token).await {
             Err(error) if error.status() == Some(401) => {
-                tracing::info!(
-                    event = "account.unauthorized",
-                    account_id,
-                    "Pinterest answered 401; refreshing once"
+                let reason = format!(
+                    "Pinterest refused a freshly refreshed token ({error}). Reconnect the account."
                 );
-                let again = self.refresh_from(account_id, grant.version).await?;
-                match call(self.inner.client.clone(), again.token).await {
-                    Err(error) if error.status() == Some(401) => {
-                        let reason = format!(
-                            "Pinterest refused a freshly refreshed token ({error}). Reconnect the account."
-                        );
-                        let now = self.now();
-                        let marked = self
-                            .inner
-                            .store
-                            .mark_needs_reauth(
-                                account_id,
-                                again.version,
-                                &reason,
-                                ("auth", &error.to_string()),
-                                &[NewAccountEvent {
-                                    kind: kind::NEEDS_REAUTH,
-                                    detail: &reason,
-                                    error_class: Some(ErrorClass::Auth.as_str()),
-                                }],
-                                now,
-                            )
-                            .await?;
-                        let row = self.load(account_id).await?;
-                        if !marked {
-                            // Newer tokens (a reconnect) landed meanwhile; they were not the
-                            // ones refused.
-                            self.ensure_usable(&row)?;
-                            return Err(VaultError::Pinterest(error));
-                        }
-                        self.announce(
-                            &row,
-                            kind::NEEDS_REAUTH,
-                            reason.clone(),
-                            Some(ErrorClass::Auth),
-                        );
-                        Err(VaultError::NeedsReauth { reason })
-                    }
-                    other => other.map_err(VaultError::from),
+                let now = self.now();
+                let marked = self
+                    .inner
+                    .store
+                    .mark_needs_reauth(
+                        account_id,
+                        last.version,
+                        &reason,
+                        ("auth", &error.to_string()),
+                        &[NewAccountEvent {
+                            kind: kind::NEEDS_REAUTH,
+                            detail: &reason,
+                            error_class: Some(ErrorClass::Auth.as_str()),
+                        }],
+                        now,
+                    )
+                    .await?;
+                let row = self.load(account_id).await?;
+                if !marked {
+                    // Newer tokens (a reconnect) landed meanwhile; they were not the
+                    // ones refused.
+                    self.ensure_usable(&row)?;
+                    return Err(VaultError::Pinterest(error));
                 }
+                self.announce(
+                    &row,
+                    kind::NEEDS_REAUTH,
+                    reason.clone(),
+                    Some(ErrorClass::Auth),
+                );
+                Err(VaultError::NeedsReauth { reason })
             }
             other => other.map_err(VaultError::from),
         }

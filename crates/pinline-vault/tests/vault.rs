@@ -305,6 +305,7 @@ backend_tests!(
     a_caller_that_gives_up_mid_refresh_loses_nothing,
     a_failed_early_refresh_keeps_the_still_valid_token,
     refused_app_credentials_leave_the_account_alone,
+    a_401_on_a_token_stored_by_another_process_is_not_a_refusal,
 );
 
 async fn connect_through_the_consent_page(db: TestDatabase) {
@@ -583,17 +584,16 @@ async fn revocation_turns_the_account_needs_reauth(db: TestDatabase) {
     }
     assert!(kinds.contains(&"account.needs_reauth"), "{kinds:?}");
     // The webhook outbox holds the transition's events exactly once each, written with it.
-    let pending: Vec<String> = h
-        .db
-        .store
-        .pending_account_events(100)
-        .await
-        .expect("outbox")
-        .into_iter()
-        .filter(|event| event.account_id == account.id)
-        .map(|event| event.kind)
-        .filter(|kind| kind != "account.connected")
-        .collect();
+    let pending: Vec<String> =
+        h.db.store
+            .pending_account_events(100)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|event| event.account_id == account.id)
+            .map(|event| event.kind)
+            .filter(|kind| kind != "account.connected")
+            .collect();
     assert_eq!(pending, ["account.refresh_failed", "account.needs_reauth"]);
     // Later calls are refused without touching Pinterest.
     let before = h.stats().await["requests_total"].clone();
@@ -1043,4 +1043,44 @@ async fn refused_app_credentials_leave_the_account_alone(db: TestDatabase) {
     // it), so the clock moves on first, as it would between a fix and the next request.
     h.clock.advance(Duration::from_millis(10));
     h.vault.access_token(&account.id).await.expect("refreshed");
+}
+
+/// Another process refreshed between this caller's read of the token and Pinterest's 401, and
+/// the token it stored is dead too (expired at Pinterest). The refresh token was never refused,
+/// so the account must stay `active`: the caller refreshes past the stored token instead of
+/// taking its 401 for a refusal.
+async fn a_401_on_a_token_stored_by_another_process_is_not_a_refusal(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let other_process = vault_on(&h.db.store, &h.sandbox, &h.keys, &h.clock);
+    let user_id = account.pinterest_user_id.clone();
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let outcome = h
+        .vault
+        .call(&account.id, |client, token| {
+            let (h, other_process, calls) = (&h, &other_process, &calls);
+            let (account_id, user_id) = (account.id.clone(), user_id.clone());
+            async move {
+                if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    let seen = h.row(&account_id).await.token_version;
+                    other_process
+                        .refresh_from(&account_id, seen)
+                        .await
+                        .expect("the other process refreshes");
+                    // Every access token of the user dies at Pinterest, the new one included.
+                    h.control(
+                        reqwest::Method::POST,
+                        &format!("/users/{user_id}/expire"),
+                        json!({}),
+                    )
+                    .await;
+                }
+                client.user_account(&token).await
+            }
+        })
+        .await;
+    assert!(outcome.is_ok(), "{outcome:?}");
+    let row = h.row(&account.id).await;
+    assert_eq!(row.status, "active", "{:?}", row.status_reason);
+    assert_eq!(h.stats().await["refresh_token_reuse"], json!(0));
 }

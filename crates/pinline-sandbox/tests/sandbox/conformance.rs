@@ -112,6 +112,15 @@ async fn every_operation_answers_as_the_spec_says() {
             .token_request(&[("grant_type", "refresh_token")], Some(("x", "y")))
             .await,
     ));
+    // A token endpoint failing on purpose still answers in the spec's shape.
+    sandbox
+        .set_faults(json!({ "rules": [
+            { "operation": "oauth/token", "kind": "error", "status": 500, "count": 1 }
+        ] }))
+        .await;
+    let failed = sandbox.refresh("pinr_unknown").await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    seen.push(("oauth/token", failed));
 
     seen.push((
         "user_account/get",

@@ -158,3 +158,104 @@ async fn drop_after_create_creates_the_pin_but_the_client_sees_no_response() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn the_token_endpoint_fails_stalls_and_drops_on_purpose() {
+    let sandbox = TestSandbox::start().await;
+    let (alice_id, alice) = sandbox.user_with_token("alice").await;
+
+    // 500 in Pinterest's error shape; the refresh token is untouched.
+    sandbox
+        .set_faults(json!({ "rules": [
+            { "operation": "oauth/token", "kind": "error", "status": 500, "count": 1 }
+        ] }))
+        .await;
+    sandbox.refresh(&alice.refresh).await.assert_error(500, 500);
+
+    // A delayed request is counted on arrival, while it is still held.
+    sandbox
+        .set_faults(json!({ "rules": [
+            { "operation": "oauth/token", "kind": "delay", "delay_ms": 300, "count": 1 }
+        ] }))
+        .await;
+    let before = sandbox.stats().await["token_endpoint_requests"]
+        .as_u64()
+        .unwrap();
+    let started = Instant::now();
+    let held = tokio::spawn({
+        let (http, base) = (sandbox.http.clone(), sandbox.base.clone());
+        let (id, secret) = (
+            sandbox.config.client_id.clone(),
+            sandbox.config.client_secret.clone(),
+        );
+        async move {
+            http.post(format!("{base}/v5/oauth/token"))
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "authorization_code"), ("code", "nope")])
+                .send()
+                .await
+                .expect("answered")
+                .status()
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sandbox.stats().await["token_endpoint_requests"]
+        .as_u64()
+        .unwrap()
+        == before
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the held request was never counted"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(!held.is_finished(), "seen before the delay ended");
+    let stats = sandbox.stats().await;
+    let seen = stats["recent_token_requests"].as_array().expect("a list");
+    let last = seen.last().expect("the held request");
+    assert_eq!(last["held_ms"], 300);
+    let peer: std::net::SocketAddr = last["peer"]
+        .as_str()
+        .expect("its peer")
+        .parse()
+        .expect("an address");
+    assert!(peer.ip().is_loopback() && peer.port() != 0, "{peer}");
+    // The 500 before it was not held.
+    assert_eq!(seen[seen.len() - 2]["held_ms"], 0);
+    assert_eq!(held.await.unwrap(), StatusCode::BAD_REQUEST);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // Rotated, then the connection drops: the client never hears the new refresh token, and
+    // the one it holds is refused (counted against alice) and takes the grant down.
+    sandbox
+        .set_faults(json!({ "rules": [
+            { "operation": "oauth/token", "kind": "drop_after_create", "count": 1 }
+        ] }))
+        .await;
+    let outcome = sandbox
+        .http
+        .post(format!("{}/v5/oauth/token", sandbox.base))
+        .basic_auth(
+            &sandbox.config.client_id,
+            Some(&sandbox.config.client_secret),
+        )
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", alice.refresh.as_str()),
+        ])
+        .send()
+        .await;
+    let error = outcome.expect_err("the connection is dropped before any response");
+    assert!(!error.is_status() && !error.is_timeout(), "{error:?}");
+    let stats = sandbox.stats().await;
+    // The 500 was answered before the handler; only the dropped refresh reached it.
+    assert_eq!(stats["token_requests"]["refresh_token"], 1);
+    assert!(stats["refresh_refused_by_user"].get(&alice_id).is_none());
+    let reused = sandbox.refresh(&alice.refresh).await;
+    reused.assert_error(400, 1);
+    let stats = sandbox.stats().await;
+    assert_eq!(stats["refresh_refused_by_user"][&alice_id], 1);
+    assert_eq!(stats["refresh_token_reuse"], 1);
+    assert_eq!(stats["faults_injected"], 3);
+}
