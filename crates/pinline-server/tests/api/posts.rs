@@ -24,6 +24,7 @@ backend_tests!(
     an_accepted_post_publishes_and_its_pin_can_be_deleted,
     patch_checks_fields_as_post_does,
     a_database_failure_is_never_answered_as_bad_input,
+    a_database_that_is_down_is_a_503_to_retry,
     every_rejection_has_the_error_shape,
     a_full_batch_fits_the_body_limit,
 );
@@ -667,4 +668,27 @@ async fn a_full_batch_fits_the_body_limit(db: TestDatabase) {
         reply.status,
         &reply.text[..reply.text.len().min(500)]
     );
+}
+
+async fn a_database_that_is_down_is_a_503_to_retry(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let (account, board) = with_board(&app, "PUBLIC").await;
+    // Every connection gone, as when the database restarts: a post is neither refused as bad
+    // input nor lost silently; the client is told to send it again shortly.
+    app.db.store.close().await;
+    let response = app
+        .http
+        .post(format!("{}/v1/posts", app.base_url))
+        .bearer_auth(&app.key_alpha)
+        .json(&post_body(&account, &board))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(
+        response.headers().get("retry-after").is_some(),
+        "Retry-After is set"
+    );
+    let body: Value = response.json().await.expect("JSON error");
+    assert_eq!(body["error"]["code"], json!("unavailable"));
 }
