@@ -51,12 +51,16 @@ async fn account(store: &Store, profile_id: &str, user: &str) -> String {
         refresh_expires_at: None,
     };
     store
-        .upsert_connected_account(&connected, &uuid::Uuid::now_v7().to_string(), T0, |_| {
-            SealedTokens {
+        .upsert_connected_account(
+            &connected,
+            &uuid::Uuid::now_v7().to_string(),
+            &[],
+            T0,
+            |_| SealedTokens {
                 access: "v1.test.sealed-access".into(),
                 refresh: Some("v1.test.sealed-refresh".into()),
-            }
-        })
+            },
+        )
         .await
         .expect("account")
 }

@@ -128,11 +128,13 @@ const COLUMNS: &str = "id, profile_id, environment, client_id, pinterest_user_id
 impl Store {
     /// Stores a freshly connected account, or updates the existing row for the same Pinterest
     /// user (same profile, environment and app) in place, keeping its id and posts. `seal` gets
-    /// the account id and returns the tokens sealed for that row. Returns the account id.
+    /// the account id and returns the tokens sealed for that row. `events` are recorded for the
+    /// account in the same transaction. Returns the account id.
     pub async fn upsert_connected_account(
         &self,
         account: &ConnectedAccount<'_>,
         new_id: &str,
+        events: &[NewAccountEvent<'_>],
         now: i64,
         seal: impl Fn(&str) -> SealedTokens,
     ) -> Result<String, StoreError> {
@@ -216,7 +218,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             }
-            existing.unwrap_or_else(|| new_id.to_owned())
+            let id = existing.unwrap_or_else(|| new_id.to_owned());
+            insert_account_events!(tx, &id, events, now);
+            id
         });
         Ok(id)
     }
@@ -388,6 +392,7 @@ impl Store {
         scopes: &str,
         access_expires_at: i64,
         refresh_expires_at: Option<i64>,
+        events: &[NewAccountEvent<'_>],
         now: i64,
     ) -> Result<i64, StoreError> {
         let version = write_tx!(self, tx => {
@@ -416,7 +421,9 @@ impl Store {
             .bind(seen_version)
             .fetch_optional(&mut *tx)
             .await?;
-            version.ok_or(StoreError::LeaseLost)?
+            let version = version.ok_or(StoreError::LeaseLost)?;
+            insert_account_events!(tx, account_id, events, now);
+            version
         });
         Ok(version)
     }
@@ -669,13 +676,16 @@ impl Store {
     /// Records that an expiry alert for `days` was sent; false when an alert for that horizon
     /// (or a nearer one) was already recorded, so each horizon alerts once even with several
     /// replicas sweeping.
+    /// `events` are recorded in the same transaction, only if the alert is new.
     pub async fn record_expiry_alert(
         &self,
         account_id: &str,
         days: i32,
+        events: &[NewAccountEvent<'_>],
+        now: i64,
     ) -> Result<bool, StoreError> {
         let updated = write_tx!(self, tx => {
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE accounts SET refresh_expiry_alerted_days = $2
                  WHERE id = $1
                    AND (refresh_expiry_alerted_days IS NULL OR refresh_expiry_alerted_days > $2)",
@@ -684,7 +694,11 @@ impl Store {
             .bind(days)
             .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            if updated == 1 {
+                insert_account_events!(tx, account_id, events, now);
+            }
+            updated
         });
         Ok(updated == 1)
     }

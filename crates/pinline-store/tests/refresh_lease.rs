@@ -34,6 +34,7 @@ async fn account(db: &TestDatabase) -> (String, i64) {
                 refresh_expires_at: Some(20_000),
             },
             "account-1",
+            &[],
             0,
             |_| sealed("1"),
         )
@@ -135,6 +136,7 @@ async fn completion_after_a_lost_lease_lands_only_on_the_tokens_it_saw(db: TestD
             "pins:write",
             50_000,
             None,
+            &[],
             2_000,
         )
         .await
@@ -151,6 +153,7 @@ async fn completion_after_a_lost_lease_lands_only_on_the_tokens_it_saw(db: TestD
             "pins:write",
             60_000,
             None,
+            &[],
             2_100,
         )
         .await;

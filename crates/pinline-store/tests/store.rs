@@ -132,6 +132,7 @@ async fn concurrent_connects_of_one_person_end_in_one_account(db: TestDatabase) 
                         refresh_expires_at: Some(20_000),
                     },
                     &format!("account-{index}"),
+                    &[],
                     0,
                     |id| SealedTokens {
                         access: format!("v1.k.access-for-{id}"),

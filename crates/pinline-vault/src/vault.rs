@@ -339,6 +339,15 @@ impl Vault {
         let refresh_expires_at = refresh_expiry(&tokens, now);
         let scopes = granted.join(",");
         let new_id = uuid::Uuid::now_v7().to_string();
+        let detail = if missing_scopes.is_empty() {
+            format!("connected @{}", user.username)
+        } else {
+            format!(
+                "connected @{} without {}",
+                user.username,
+                missing_scopes.join(", ")
+            )
+        };
         let account_id = self
             .inner
             .store
@@ -354,6 +363,12 @@ impl Vault {
                     refresh_expires_at,
                 },
                 &new_id,
+                // In the same transaction as the tokens: a connect is never without its event.
+                &[NewAccountEvent {
+                    kind: kind::CONNECTED,
+                    detail: &detail,
+                    error_class: None,
+                }],
                 now,
                 |id| self.seal_tokens(id, &tokens.access_token, tokens.refresh_token.as_ref()),
             )
@@ -363,16 +378,7 @@ impl Vault {
         let existing_before = account_id != new_id;
         let row = self.load(&account_id).await?;
         let account = Account::from(&row);
-        let detail = if missing_scopes.is_empty() {
-            format!("connected @{}", account.username)
-        } else {
-            format!(
-                "connected @{} without {}",
-                account.username,
-                missing_scopes.join(", ")
-            )
-        };
-        self.emit(&row, kind::CONNECTED, detail, None).await;
+        self.announce(&row, kind::CONNECTED, detail, None);
         Ok(Connected {
             account,
             reconnected: existing_before,
@@ -721,6 +727,11 @@ impl Vault {
                         &scopes,
                         now + tokens.expires_in.saturating_mul(1000),
                         refresh_expires_at,
+                        &[NewAccountEvent {
+                            kind: kind::REFRESHED,
+                            detail: "tokens refreshed",
+                            error_class: None,
+                        }],
                         now,
                     )
                     .await;
@@ -740,8 +751,7 @@ impl Vault {
                     Err(error) => return Err(error.into()),
                 };
                 let fresh = self.load(&row.id).await?;
-                self.emit(&fresh, kind::REFRESHED, "tokens refreshed".into(), None)
-                    .await;
+                self.announce(&fresh, kind::REFRESHED, "tokens refreshed".into(), None);
                 Ok(TokenGrant {
                     token: tokens.access_token,
                     version,
@@ -996,9 +1006,6 @@ impl Vault {
             else {
                 continue;
             };
-            if !self.inner.store.record_expiry_alert(&row.id, days).await? {
-                continue;
-            }
             let detail = if left <= 0 {
                 "the refresh token has expired; reconnect the account".to_owned()
             } else {
@@ -1007,8 +1014,20 @@ impl Vault {
                     human_duration(left)
                 )
             };
-            self.emit(&row, kind::TOKEN_EXPIRING, detail, Some(ErrorClass::Auth))
-                .await;
+            let event = NewAccountEvent {
+                kind: kind::TOKEN_EXPIRING,
+                detail: &detail,
+                error_class: Some(ErrorClass::Auth.as_str()),
+            };
+            if !self
+                .inner
+                .store
+                .record_expiry_alert(&row.id, days, &[event], now)
+                .await?
+            {
+                continue;
+            }
+            self.announce(&row, kind::TOKEN_EXPIRING, detail, Some(ErrorClass::Auth));
             sent += 1;
         }
         Ok(sent)

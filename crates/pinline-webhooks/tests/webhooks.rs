@@ -1005,6 +1005,7 @@ async fn outbox_events_are_fanned_out_once_by_racing_dispatchers(db: TestDatabas
                 refresh_expires_at: None,
             },
             &uuid::Uuid::now_v7().to_string(),
+            &[],
             now,
             |_| SealedTokens {
                 access: "v1.test.sealed-access".into(),
