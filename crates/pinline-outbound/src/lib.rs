@@ -18,6 +18,7 @@ pub mod address;
 mod error;
 mod guard;
 pub mod reach;
+pub mod testing;
 
 pub use address::{is_loopback, is_public_address, special_range};
 pub use error::{ALLOW_PRIVATE_ENV, OutboundError};

@@ -10,7 +10,8 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use pinline_outbound::{Guard, Lookingup, Lookup};
+use pinline_outbound::Guard;
+use pinline_outbound::testing::CountingLookup;
 use pinline_store::testing::TestDatabase;
 use pinline_store::{
     Completion, ConnectedAccount, InsertOutcome, NewPost, SealedTokens, WebhookDeliveryRow,
@@ -832,24 +833,6 @@ async fn a_key_rotation_reseals_secrets_so_the_old_key_can_go(db: TestDatabase) 
     );
 }
 
-/// A resolver that knows no name and counts how often it was asked.
-#[derive(Debug, Default)]
-struct CountingLookup {
-    calls: AtomicUsize,
-}
-
-impl Lookup for CountingLookup {
-    fn lookup(&self, _host: String) -> Lookingup {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "this resolver knows no names",
-            ))
-        })
-    }
-}
-
 async fn internal_targets_are_refused_at_creation_and_at_delivery(db: TestDatabase) {
     pinline_outbound::restrict_to_loopback();
     let strict = app_with_guard(
@@ -971,11 +954,7 @@ async fn targets_beyond_loopback_are_refused_without_a_dns_query(db: TestDatabas
         delivery.last_error.as_deref(),
         Some("refused: this pinline reaches loopback only")
     );
-    assert_eq!(
-        lookup.calls.load(Ordering::SeqCst),
-        0,
-        "no DNS query was made"
-    );
+    assert_eq!(lookup.calls(), 0, "no DNS query was made");
     assert_eq!(refused.load(Ordering::SeqCst), 1, "the attempt was counted");
     assert_eq!(
         pinline_outbound::refused_beyond_loopback(),

@@ -1,7 +1,7 @@
 //! Bounded, SSRF-safe fetching.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -10,7 +10,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use pinline_drafts::{DraftError, Expect, FetchPolicy, FetchedKind, Fetcher};
-use pinline_outbound::{Guard, Lookingup, Lookup};
+use pinline_outbound::Guard;
+use pinline_outbound::testing::CountingLookup;
 
 use crate::support::{TestSite, loopback_policy};
 
@@ -237,24 +238,6 @@ async fn only_web_schemes_are_fetched() {
     assert!(matches!(error, DraftError::BadScheme { .. }), "{error:?}");
 }
 
-/// A resolver that knows no name and counts how often it was asked.
-#[derive(Debug, Default)]
-struct CountingLookup {
-    calls: AtomicUsize,
-}
-
-impl Lookup for CountingLookup {
-    fn lookup(&self, _host: String) -> Lookingup {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "this resolver knows no names",
-            ))
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_public_link_is_refused_under_a_loopback_reach_without_a_dns_query() {
     let site = site().await;
@@ -293,10 +276,6 @@ async fn a_public_link_is_refused_under_a_loopback_reach_without_a_dns_query() {
         .await
         .expect("loopback is within reach");
 
-    assert_eq!(
-        lookup.calls.load(Ordering::SeqCst),
-        0,
-        "no DNS query was made"
-    );
+    assert_eq!(lookup.calls(), 0, "no DNS query was made");
     assert_eq!(refused.load(Ordering::SeqCst), 2);
 }
