@@ -69,6 +69,23 @@ impl Default for PacerSettings {
     }
 }
 
+impl PacerSettings {
+    /// The least time between two requests of `category` for one user, after the share: what
+    /// the queue waits before claiming an account's next post
+    /// ([`crate::QueueSettings::account_spacing`]). Whole milliseconds, rounded down, so that
+    /// the queue never holds an account back longer than its budget does.
+    pub fn spacing(&self, category: RateLimitCategory) -> Duration {
+        let rate = self
+            .rates
+            .get(&category)
+            .copied()
+            .unwrap_or(self.default_rate);
+        let share = self.share.clamp(f64::MIN_POSITIVE, 1.0);
+        let per = rate.per.as_micros() as f64 / f64::from(rate.requests.max(1)) / share;
+        Duration::from_millis((per / 1000.0).floor() as u64)
+    }
+}
+
 /// Microseconds, the pacer's unit (milliseconds are too coarse for 100 requests a second).
 type Micros = i64;
 

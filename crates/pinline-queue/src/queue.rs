@@ -10,8 +10,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use pinline_pinterest::ErrorClass;
 use pinline_store::{
-    ClaimedPost, Completion, InsertOutcome, NewPost, PublishedPost, Store, StoreError,
+    ClaimRequest, ClaimedPost, Completion, InsertOutcome, NewPost, PublishedPost, Store, StoreError,
 };
 use pinline_vault::clock::SharedClock;
 use tokio::sync::oneshot;
@@ -30,6 +31,11 @@ pub struct QueueSettings {
     pub batch: i64,
     /// Posts per account per claim (fairness).
     pub per_account_batch: i64,
+    /// The least time between two posts of one account, for this process: the interval of
+    /// the account's Pinterest write budget ([`crate::PacerSettings::spacing`]). An account a
+    /// claim took n posts of is not claimed again for n times this, so its posts wait in the
+    /// queue, not in a worker slot. Zero: accounts only take turns.
+    pub account_spacing: Duration,
     /// Retries.
     pub retry: RetryPolicy,
 }
@@ -42,6 +48,7 @@ impl QueueSettings {
             lease: Duration::from_secs(60),
             batch: 32,
             per_account_batch: 4,
+            account_spacing: Duration::ZERO,
             retry: RetryPolicy::default(),
         }
     }
@@ -111,13 +118,14 @@ impl Queue {
     /// accounts: a worker with only a few free slots takes only that many.
     pub async fn claim_up_to(&self, limit: i64) -> Result<Vec<ClaimedPost>, StoreError> {
         self.store
-            .claim_due_posts(
-                &self.settings.owner,
-                self.now_ms(),
-                self.settings.lease.as_millis() as i64,
-                limit.min(self.settings.batch),
-                self.settings.per_account_batch,
-            )
+            .claim(&ClaimRequest {
+                owner: &self.settings.owner,
+                now: self.now_ms(),
+                lease_ms: self.settings.lease.as_millis() as i64,
+                limit: limit.min(self.settings.batch),
+                per_account_limit: self.settings.per_account_batch,
+                account_spacing_ms: self.settings.account_spacing.as_millis() as i64,
+            })
             .await
     }
 
@@ -254,6 +262,13 @@ impl Queue {
         );
         match decision {
             Decision::Retry { at, class, message } => {
+                if *class == ErrorClass::RateLimited {
+                    // The account's budget is spent until then: none of its posts is claimed
+                    // before, rather than each being claimed only to come back here.
+                    self.store
+                        .defer_account(&claim.post.account_id, *at)
+                        .await?;
+                }
                 self.store
                     .schedule_retry(id, owner, fence, *at, class.as_str(), message, now)
                     .await

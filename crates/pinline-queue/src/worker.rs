@@ -347,6 +347,17 @@ impl Publisher {
     /// one due check per `idle_poll` and one sweep per [`HELD_SWEEP`].
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         let mut vault_events = Some(self.inner.vault.subscribe());
+        // Posts written by something other than the store (a bulk load, a restore) are brought
+        // into the claim's ready queue; it only ever lowers, so replicas may do it at once.
+        match self.inner.store.rebuild_claim_index().await {
+            Ok(0) => {}
+            Ok(repaired) => tracing::info!(
+                event = "post.claim_index_repaired",
+                accounts = repaired,
+                "accounts with queued posts were missing from the ready queue"
+            ),
+            Err(error) => tracing::warn!(%error, "checking the claim's ready queue failed"),
+        }
         // Accounts reconnected while no worker was listening.
         self.release_reconnected_accounts().await;
         let concurrency = self.inner.settings.concurrency.max(1);

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use pinline_queue::{Decision, Queue, QueueSettings};
 use pinline_store::testing::TestDatabase;
 use pinline_store::{
-    ClaimedPost, Completion, ConnectedAccount, DatabaseLocation, InsertOutcome, NewPost,
-    PostAttemptRow, PostChange, PostChanges, PostFilter, PostRow, PublishedPost, SealedTokens,
-    Store, backend_tests,
+    ClaimRequest, ClaimedPost, Completion, ConnectedAccount, DatabaseLocation, InsertOutcome,
+    NewPost, PostAttemptRow, PostChange, PostChanges, PostFilter, PostRow, PublishedPost,
+    SealedTokens, Store, backend_tests,
 };
 use pinline_vault::clock::OffsetClock;
 
@@ -26,6 +26,11 @@ backend_tests!(
     concurrent_published_completions_all_land,
     a_claim_for_one_slot_goes_to_an_account_with_nothing_in_flight,
     the_next_claim_is_due_at_the_soonest_queued_post_or_lease,
+    the_ready_queue_stays_true_through_every_change,
+    posts_queued_while_claims_run_are_never_lost,
+    a_deferred_account_is_not_claimed_until_its_budget_returns,
+    spacing_keeps_an_account_back_for_each_post_taken,
+    accounts_with_only_later_posts_cost_a_claim_nothing,
 );
 
 const T0: i64 = 1_750_000_000_000;
@@ -757,13 +762,14 @@ async fn each_account_offers_only_its_oldest_due_posts_to_a_claim(db: TestDataba
         .iter()
         .filter_map(|c| c.post.title.as_deref())
         .collect();
-    // Every account's first post (oldest first), then the busy account's second.
-    assert_eq!(titles, ["stalled", "due", "lonely", "busy 0"]);
+    // The takeover first; then every account's first post, the account with the oldest due
+    // post first; then the busy account's second (two per account).
+    assert_eq!(titles, ["stalled", "busy 0", "due", "lonely", "busy 1"]);
     assert!(batch[0].taken_over && batch[0].post.id == stalled.id);
     assert!(batch[1..].iter().all(|c| !c.taken_over));
-    assert_eq!(batch[1].post.id, due.id);
-    assert_eq!(batch[2].post.id, lonely.id);
-    let account = batch[2]
+    assert_eq!(batch[2].post.id, due.id);
+    assert_eq!(batch[3].post.id, lonely.id);
+    let account = batch[3]
         .account
         .as_ref()
         .expect("the claim reads the account");
@@ -782,7 +788,7 @@ async fn each_account_offers_only_its_oldest_due_posts_to_a_claim(db: TestDataba
         .iter()
         .filter_map(|c| c.post.title.as_deref())
         .collect();
-    assert_eq!(titles, ["busy 1", "busy 2"]);
+    assert_eq!(titles, ["busy 2", "busy 3"]);
 }
 
 /// A batch of published completions is one transaction, but each post is fenced on its own:
@@ -931,8 +937,9 @@ async fn concurrent_published_completions_all_land(db: TestDatabase) {
 }
 
 /// A worker whose slots free up one at a time claims one post at a time; the older backlog of a
-/// busy account must not win every such claim over a quiet account's newer post: turns are
-/// counted from what each account already has in flight.
+/// busy account must not win every such claim over a quiet account's newer post: an account a
+/// claim took posts of goes behind every account due by then, so the quiet post waits for at
+/// most the one turn the busy account was already given.
 async fn a_claim_for_one_slot_goes_to_an_account_with_nothing_in_flight(db: TestDatabase) {
     let store = &db.store;
     let profile = profile(store).await;
@@ -948,19 +955,31 @@ async fn a_claim_for_one_slot_goes_to_an_account_with_nothing_in_flight(db: Test
     }
     assert_eq!(claim(store, "w", T0 + 100, 4, 4).await.len(), 4);
     let lonely = queue(store, &new_post(&profile, &quiet, "lonely"), T0 + 200).await;
+    // The busy account's turn was given before the quiet post came; the turn after it is the
+    // quiet account's, however old the busy backlog.
     let one = claim(store, "w", T0 + 300, 1, 4).await;
+    assert_eq!(one[0].post.title.as_deref(), Some("busy 4"));
+    let one = claim(store, "w", T0 + 301, 1, 4).await;
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].post.id, lonely.id, "the quiet account's post waits");
     // With the quiet account served, the busy one goes on in order.
-    let next = claim(store, "w", T0 + 300, 1, 4).await;
-    assert_eq!(next[0].post.title.as_deref(), Some("busy 4"));
-    // An expired lease does not count as in flight.
+    let next = claim(store, "w", T0 + 302, 1, 4).await;
+    assert_eq!(next[0].post.title.as_deref(), Some("busy 5"));
+    // Expired leases are taken over first, the oldest lease first.
     let later = claim(store, "x", T0 + 301 + LEASE, 3, 4).await;
     let titles: Vec<&str> = later
         .iter()
         .filter_map(|c| c.post.title.as_deref())
         .collect();
-    assert_eq!(titles, ["busy 0", "lonely", "busy 1"]);
+    assert_eq!(titles, ["busy 0", "busy 1", "busy 2"]);
+    assert!(later.iter().all(|c| c.taken_over));
+    assert!(
+        store
+            .claim_index_breaches()
+            .await
+            .expect("breaches")
+            .is_empty()
+    );
 }
 
 async fn the_next_claim_is_due_at_the_soonest_queued_post_or_lease(db: TestDatabase) {
@@ -1006,5 +1025,275 @@ async fn the_next_claim_is_due_at_the_soonest_queued_post_or_lease(db: TestDatab
     assert_eq!(
         store.next_claim_due().await.expect("due"),
         Some(T0 + 20_000 + LEASE)
+    );
+}
+
+/// Every change that queues a post, moves it or takes it keeps the ready queue's invariant: each
+/// account with a queued post has a `next_at` no later than that post. A deterministic
+/// pseudo-random walk over inserts (now and later), claims, retries, holds, releases, canaries,
+/// reschedules, cancels and publishes, checked after every step; then everything due is claimed.
+async fn the_ready_queue_stays_true_through_every_change(db: TestDatabase) {
+    let store = &db.store;
+    let profile = profile(store).await;
+    let mut accounts = Vec::new();
+    for user in ["1", "2", "3", "4"] {
+        accounts.push(account(store, &profile, user).await);
+    }
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut now = T0;
+    let mut claimed: Vec<ClaimedPost> = Vec::new();
+    let mut queued_ids: Vec<String> = Vec::new();
+    for step in 0..300 {
+        now += 1 + next(50) as i64;
+        let account = &accounts[next(4) as usize];
+        match next(9) {
+            0 | 1 => {
+                let mut post = new_post(&profile, account, &format!("p{step}"));
+                if next(2) == 0 {
+                    post.publish_at = Some(now + next(5_000) as i64);
+                }
+                queued_ids.push(queue(store, &post, now).await.id);
+            }
+            2 => claimed.extend(claim(store, "w", now, 1 + next(6) as i64, 2).await),
+            3 if !claimed.is_empty() => {
+                let c = claimed.remove(next(claimed.len() as u64) as usize);
+                let at = now + next(3_000) as i64;
+                let _ = store
+                    .schedule_retry(&c.post.id, "w", c.fence, at, "server", "again", now)
+                    .await
+                    .expect("retry");
+            }
+            4 if !claimed.is_empty() => {
+                let c = claimed.remove(next(claimed.len() as u64) as usize);
+                let _ = store
+                    .complete_published(&c.post.id, "w", c.fence, "pin", None, false, now)
+                    .await
+                    .expect("publish");
+            }
+            5 => {
+                store
+                    .hold_account_posts(account, "reconnect", now)
+                    .await
+                    .expect("hold");
+            }
+            6 => {
+                if next(2) == 0 {
+                    store
+                        .release_account_posts_with_canary(account, now)
+                        .await
+                        .expect("canary");
+                } else {
+                    store
+                        .release_account_posts(account, now)
+                        .await
+                        .expect("release");
+                }
+            }
+            7 if !queued_ids.is_empty() => {
+                let id = &queued_ids[next(queued_ids.len() as u64) as usize];
+                let changes = PostChanges {
+                    publish_at: Some(now - 1_000 + next(4_000) as i64),
+                    ..PostChanges::default()
+                };
+                store
+                    .update_post(&profile, id, &changes, now)
+                    .await
+                    .expect("reschedule");
+            }
+            8 if !queued_ids.is_empty() => {
+                let id = queued_ids[next(queued_ids.len() as u64) as usize].clone();
+                store.cancel_post(&profile, &id, now).await.expect("cancel");
+            }
+            _ => {}
+        }
+        let breaches = store.claim_index_breaches().await.expect("breaches");
+        assert!(breaches.is_empty(), "step {step}: {breaches:?}");
+    }
+    // Everything queued is claimable once due.
+    let queued = store
+        .post_counts_by_status()
+        .await
+        .expect("counts")
+        .get("queued")
+        .copied()
+        .unwrap_or(0);
+    let mut drained = 0;
+    let far = now + 10 * LEASE;
+    loop {
+        let batch = claim(store, "drain", far, 32, 4).await;
+        let fresh = batch.iter().filter(|c| !c.taken_over).count();
+        drained += fresh;
+        if batch.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(drained as i64, queued, "every queued post was claimable");
+}
+
+/// Posts queued by other connections while claims run (the insert and the claim racing for the
+/// account's ready row) are all claimed in the end: none is left queued with its account out of
+/// the ready queue.
+async fn posts_queued_while_claims_run_are_never_lost(db: TestDatabase) {
+    let profile = profile(&db.store).await;
+    let mut accounts = Vec::new();
+    for user in ["1", "2", "3"] {
+        accounts.push(account(&db.store, &profile, user).await);
+    }
+    let other = Store::open(&DatabaseLocation::parse(&db.url).expect("test URL"))
+        .await
+        .expect("second handle");
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for (w, store) in [db.store.clone(), other.clone()].into_iter().enumerate() {
+        let (profile, accounts) = (profile.clone(), accounts.clone());
+        writers.push(tokio::spawn(async move {
+            for n in 0..150 {
+                let post = new_post(&profile, &accounts[n % 3], &format!("w{w} {n}"));
+                queue(&store, &post, T0).await;
+            }
+        }));
+    }
+    let mut claimers = Vec::new();
+    for (owner, store) in [("a", db.store.clone()), ("b", other.clone())] {
+        let done = done.clone();
+        claimers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                let batch = claim(&store, owner, T0 + 1, 8, 2).await;
+                if batch.is_empty() && finished {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|c| c.post.id));
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut all = Vec::new();
+    for claimer in claimers {
+        all.extend(claimer.await.expect("claimer"));
+    }
+    // A claim that ran after the last insert committed found everything.
+    all.extend(
+        claim(&db.store, "c", T0 + 1, 1_000, 1_000)
+            .await
+            .into_iter()
+            .map(|c| c.post.id),
+    );
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "a post was claimed twice");
+    assert_eq!(all.len(), 300, "every post was claimed");
+    assert!(
+        db.store
+            .claim_index_breaches()
+            .await
+            .expect("breaches")
+            .is_empty()
+    );
+    other.close().await;
+}
+
+/// An account whose Pinterest budget is spent is left alone until it returns, even when new
+/// posts arrive for it; other accounts are claimed meanwhile.
+async fn a_deferred_account_is_not_claimed_until_its_budget_returns(db: TestDatabase) {
+    let store = &db.store;
+    let profile = profile(store).await;
+    let limited = account(store, &profile, "1").await;
+    let free = account(store, &profile, "2").await;
+    queue(store, &new_post(&profile, &limited, "a"), T0).await;
+    store
+        .defer_account(&limited, T0 + 5_000)
+        .await
+        .expect("defer");
+    queue(store, &new_post(&profile, &limited, "b"), T0 + 10).await;
+    queue(store, &new_post(&profile, &free, "c"), T0 + 10).await;
+    let now = claim(store, "w", T0 + 100, 10, 10).await;
+    let titles: Vec<&str> = now.iter().filter_map(|c| c.post.title.as_deref()).collect();
+    assert_eq!(titles, ["c"]);
+    assert_eq!(store.next_claim_due().await.expect("due"), Some(T0 + 5_000));
+    let later = claim(store, "w", T0 + 5_000, 10, 10).await;
+    let titles: Vec<&str> = later
+        .iter()
+        .filter_map(|c| c.post.title.as_deref())
+        .collect();
+    assert_eq!(titles, ["a", "b"]);
+}
+
+/// With a spacing (the account's budget interval), an account whose claim took n posts is not
+/// claimed again for about n intervals, so its posts wait in the queue, not in a worker.
+async fn spacing_keeps_an_account_back_for_each_post_taken(db: TestDatabase) {
+    let store = &db.store;
+    let profile = profile(store).await;
+    let account = account(store, &profile, "1").await;
+    for n in 0..10 {
+        queue(store, &new_post(&profile, &account, &format!("p{n}")), T0).await;
+    }
+    let spaced = |now: i64| ClaimRequest {
+        owner: "w",
+        now,
+        lease_ms: LEASE,
+        limit: 32,
+        per_account_limit: 4,
+        account_spacing_ms: 100,
+    };
+    assert_eq!(store.claim(&spaced(T0)).await.expect("claim").len(), 4);
+    // Four posts at 100 ms each: back half an interval before the fourth is allowed to go.
+    assert!(
+        store
+            .claim(&spaced(T0 + 300))
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    assert_eq!(store.next_claim_due().await.expect("due"), Some(T0 + 350));
+    assert_eq!(
+        store.claim(&spaced(T0 + 350)).await.expect("claim").len(),
+        4
+    );
+}
+
+/// Accounts whose posts are all scheduled for later are not in a claim's way: the claim finds
+/// the one due post among thousands of later ones, and the later ones' accounts keep their time.
+async fn accounts_with_only_later_posts_cost_a_claim_nothing(db: TestDatabase) {
+    let store = &db.store;
+    let profile = profile(store).await;
+    let mut later = Vec::new();
+    for user in 0..40 {
+        let account = account(store, &profile, &format!("later-{user}")).await;
+        for n in 0..5 {
+            let post = NewPost {
+                publish_at: Some(T0 + 3_600_000 + n),
+                ..new_post(&profile, &account, "later")
+            };
+            queue(store, &post, T0).await;
+        }
+        later.push(account);
+    }
+    let due_account = account(store, &profile, "due").await;
+    let due = queue(store, &new_post(&profile, &due_account, "now"), T0).await;
+    let claimed = claim(store, "w", T0 + 1, 32, 4).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].post.id, due.id);
+    // Next: the claimed post's lease, long before the later posts.
+    assert_eq!(
+        store.next_claim_due().await.expect("due"),
+        Some(T0 + 1 + LEASE)
+    );
+    assert!(
+        store
+            .claim_index_breaches()
+            .await
+            .expect("breaches")
+            .is_empty()
     );
 }

@@ -4,6 +4,7 @@
 //! `migrations/<backend>/`, kept in step so that both pass the same test suite.
 
 mod accounts;
+mod claim;
 mod drafts;
 mod error;
 mod location;
@@ -23,6 +24,7 @@ mod webhooks;
 pub use accounts::{
     AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, SealedTokens,
 };
+pub use claim::ClaimRequest;
 pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;
 pub use location::DatabaseLocation;

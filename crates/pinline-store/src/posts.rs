@@ -8,18 +8,9 @@
 //! so a worker that stalled past its lease and was taken over cannot overwrite the new owner's
 //! result: it gets [`Completion::Fenced`] and nothing is written.
 //!
-//! Claims are fair across accounts: each claim takes at most `per_account_limit` posts of one
-//! account, and interleaves accounts (every account's oldest due post first, then every
-//! account's second, …, with turns counted from the posts each account already has in flight),
-//! so one account's backlog of thousands cannot starve another's single post, even when a
-//! worker claims one post at a time. A claim never reads the backlog: it finds the accounts that have queued posts by a skip
-//! scan of the partial index `posts_queued_by_account` and takes only the first few due posts of
-//! each (plus the posts whose lease expired), so it costs O(accounts with queued posts) index
-//! probes whatever the backlog. On PostgreSQL the candidates are ranked first and then locked
-//! with `FOR UPDATE SKIP LOCKED` (PostgreSQL does not allow row locks on a query with window
-//! functions, but it does on a query over a CTE that has them), so replicas never claim the
-//! same post; the claim, its attempt rows and the takeovers' `fenced_out` are one statement. On
-//! SQLite the `BEGIN IMMEDIATE` write transaction serializes claimers.
+//! Claims ([`Store::claim_due_posts`]) are fair across accounts and cost O(k · log n) for k
+//! posts: they go through the account ready queue described in `claim.rs`, which every change
+//! below that queues a post, or moves one earlier, keeps up to date in the same transaction.
 //!
 //! Published completions can be written in batches ([`Store::complete_published_many`]): one
 //! transaction for many posts, each still fenced on its own.
@@ -28,8 +19,9 @@
 //! the lease expires) a claim on it; every other transition out of `publishing` goes through a
 //! fenced completion or a takeover claim that bumps the fence.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
+use crate::claim::{TOUCH_ACCOUNT, TOUCH_ACCOUNT_FROM_STATUS, TOUCH_POST_ACCOUNT};
 use crate::sql::{with_pool, write_tx};
 use crate::store::Pools;
 use crate::{Store, StoreError};
@@ -181,6 +173,9 @@ pub struct ClaimedAccount {
     pub status: String,
     /// Why it has that status (why it needs reconnecting).
     pub status_reason: Option<String>,
+    /// The version of the account's tokens when the post was claimed: a token cached at this
+    /// version is still the current one.
+    pub token_version: i64,
 }
 
 /// One post a worker published, for [`Store::complete_published_many`].
@@ -323,7 +318,16 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             match created {
-                Some(post) => InsertOutcome::Created(post),
+                Some(post) => {
+                    if post.status == PostRow::QUEUED {
+                        sqlx::query(TOUCH_ACCOUNT)
+                            .bind(&post.account_id)
+                            .bind(post.next_attempt_at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    InsertOutcome::Created(post)
+                }
                 None => {
                     let post: PostRow = sqlx::query_as(sqlx::AssertSqlSafe(existing.as_str()))
                         .bind(&new.profile_id)
@@ -339,53 +343,6 @@ impl Store {
             }
         });
         Ok(outcome)
-    }
-
-    /// Claims up to `limit` due posts for `owner` until `now + lease_ms`: queued posts whose
-    /// `next_attempt_at` has come, and posts whose previous owner's lease expired (taken over,
-    /// the old attempt recorded as `fenced_out`). At most `per_account_limit` posts per account,
-    /// accounts interleaved, oldest `next_attempt_at` first within each account. Each claimed
-    /// post gets a new fence and an attempt row; all of it is committed before this returns.
-    ///
-    /// The cost grows with the number of accounts that have queued posts, not with the backlog:
-    /// the accounts are found by a skip scan of the `posts_queued_by_account` index and each
-    /// contributes only its first few due posts (see the module documentation).
-    pub async fn claim_due_posts(
-        &self,
-        owner: &str,
-        now: i64,
-        lease_ms: i64,
-        limit: i64,
-        per_account_limit: i64,
-    ) -> Result<Vec<ClaimedPost>, StoreError> {
-        if limit <= 0 || per_account_limit <= 0 {
-            return Ok(Vec::new());
-        }
-        let lease_until = now.saturating_add(lease_ms);
-        match &self.pools {
-            Pools::Sqlite { pool, writer } => {
-                let mut write = Store::sqlite_write(pool, writer).await?;
-                let claimed = claim_sqlite(
-                    &mut write.tx,
-                    owner,
-                    now,
-                    lease_until,
-                    limit,
-                    per_account_limit,
-                )
-                .await?;
-                write.commit().await?;
-                Ok(claimed)
-            }
-            Pools::Postgres(pool) => {
-                let mut tx = Store::postgres_write(pool).await?;
-                let claimed =
-                    claim_postgres(&mut tx, owner, now, lease_until, limit, per_account_limit)
-                        .await?;
-                tx.commit().await?;
-                Ok(claimed)
-            }
-        }
     }
 
     /// Records several posts as published by `owner` in one transaction (a worker's completions
@@ -537,6 +494,14 @@ impl Store {
         now: i64,
     ) -> Result<Completion, StoreError> {
         let completion = write_tx!(self, tx => {
+            // The account's ready row before the post's (the lock order of `claim.rs`).
+            if let (PostRow::QUEUED, Some(at)) = (finish.status, finish.next_attempt_at) {
+                sqlx::query(TOUCH_POST_ACCOUNT)
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let updated = sqlx::query(
                 "UPDATE posts SET status = $4,
                     next_attempt_at = COALESCE($5, next_attempt_at), held_reason = $6,
@@ -677,14 +642,20 @@ impl Store {
             match in_flight {
                 Some(id) => Some(id),
                 None => {
-                    let oldest: Option<String> = sqlx::query_scalar(
-                        "SELECT id FROM posts WHERE account_id = $1 AND status = 'held'
+                    let oldest: Option<(String, i64)> = sqlx::query_as(
+                        "SELECT id, next_attempt_at FROM posts
+                         WHERE account_id = $1 AND status = 'held'
                          ORDER BY next_attempt_at, created_at, id LIMIT 1",
                     )
                     .bind(account_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    if let Some(id) = &oldest {
+                    if let Some((id, due)) = &oldest {
+                        sqlx::query(TOUCH_ACCOUNT)
+                            .bind(account_id)
+                            .bind((*due).min(now))
+                            .execute(&mut *tx)
+                            .await?;
                         sqlx::query(
                             "UPDATE posts SET status = 'queued', canary = TRUE, held_reason = NULL,
                                 next_attempt_at = CASE WHEN next_attempt_at < $2
@@ -697,7 +668,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    oldest
+                    oldest.map(|(id, _)| id)
                 }
             }
         });
@@ -731,6 +702,11 @@ impl Store {
         now: i64,
     ) -> Result<u64, StoreError> {
         let released = write_tx!(self, tx => {
+            sqlx::query(TOUCH_ACCOUNT_FROM_STATUS)
+                .bind(account_id)
+                .bind(PostRow::HELD)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(
                 "UPDATE posts SET status = 'queued', held_reason = NULL, updated_at = $2
                  WHERE account_id = $1 AND status = 'held'",
@@ -876,6 +852,15 @@ impl Store {
              RETURNING {COLUMNS}"
         );
         let updated: Option<PostRow> = write_tx!(self, tx => {
+            // A new time may be earlier: the account's ready row first (the lock order of
+            // `claim.rs`).
+            if let Some(at) = changes.publish_at {
+                sqlx::query(TOUCH_POST_ACCOUNT)
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(id)
                 .bind(profile_id)
@@ -900,28 +885,29 @@ impl Store {
         })
     }
 
-    /// The earliest time at which [`Store::claim_due_posts`] will find something: the soonest
-    /// `next_attempt_at` of a queued post, or the soonest `lease_until` of a post being
+    /// The earliest time at which [`Store::claim_due_posts`] may find something: the soonest
+    /// `next_at` of the account ready queue, or the soonest `lease_until` of a post being
     /// published (a lease that may run out and be taken over), whichever comes first. `None`
     /// when there is neither. An idle worker sleeps until then instead of claiming.
     ///
-    /// Two `MIN`s that each read one end of an index (`posts_due` on status and time, the
-    /// partial `posts_leased`), so the cost does not grow with the backlog; a read, never a
-    /// write transaction. (SQLite is told the second index: without statistics it would read
-    /// every in-flight post through `posts_due`.)
+    /// Two `MIN`s that each read one end of an index (`account_queue_next`, the partial
+    /// `posts_leased`), so the cost does not grow with accounts or the backlog; a read, never a
+    /// write transaction. (SQLite is told the indexes: without statistics it could pick others.)
     pub async fn next_claim_due(&self) -> Result<Option<i64>, StoreError> {
         const SQL: &str = "SELECT
-                (SELECT MIN(next_attempt_at) FROM posts WHERE status = 'queued'),
+                (SELECT MIN(next_at) FROM account_queue {ready} WHERE next_at IS NOT NULL),
                 (SELECT MIN(lease_until) FROM posts {leased} WHERE status = 'publishing')";
         let (queued, leased): (Option<i64>, Option<i64>) = match &self.pools {
             Pools::Sqlite { pool, .. } => {
-                let sql = SQL.replace("{leased}", "INDEXED BY posts_leased");
+                let sql = SQL
+                    .replace("{ready}", "INDEXED BY account_queue_next")
+                    .replace("{leased}", "INDEXED BY posts_leased");
                 sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .fetch_one(pool)
                     .await?
             }
             Pools::Postgres(pool) => {
-                let sql = SQL.replace("{leased}", "");
+                let sql = SQL.replace("{ready}", "").replace("{leased}", "");
                 sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .fetch_one(pool)
                     .await?
@@ -954,7 +940,7 @@ fn fenced_unless(applied: bool) -> Completion {
 }
 
 /// `$first, $first+1, …`: `count` numbered placeholders, for statements over a batch of rows.
-fn placeholders(first: usize, count: usize) -> String {
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
@@ -962,287 +948,12 @@ fn placeholders(first: usize, count: usize) -> String {
 }
 
 /// `COLUMNS` with every column qualified by `alias`.
-fn columns_of(alias: &str) -> String {
+pub(crate) fn columns_of(alias: &str) -> String {
     COLUMNS
         .split(',')
         .map(|column| format!("{alias}.{}", column.trim()))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A claimed post as the claim statements return it: the post after the claim and its
-/// account's status.
-#[derive(sqlx::FromRow)]
-struct ClaimedRow {
-    #[sqlx(flatten)]
-    post: PostRow,
-    account_pinterest_user_id: Option<String>,
-    account_status: Option<String>,
-    account_status_reason: Option<String>,
-}
-
-impl ClaimedRow {
-    fn into_claim(self, taken_over: bool) -> ClaimedPost {
-        let account = match (self.account_pinterest_user_id, self.account_status) {
-            (Some(pinterest_user_id), Some(status)) => Some(ClaimedAccount {
-                pinterest_user_id,
-                status,
-                status_reason: self.account_status_reason,
-            }),
-            _ => None,
-        };
-        ClaimedPost {
-            fence: self.post.fence,
-            post: self.post,
-            taken_over,
-            account,
-        }
-    }
-}
-
-/// The accounts that have queued posts, by a skip scan of `posts_queued_by_account`: one index
-/// probe per account (the next `account_id` after the previous one), never a scan of the
-/// backlog. The last row is NULL. `{indexed}` names the index on SQLite, whose planner would
-/// otherwise walk `posts_by_account` through every account's finished posts.
-const QUEUED_ACCOUNTS: &str = "queued_accounts(account_id) AS (
-        SELECT (SELECT account_id FROM posts {indexed}
-                WHERE status = 'queued' ORDER BY account_id LIMIT 1)
-        UNION ALL
-        SELECT (SELECT p.account_id FROM posts p {indexed}
-                WHERE p.status = 'queued' AND p.account_id > q.account_id
-                ORDER BY p.account_id LIMIT 1)
-        FROM queued_accounts q WHERE q.account_id IS NOT NULL
-    )";
-
-/// Each account's posts being published under a live lease (few: at most the workers' slots).
-/// Claims take an account's posts in turns counted from what it already has in flight, so a
-/// claim for one free slot goes to an account with nothing in flight before the next post of a
-/// busy account, however much older that post is.
-const IN_FLIGHT: &str = "in_flight(account_id, posts) AS (
-        SELECT account_id, COUNT(*) FROM posts
-        WHERE status = 'publishing' AND lease_until >= $1
-        GROUP BY account_id
-    )";
-
-/// The claim on SQLite, inside the caller's `BEGIN IMMEDIATE` transaction (so nobody else can
-/// claim in between): pick, then three statements over the picked ids.
-async fn claim_sqlite(
-    tx: &mut sqlx::SqliteConnection,
-    owner: &str,
-    now: i64,
-    lease_until: i64,
-    limit: i64,
-    per_account_limit: i64,
-) -> Result<Vec<ClaimedPost>, StoreError> {
-    let queued_accounts =
-        QUEUED_ACCOUNTS.replace("{indexed}", "INDEXED BY posts_queued_by_account");
-    let in_flight = IN_FLIGHT;
-    // $1 now, $2 posts per account, $3 limit.
-    let pick = format!(
-        "WITH RECURSIVE {queued_accounts},
-         candidates AS (
-            SELECT p.id, p.account_id, p.next_attempt_at, p.status
-            FROM queued_accounts q JOIN posts p ON p.id IN (
-                SELECT d.id FROM posts d INDEXED BY posts_queued_by_account
-                WHERE d.account_id = q.account_id AND d.status = 'queued'
-                  AND d.next_attempt_at <= $1
-                ORDER BY d.next_attempt_at, d.id LIMIT $2)
-            UNION ALL
-            SELECT id, account_id, next_attempt_at, status FROM posts
-            WHERE status = 'publishing' AND lease_until < $1
-         ), {in_flight}, ranked AS (
-            SELECT c.id, c.status, c.next_attempt_at, ROW_NUMBER() OVER (
-                PARTITION BY c.account_id ORDER BY c.next_attempt_at, c.id) AS account_rank,
-                COALESCE(f.posts, 0) AS in_flight
-            FROM candidates c LEFT JOIN in_flight f ON f.account_id = c.account_id
-         )
-         SELECT id, status FROM ranked WHERE account_rank <= $2
-         ORDER BY account_rank + in_flight, next_attempt_at, id
-         LIMIT $3"
-    );
-    let picked: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(pick))
-        .bind(now)
-        .bind(per_account_limit)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-    if picked.is_empty() {
-        return Ok(Vec::new());
-    }
-
-    let taken_over: Vec<&str> = picked
-        .iter()
-        .filter(|(_, status)| status == PostRow::PUBLISHING)
-        .map(|(id, _)| id.as_str())
-        .collect();
-    if !taken_over.is_empty() {
-        let fenced_out = format!(
-            "UPDATE post_attempts SET finished_at = $1, outcome = 'fenced_out'
-             WHERE finished_at IS NULL AND post_id IN ({})",
-            placeholders(2, taken_over.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(fenced_out)).bind(now);
-        for id in &taken_over {
-            query = query.bind(*id);
-        }
-        query.execute(&mut *tx).await?;
-    }
-
-    let ids = placeholders(4, picked.len());
-    let claim = format!(
-        "UPDATE posts SET status = 'publishing', lease_owner = $1, lease_until = $2,
-            fence = fence + 1, attempts = attempts + 1,
-            first_attempt_at = COALESCE(first_attempt_at, $3), updated_at = $3
-         WHERE id IN ({ids}) AND ((status = 'queued' AND next_attempt_at <= $3)
-            OR (status = 'publishing' AND lease_until < $3))
-         RETURNING {COLUMNS},
-            (SELECT a.pinterest_user_id FROM accounts a WHERE a.id = posts.account_id)
-                AS account_pinterest_user_id,
-            (SELECT a.status FROM accounts a WHERE a.id = posts.account_id) AS account_status,
-            (SELECT a.status_reason FROM accounts a WHERE a.id = posts.account_id)
-                AS account_status_reason"
-    );
-    let mut query = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(claim))
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now);
-    for (id, _) in &picked {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(&mut *tx).await?;
-
-    let attempts = format!(
-        "INSERT INTO post_attempts (post_id, attempt, fence, lease_owner, started_at)
-         SELECT id, attempts, fence, lease_owner, $1 FROM posts
-         WHERE id IN ({}) AND lease_owner = $2 AND status = 'publishing'",
-        placeholders(3, rows.len())
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(attempts))
-        .bind(now)
-        .bind(owner);
-    for row in &rows {
-        query = query.bind(&row.post.id);
-    }
-    query.execute(&mut *tx).await?;
-
-    // RETURNING comes in no particular order: give the rows back in the picked order.
-    let mut by_id: HashMap<String, ClaimedRow> = rows
-        .into_iter()
-        .map(|row| (row.post.id.clone(), row))
-        .collect();
-    Ok(picked
-        .into_iter()
-        .filter_map(|(id, status)| {
-            by_id
-                .remove(&id)
-                .map(|row| row.into_claim(status == PostRow::PUBLISHING))
-        })
-        .collect())
-}
-
-/// The claim on PostgreSQL: one statement. Candidates are ranked (window functions are not
-/// allowed next to a row lock), then locked in rank order with `FOR UPDATE SKIP LOCKED` (the
-/// `= ANY(ARRAY(…))` makes the planner fetch them by primary key; given only the status
-/// conditions it scans every due post to hash-join them), so
-/// replicas never claim the same post and never wait for each other. Each account offers twice
-/// its share and twice `limit` rows are locked, so that a claimer whose first choices another
-/// replica holds still fills its batch from the rows after them; the share per account is then
-/// enforced on the rows actually locked.
-async fn claim_postgres(
-    tx: &mut sqlx::PgConnection,
-    owner: &str,
-    now: i64,
-    lease_until: i64,
-    limit: i64,
-    per_account_limit: i64,
-) -> Result<Vec<ClaimedPost>, StoreError> {
-    let queued_accounts = QUEUED_ACCOUNTS.replace("{indexed}", "");
-    let in_flight = IN_FLIGHT;
-    let returning = columns_of("p");
-    let selected = columns_of("claimed");
-    // $1 now, $2 candidates per account, $3 rows to lock, $4 posts per account, $5 limit,
-    // $6 owner, $7 lease_until.
-    let claim = format!(
-        "WITH RECURSIVE {queued_accounts},
-         candidates AS (
-            SELECT d.id, d.account_id, d.next_attempt_at
-            FROM queued_accounts q CROSS JOIN LATERAL (
-                SELECT p.id, p.account_id, p.next_attempt_at FROM posts p
-                WHERE p.account_id = q.account_id AND p.status = 'queued'
-                  AND p.next_attempt_at <= $1
-                ORDER BY p.next_attempt_at, p.id LIMIT $2) d
-            UNION ALL
-            SELECT id, account_id, next_attempt_at FROM posts
-            WHERE status = 'publishing' AND lease_until < $1
-         ), {in_flight}, ranked AS (
-            SELECT c.id, c.next_attempt_at, ROW_NUMBER() OVER (
-                PARTITION BY c.account_id ORDER BY c.next_attempt_at, c.id) AS account_rank,
-                COALESCE(f.posts, 0) AS in_flight
-            FROM candidates c LEFT JOIN in_flight f ON f.account_id = c.account_id
-         ), locked AS (
-            SELECT p.id, p.account_id, p.status, r.account_rank, r.in_flight,
-                r.next_attempt_at AS due_at
-            FROM posts p JOIN ranked r ON r.id = p.id
-            WHERE p.id = ANY(ARRAY(SELECT id FROM ranked))
-              AND ((p.status = 'queued' AND p.next_attempt_at <= $1)
-                OR (p.status = 'publishing' AND p.lease_until < $1))
-            ORDER BY r.account_rank + r.in_flight, r.next_attempt_at, p.id
-            LIMIT $3
-            FOR UPDATE OF p SKIP LOCKED
-         ), picked AS (
-            SELECT id, status, share_rank + in_flight AS turn, due_at FROM (
-                SELECT id, status, due_at, in_flight, ROW_NUMBER() OVER (
-                    PARTITION BY account_id ORDER BY account_rank, due_at, id) AS share_rank
-                FROM locked) shares
-            WHERE share_rank <= $4
-            ORDER BY turn, due_at, id
-            LIMIT $5
-         ), fenced_out AS (
-            UPDATE post_attempts a SET finished_at = $1, outcome = 'fenced_out'
-            FROM picked
-            WHERE picked.status = 'publishing' AND a.post_id = picked.id
-              AND a.finished_at IS NULL
-         ), claimed AS (
-            UPDATE posts p SET status = 'publishing', lease_owner = $6, lease_until = $7,
-                fence = p.fence + 1, attempts = p.attempts + 1,
-                first_attempt_at = COALESCE(p.first_attempt_at, $1), updated_at = $1
-            FROM picked WHERE p.id = picked.id
-            RETURNING {returning}, picked.status AS previous_status, picked.turn, picked.due_at
-         ), attempts AS (
-            INSERT INTO post_attempts (post_id, attempt, fence, lease_owner, started_at)
-            SELECT id, attempts, fence, $6, $1 FROM claimed
-         )
-         SELECT {selected}, claimed.previous_status,
-            a.pinterest_user_id AS account_pinterest_user_id, a.status AS account_status,
-            a.status_reason AS account_status_reason
-         FROM claimed LEFT JOIN accounts a ON a.id = claimed.account_id
-         ORDER BY claimed.turn, claimed.due_at, claimed.id"
-    );
-    let rows: Vec<PgClaimedRow> = sqlx::query_as(sqlx::AssertSqlSafe(claim))
-        .bind(now)
-        .bind(per_account_limit.saturating_mul(2))
-        .bind(limit.saturating_mul(2))
-        .bind(per_account_limit)
-        .bind(limit)
-        .bind(owner)
-        .bind(lease_until)
-        .fetch_all(&mut *tx)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let taken_over = row.previous_status == PostRow::PUBLISHING;
-            row.claimed.into_claim(taken_over)
-        })
-        .collect())
-}
-
-/// A claimed row on PostgreSQL, with the status the post had before the claim.
-#[derive(sqlx::FromRow)]
-struct PgClaimedRow {
-    #[sqlx(flatten)]
-    claimed: ClaimedRow,
-    previous_status: String,
 }
 
 fn attempt_outcome(post: &PublishedPost) -> &'static str {

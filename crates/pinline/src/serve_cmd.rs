@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use pinline_outbound::Guard;
 use pinline_pinterest::PinterestClient;
+use pinline_pinterest::facts::RateLimitCategory;
 use pinline_queue::{Pacer, PacerSettings, Publisher, PublisherSettings, Queue, QueueSettings};
 use pinline_server::{AppState, background};
 use pinline_store::{DatabaseLocation, Store};
@@ -105,6 +106,7 @@ pub async fn start(
             clock.clone(),
             QueueSettings {
                 lease: lease.max(std::time::Duration::from_secs(1)),
+                account_spacing: pacing.spacing(RateLimitCategory::OrgWrite),
                 ..QueueSettings::new(uuid::Uuid::new_v4().to_string())
             },
         ),
