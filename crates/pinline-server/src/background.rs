@@ -12,11 +12,14 @@
 //! * the refresher (`refresh_loop`): four sweeps every [`REFRESH_SWEEP`];
 //! * the webhook outbox (`dispatch_outbox`): two indexed reads every [`OUTBOX_SWEEP`], at once
 //!   on an event of this process;
-//! * re-sealing after a key rotation: once per start.
+//! * re-sealing after a key rotation: once per start;
+//! * the posts-due listener ([`wake_on_posts_due`], PostgreSQL only): one idle connection,
+//!   outside the pool, that wakes the publisher when another replica hints that posts are due.
 
 use std::time::Duration;
 
 use pinline_queue::{PostEvent, Publisher};
+use pinline_store::Store;
 use pinline_vault::Vault;
 use pinline_vault::events::VaultEvent;
 use pinline_webhooks::Webhooks;
@@ -54,6 +57,24 @@ pub fn spawn_all(
             .await;
     });
     tasks
+}
+
+/// Wakes `publisher` whenever another replica hints that posts are due, and whenever the
+/// listener reconnects (hints sent while it was away are lost), until `shutdown` turns true.
+/// Returns at once on SQLite, where this process's own wake-ups are all there is.
+pub async fn wake_on_posts_due(
+    store: Store,
+    publisher: Publisher,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Some(listener) = store.listen_for_posts_due().await else {
+        return;
+    };
+    listener
+        .run(move |_| publisher.wake(), async move {
+            let _ = shutdown.wait_for(|stopped| *stopped).await;
+        })
+        .await;
 }
 
 /// How often the webhook outbox is looked at when no event of this process wakes it: the bound

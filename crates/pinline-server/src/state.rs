@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use pinline_drafts::{DraftSettings, Drafter, RuleGenerator};
 use pinline_queue::Publisher;
-use pinline_store::Store;
+use pinline_store::{PostRow, PostsDueHints, Store};
 use pinline_vault::Vault;
 use pinline_vault::clock::SharedClock;
 use pinline_webhooks::Webhooks;
@@ -30,6 +30,9 @@ pub struct AppInner {
     pub boards: BoardDirectory,
     /// Publishes accepted posts; woken when one is accepted.
     pub publisher: Publisher,
+    /// Tells the other replicas' publishers that a post is due (PostgreSQL only; off unless
+    /// set with [`AppState::with_posts_due_hints`]).
+    pub posts_due_hints: PostsDueHints,
     /// Turns ideas into pin drafts.
     pub drafter: Drafter,
     /// The drafts requests in progress, capped per profile and in all.
@@ -55,6 +58,7 @@ impl AppState {
                 clock,
                 boards: BoardDirectory::default(),
                 publisher,
+                posts_due_hints: PostsDueHints::disabled(),
                 drafter: Drafter::new(DraftSettings::default(), Arc::new(RuleGenerator)),
                 draft_slots: Arc::new(DraftSlots::new(DRAFTS_PER_PROFILE, DRAFTS_IN_PROGRESS)),
                 lockout: Lockout::new(Vec::new()),
@@ -68,6 +72,17 @@ impl AppState {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => inner.lockout = Lockout::new(proxies),
             None => tracing::error!("trusted proxies were configured after the state was shared"),
+        }
+        self
+    }
+
+    /// Sends `hints` to the other replicas when a post is queued (see
+    /// [`AppState::post_committed`]). Call it while building the state, as
+    /// [`with_drafter`](Self::with_drafter).
+    pub fn with_posts_due_hints(mut self, hints: PostsDueHints) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.posts_due_hints = hints,
+            None => tracing::error!("posts-due hints were configured after the state was shared"),
         }
         self
     }
@@ -116,6 +131,18 @@ impl AppState {
     /// The publisher of this process.
     pub fn publisher(&self) -> &Publisher {
         &self.inner.publisher
+    }
+
+    /// After a post was committed (created or changed): wakes this process's publisher, and
+    /// when the post is queued and due now, hints the other replicas (the hint is sent by a task
+    /// of its own after this commit, so the request does not wait for it).
+    pub fn post_committed(&self, row: &PostRow) {
+        self.inner.publisher.wake();
+        if row.status == PostRow::QUEUED {
+            self.inner
+                .posts_due_hints
+                .posts_due(row.next_attempt_at, self.now_ms());
+        }
     }
 
     pub fn now_ms(&self) -> i64 {

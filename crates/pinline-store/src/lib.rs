@@ -19,6 +19,7 @@ mod sql;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod wakeup;
 mod webhooks;
 
 pub use accounts::{
@@ -37,6 +38,9 @@ pub use posts::{
 pub use profiles::{ApiKeyRow, ProfileRow};
 pub use sessions::SessionRow;
 pub use store::{Backend, Store};
+pub use wakeup::{
+    HINT_DEBOUNCE, HINT_HORIZON_MS, POSTS_DUE_CHANNEL, PostsDueHints, PostsDueListener, Wake,
+};
 pub use webhooks::{
     WEBHOOK_DISABLED_EVENT, WebhookAttemptResult, WebhookAttemptRow, WebhookChanges,
     WebhookDeliveryRow, WebhookDisabled, WebhookRow,

@@ -4,12 +4,15 @@
 //! * [`vault`]: connect (OAuth with PKCE), access tokens, single-flight refresh, reactive 401
 //!   handling, background renewal, key rotation.
 //! * [`account`]: the token-free view of an account; [`events`]: what happened to it.
+//! * [`token_cache`]: decrypted access tokens by account and token version, so publishing
+//!   reads no account row while the version its claim read is the one in memory.
 //! * [`clock`]: injectable time.
 //!
 //! **Invariant:** a rotated refresh token is committed before any access token from the same
 //! response is used.
 //! **Invariant:** callers get tokens from the vault each time they use one; nothing else keeps a
-//! copy that can drift.
+//! copy that can drift. The vault's own copy is keyed by token version, which every change of
+//! tokens bumps.
 
 pub mod account;
 pub mod cipher;
@@ -18,8 +21,12 @@ pub mod doctor;
 mod error;
 pub mod events;
 pub mod master_key;
+pub mod token_cache;
 pub mod vault;
 
 pub use account::{Account, AccountStatus};
 pub use error::{ConnectRejection, VaultError};
-pub use vault::{ConnectStart, Connected, DEFAULT_SCOPES, TokenGrant, Vault, VaultSettings};
+pub use token_cache::KnownAccount;
+pub use vault::{
+    ConnectStart, Connected, DEFAULT_SCOPES, TokenGrant, Vault, VaultSettings, VaultStats,
+};

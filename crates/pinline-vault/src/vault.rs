@@ -5,8 +5,14 @@
 //! (so N tasks in one process make one attempt), and the store's refresh lease (so N processes on
 //! one database make one attempt). A waiter always re-reads the row after it gets its turn and
 //! uses the tokens someone else stored rather than refreshing again.
+//!
+//! Publishing goes through [`Vault::call_known`] with the account's token version and status as
+//! the post's claim read them: a token decrypted earlier at that version is used straight from
+//! memory (see [`crate::token_cache`] for when an entry is used, updated and dropped), so a post
+//! costs no read of the account and no decryption. [`Vault::call`] reads the row every time.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -30,6 +36,7 @@ use crate::account::{Account, AccountStatus};
 use crate::cipher::{KeyRing, Resealed};
 use crate::clock::SharedClock;
 use crate::events::{EventSender, Outbox, VaultEvent, kind};
+use crate::token_cache::{self, KnownAccount, TokenCache};
 use crate::{ConnectRejection, VaultError};
 
 /// The scopes asked for by default: enough to read the account and publish to public and
@@ -116,6 +123,16 @@ pub struct TokenGrant {
     pub account: Account,
 }
 
+/// Counters of how tokens were obtained (relaxed: exact once the vault is idle).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VaultStats {
+    /// Reads of an account row by id: one per [`Vault::call`], one per
+    /// [`Vault::call_known`] that missed the token cache, more around refreshes.
+    pub account_loads: u64,
+    /// [`Vault::call_known`] calls served from the token cache.
+    pub token_cache_hits: u64,
+}
+
 /// Accounts, tokens and refresh.
 #[derive(Debug, Clone)]
 pub struct Vault {
@@ -135,6 +152,10 @@ struct Inner {
     events: EventSender,
     /// The lossless copy of every event for the one consumer that must not miss any (webhooks).
     outbox: Outbox<VaultEvent>,
+    /// Decrypted access tokens by account and version, for [`Vault::call_known`].
+    tokens: TokenCache,
+    account_loads: AtomicU64,
+    token_cache_hits: AtomicU64,
 }
 
 /// Horizons of `account.token_expiring` alerts, in days, widest first.
@@ -188,6 +209,9 @@ impl Vault {
                 gates: StdMutex::new(HashMap::new()),
                 events,
                 outbox: Outbox::default(),
+                tokens: TokenCache::default(),
+                account_loads: AtomicU64::new(0),
+                token_cache_hits: AtomicU64::new(0),
             }),
         }
     }
@@ -212,6 +236,14 @@ impl Vault {
     /// The settings in force.
     pub fn settings(&self) -> &VaultSettings {
         &self.inner.settings
+    }
+
+    /// How tokens were obtained so far: tests and benchmarks count database reads with it.
+    pub fn stats(&self) -> VaultStats {
+        VaultStats {
+            account_loads: self.inner.account_loads.load(Ordering::Relaxed),
+            token_cache_hits: self.inner.token_cache_hits.load(Ordering::Relaxed),
+        }
     }
 
     fn now(&self) -> i64 {
@@ -376,6 +408,8 @@ impl Vault {
         // The upsert keeps an existing row's id: a different id than the fresh one means this
         // Pinterest user was connected before (a reconnect), without reading every account.
         let existing_before = account_id != new_id;
+        // The reconnect stored new tokens under a new version; the old entry can never be used.
+        self.inner.tokens.forget(&account_id, None);
         let row = self.load(&account_id).await?;
         let account = Account::from(&row);
         self.announce(&row, kind::CONNECTED, detail, None);
@@ -408,6 +442,7 @@ impl Vault {
     // ----- Reading accounts ---------------------------------------------------------------
 
     async fn load(&self, account_id: &str) -> Result<AccountRow, VaultError> {
+        self.inner.account_loads.fetch_add(1, Ordering::Relaxed);
         self.inner
             .store
             .account_by_id(account_id)
@@ -490,6 +525,12 @@ impl Vault {
 
     /// A usable access token for `account_id`, refreshed first when it is inside the margin.
     pub async fn access_token(&self, account_id: &str) -> Result<TokenGrant, VaultError> {
+        let outcome = self.access_token_from_row(account_id).await;
+        self.note(account_id, &outcome);
+        outcome
+    }
+
+    async fn access_token_from_row(&self, account_id: &str) -> Result<TokenGrant, VaultError> {
         let row = self.load(account_id).await?;
         self.ensure_usable(&row)?;
         let margin = duration_ms(self.inner.settings.access_refresh_margin);
@@ -529,6 +570,82 @@ impl Vault {
     /// returns the current token. At most one refresh per account is in flight at a time,
     /// across every task and process sharing the database.
     pub async fn refresh_from(
+        &self,
+        account_id: &str,
+        seen_version: i64,
+    ) -> Result<TokenGrant, VaultError> {
+        let outcome = self.refresh_from_row(account_id, seen_version).await;
+        self.note(account_id, &outcome);
+        outcome
+    }
+
+    /// Keeps the token cache in step with what a full path found: a grant is remembered, a
+    /// refusal (needs reauth, disconnected, gone, another app) drops the entry. Passing failures
+    /// leave it, since they say nothing about the token.
+    fn note(&self, account_id: &str, outcome: &Result<TokenGrant, VaultError>) {
+        match outcome {
+            Ok(grant) => self.remember(account_id, grant),
+            Err(
+                VaultError::NeedsReauth { .. }
+                | VaultError::Disconnected
+                | VaultError::AccountNotFound
+                | VaultError::CredentialMismatch { .. },
+            ) => self.inner.tokens.forget(account_id, None),
+            Err(_) => {}
+        }
+    }
+
+    fn remember(&self, account_id: &str, grant: &TokenGrant) {
+        let account = &grant.account;
+        let Some(access_expires_at) = account.access_expires_at_ms else {
+            return;
+        };
+        if !matches!(
+            account.status,
+            AccountStatus::Active | AccountStatus::Refreshing
+        ) {
+            return;
+        }
+        self.inner.tokens.put(
+            account_id,
+            token_cache::Entry::new(
+                grant.version,
+                grant.token.clone(),
+                access_expires_at,
+                account.environment.clone(),
+                account.client_id.clone(),
+                account.status,
+            ),
+        );
+    }
+
+    /// The cached token of `account_id` when `known` and the entry allow using it without
+    /// reading the row: the exact version, a usable status (the claim's and the entry's), the
+    /// configured app, and outside the refresh margin. Anything else takes the full path.
+    fn cached_token(&self, account_id: &str, known: KnownAccount) -> Option<AccessToken> {
+        if !known.usable() {
+            // The full path reads the row and refuses with the stored reason.
+            return None;
+        }
+        let hit = self.inner.tokens.get(account_id, known.token_version)?;
+        if !matches!(
+            hit.status,
+            AccountStatus::Active | AccountStatus::Refreshing
+        ) || self
+            .ensure_same_app(&hit.environment, &hit.client_id)
+            .is_err()
+        {
+            return None;
+        }
+        let margin = duration_ms(self.inner.settings.access_refresh_margin);
+        if hit.access_expires_at - self.now() <= margin {
+            return None;
+        }
+        self.inner.token_cache_hits.fetch_add(1, Ordering::Relaxed);
+        Some(hit.token)
+    }
+
+    async fn refresh_from_row(
         &self,
         account_id: &str,
         seen_version: i64,
@@ -859,13 +976,53 @@ impl Vault {
 
     /// Runs `call` with the account's access token. On a 401 it refreshes and retries; a 401 on a
     /// token refreshed after one that was already refused marks the account `needs_reauth`.
+    /// Reads the account row every time; publishing uses [`Vault::call_known`].
     pub async fn call<T, F, Fut>(&self, account_id: &str, call: F) -> Result<T, VaultError>
     where
         F: Fn(PinterestClient, AccessToken) -> Fut,
         Fut: std::future::Future<Output = Result<T, PinterestError>>,
     {
         let grant = self.access_token(account_id).await?;
-        match call(self.inner.client.clone(), grant.token).await {
+        self.call_with(account_id, grant.token, grant.version, call)
+            .await
+    }
+
+    /// [`Vault::call`] for a caller that read the account's token version and status in the
+    /// statement that claimed its work (a post's claim). When this process holds the access
+    /// token of exactly that version, usable and outside the refresh margin, `call` runs with it
+    /// at once: no read of the account, no decryption. Otherwise this is [`Vault::call`], which
+    /// also remembers the token for the next call. A 401 refreshes and retries as there.
+    pub async fn call_known<T, F, Fut>(
+        &self,
+        account_id: &str,
+        known: KnownAccount,
+        call: F,
+    ) -> Result<T, VaultError>
+    where
+        F: Fn(PinterestClient, AccessToken) -> Fut,
+        Fut: std::future::Future<Output = Result<T, PinterestError>>,
+    {
+        if let Some(token) = self.cached_token(account_id, known) {
+            return self
+                .call_with(account_id, token, known.token_version, call)
+                .await;
+        }
+        self.call(account_id, call).await
+    }
+
+    /// Runs `call` with `token` (of `version`), then the 401 handling of [`Vault::call`].
+    async fn call_with<T, F, Fut>(
+        &self,
+        account_id: &str,
+        token: AccessToken,
+        version: i64,
+        call: F,
+    ) -> Result<T, VaultError>
+    where
+        F: Fn(PinterestClient, AccessToken) -> Fut,
+        Fut: std::future::Future<Output = Result<T, PinterestError>>,
+    {
+        match call(self.inner.client.clone(), token).await {
             Err(error) if error.status() == Some(401) => {}
             other => return other.map_err(VaultError::from),
         }
@@ -874,7 +1031,9 @@ impl Vault {
             account_id,
             "Pinterest answered 401; refreshing once"
         );
-        let again = self.refresh_from(account_id, grant.version).await?;
+        // Pinterest refused this token: no later call may take it from the cache.
+        self.inner.tokens.forget(account_id, Some(version));
+        let again = self.refresh_from(account_id, version).await?;
         match call(self.inner.client.clone(), again.token).await {
             Err(error) if error.status() == Some(401) => {}
             other => return other.map_err(VaultError::from),
@@ -889,9 +1048,11 @@ impl Vault {
             account_id,
             "Pinterest answered 401 on the current token too; refreshing past it"
         );
+        self.inner.tokens.forget(account_id, Some(again.version));
         let last = self.refresh_from(account_id, again.version).await?;
         match call(self.inner.client.clone(), last.token).await {
             Err(error) if error.status() == Some(401) => {
+                self.inner.tokens.forget(account_id, None);
                 let reason = format!(
                     "Pinterest refused a freshly refreshed token ({error}). Reconnect the account."
                 );
@@ -1127,6 +1288,7 @@ impl Vault {
             .store
             .disconnect_account(account_id, self.now())
             .await?;
+        self.inner.tokens.forget(account_id, None);
         let row = self.load(account_id).await?;
         self.emit(&row, kind::DISCONNECTED, revocation.detail(), None)
             .await;

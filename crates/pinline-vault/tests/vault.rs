@@ -1,7 +1,7 @@
 //! The vault against the real sandbox, on SQLite and PostgreSQL: the connect flow through the
 //! consent page, replayed and forged callbacks, single-flight refresh across two vault instances
 //! with their own connection pools (as two processes would have), revocation, and credential
-//! mismatches.
+//! mismatches; the token cache behind `Vault::call_known`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,9 @@ use pinline_store::{DatabaseLocation, Store, backend_tests};
 use pinline_vault::cipher::{KeyRing, Resealed};
 use pinline_vault::clock::OffsetClock;
 use pinline_vault::master_key::MasterKey;
-use pinline_vault::{AccountStatus, ConnectRejection, Vault, VaultError, VaultSettings};
+use pinline_vault::{
+    AccountStatus, ConnectRejection, KnownAccount, Vault, VaultError, VaultSettings,
+};
 use serde_json::{Value, json};
 
 const PUBLIC_URL: &str = "http://127.0.0.1:9";
@@ -306,6 +308,12 @@ backend_tests!(
     a_failed_early_refresh_keeps_the_still_valid_token,
     refused_app_credentials_leave_the_account_alone,
     a_401_on_a_token_stored_by_another_process_is_not_a_refusal,
+    a_known_version_is_served_without_reading_the_database,
+    a_new_version_reloads_the_account,
+    a_401_on_a_cached_token_refreshes_and_retries,
+    a_cached_token_inside_the_refresh_margin_is_refreshed,
+    a_needs_reauth_claim_is_refused_through_the_cache,
+    a_disconnect_drops_the_cached_token,
 );
 
 async fn connect_through_the_consent_page(db: TestDatabase) {
@@ -1083,4 +1091,225 @@ async fn a_401_on_a_token_stored_by_another_process_is_not_a_refusal(db: TestDat
     let row = h.row(&account.id).await;
     assert_eq!(row.status, "active", "{:?}", row.status_reason);
     assert_eq!(h.stats().await["refresh_token_reuse"], json!(0));
+}
+
+// ----- The token cache behind `call_known` ------------------------------------------------------
+
+/// What a post's claim reads of the account: its token version and status, as stored now.
+async fn known(h: &Harness, account_id: &str) -> KnownAccount {
+    let row = h.row(account_id).await;
+    KnownAccount::new(row.token_version, &row.status)
+}
+
+/// `call_known` reading the user's account; returns the token it was made with.
+async fn call_known(
+    vault: &Vault,
+    account_id: &str,
+    known: KnownAccount,
+) -> Result<String, VaultError> {
+    let used = std::sync::Mutex::new(String::new());
+    vault
+        .call_known(account_id, known, |client, token| {
+            let used = &used;
+            async move {
+                *used.lock().expect("lock") = token.expose_secret().to_owned();
+                client.user_account(&token).await
+            }
+        })
+        .await?;
+    Ok(used.into_inner().expect("lock"))
+}
+
+/// The second call at the same version reads no account row and decrypts nothing: with the
+/// accounts table gone it still publishes.
+async fn a_known_version_is_served_without_reading_the_database(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let known = known(&h, &account.id).await;
+    let before = h.vault.stats();
+    let first = call_known(&h.vault, &account.id, known)
+        .await
+        .expect("first call");
+    let after_first = h.vault.stats();
+    assert_eq!(after_first.account_loads, before.account_loads + 1);
+    assert_eq!(after_first.token_cache_hits, before.token_cache_hits);
+    let second = call_known(&h.vault, &account.id, known)
+        .await
+        .expect("second call");
+    assert_eq!(second, first);
+    let after_second = h.vault.stats();
+    assert_eq!(after_second.account_loads, after_first.account_loads);
+    assert_eq!(
+        after_second.token_cache_hits,
+        after_first.token_cache_hits + 1
+    );
+    // No statement on the accounts table is needed at all.
+    h.db.break_table("accounts").await;
+    call_known(&h.vault, &account.id, known)
+        .await
+        .expect("served from memory with the accounts table unavailable");
+    assert_eq!(h.vault.stats().account_loads, after_first.account_loads);
+    // `call` still reads the row, and so fails now.
+    let outcome = h
+        .vault
+        .call(&account.id, |client, token| async move {
+            client.user_account(&token).await
+        })
+        .await;
+    assert!(matches!(outcome, Err(VaultError::Store(_))), "{outcome:?}");
+}
+
+/// Another process refreshed: the next claim reads the new version, the cache misses, the row
+/// is read once, and the new token is remembered.
+async fn a_new_version_reloads_the_account(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let old = known(&h, &account.id).await;
+    let old_token = call_known(&h.vault, &account.id, old)
+        .await
+        .expect("first call");
+    let other_store = Store::open(&DatabaseLocation::parse(&h.db.url).expect("url"))
+        .await
+        .expect("second pool");
+    let other_process = vault_on(&other_store, &h.sandbox, &h.keys, &h.clock);
+    let refreshed = other_process
+        .refresh_from(&account.id, old.token_version)
+        .await
+        .expect("the other process refreshes");
+    let new = known(&h, &account.id).await;
+    assert_eq!(new.token_version, refreshed.version);
+    assert!(new.token_version > old.token_version);
+
+    let before = h.vault.stats();
+    let new_token = call_known(&h.vault, &account.id, new)
+        .await
+        .expect("call at the new version");
+    assert_eq!(new_token, refreshed.token.expose_secret());
+    assert_ne!(new_token, old_token);
+    assert_eq!(h.vault.stats().account_loads, before.account_loads + 1);
+    let again = call_known(&h.vault, &account.id, new).await.expect("again");
+    assert_eq!(again, new_token);
+    assert_eq!(h.vault.stats().account_loads, before.account_loads + 1);
+    other_store.close().await;
+}
+
+/// Pinterest stops honouring the cached token: the 401 refreshes once and retries, and the
+/// refreshed token replaces the refused one in the cache.
+async fn a_401_on_a_cached_token_refreshes_and_retries(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let first = known(&h, &account.id).await;
+    let cached = call_known(&h.vault, &account.id, first)
+        .await
+        .expect("first call");
+    h.control(
+        reqwest::Method::POST,
+        &format!("/users/{}/expire", account.pinterest_user_id),
+        json!({}),
+    )
+    .await;
+    let retried = call_known(&h.vault, &account.id, first)
+        .await
+        .expect("refreshed and retried");
+    assert_ne!(retried, cached);
+    let stats = h.stats().await;
+    assert_eq!(
+        stats["token_requests"]["refresh_token"],
+        json!(1),
+        "{stats}"
+    );
+    assert_eq!(h.row(&account.id).await.status, "active");
+    // The next claim reads the new version, which this process already holds.
+    let next = known(&h, &account.id).await;
+    assert!(next.token_version > first.token_version);
+    let loads = h.vault.stats().account_loads;
+    let used = call_known(&h.vault, &account.id, next)
+        .await
+        .expect("next call");
+    assert_eq!(used, retried);
+    assert_eq!(h.vault.stats().account_loads, loads);
+}
+
+/// A cached token that comes inside the refresh margin is not used from memory: the call takes
+/// the full path, which refreshes.
+async fn a_cached_token_inside_the_refresh_margin_is_refreshed(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let known_now = known(&h, &account.id).await;
+    let cached = call_known(&h.vault, &account.id, known_now)
+        .await
+        .expect("first call");
+    // 29.5 of 30 days: inside the 24-hour margin.
+    h.clock
+        .advance(Duration::from_secs(29 * 24 * 3600 + 12 * 3600));
+    let hits = h.vault.stats().token_cache_hits;
+    let used = call_known(&h.vault, &account.id, known_now)
+        .await
+        .expect("refreshed");
+    assert_ne!(used, cached);
+    assert_eq!(h.vault.stats().token_cache_hits, hits);
+    assert_eq!(h.stats().await["token_requests"]["refresh_token"], json!(1));
+    assert!(h.row(&account.id).await.token_version > known_now.token_version);
+}
+
+/// A claim that read `needs_reauth` is refused whatever the cache holds (that status keeps the
+/// version), and the refusal drops the entry, so a claim that read the account before the
+/// change is refused too.
+async fn a_needs_reauth_claim_is_refused_through_the_cache(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let active = known(&h, &account.id).await;
+    call_known(&h.vault, &account.id, active)
+        .await
+        .expect("first call");
+
+    // Another process marked it needs_reauth (the version stays): the claim reads the status.
+    h.db.store
+        .set_account_status(
+            &account.id,
+            "needs_reauth",
+            Some("refused elsewhere"),
+            None,
+            now_ms(&h),
+        )
+        .await
+        .expect("mark");
+    let claimed = known(&h, &account.id).await;
+    assert_eq!(claimed.token_version, active.token_version);
+    assert_eq!(claimed.status, AccountStatus::NeedsReauth);
+    let refused = call_known(&h.vault, &account.id, claimed).await;
+    assert!(
+        matches!(&refused, Err(VaultError::NeedsReauth { reason }) if reason == "refused elsewhere"),
+        "{refused:?}"
+    );
+    // The refusal dropped the entry: a claim from before the change is refused too.
+    let stale = call_known(&h.vault, &account.id, active).await;
+    assert!(
+        matches!(stale, Err(VaultError::NeedsReauth { .. })),
+        "{stale:?}"
+    );
+}
+
+/// A disconnect by this process drops the cached token: a claim that read the account before
+/// it is refused like one that read it after.
+async fn a_disconnect_drops_the_cached_token(db: TestDatabase) {
+    let h = harness(db).await;
+    let account = h.connect("maker").await;
+    let active = known(&h, &account.id).await;
+    call_known(&h.vault, &account.id, active)
+        .await
+        .expect("first call");
+    h.vault
+        .disconnect(&h.profile_id, &account.id)
+        .await
+        .expect("disconnect");
+    let claimed = known(&h, &account.id).await;
+    assert_eq!(claimed.status, AccountStatus::Disconnected);
+    let refused = call_known(&h.vault, &account.id, claimed).await;
+    assert!(
+        matches!(refused, Err(VaultError::Disconnected)),
+        "{refused:?}"
+    );
+    let stale = call_known(&h.vault, &account.id, active).await;
+    assert!(matches!(stale, Err(VaultError::Disconnected)), "{stale:?}");
 }

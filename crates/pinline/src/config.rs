@@ -188,6 +188,19 @@ pub struct ServeArgs {
     #[arg(long, env = "PINLINE_REPLICAS", default_value_t = 1)]
     pub replicas: u32,
 
+    /// On PostgreSQL, hint the other replicas with a NOTIFY when a post due now is accepted,
+    /// and listen for their hints on one extra connection, so a post is picked up by any
+    /// replica at once rather than at its next poll. `false` leaves polling alone (e.g. behind
+    /// a transaction-pooling proxy, where LISTEN does not work). Nothing changes on SQLite.
+    #[arg(
+        long,
+        env = "PINLINE_PG_NOTIFY",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub pg_notify: bool,
+
     #[command(flatten)]
     pub data: DataArgs,
 

@@ -63,10 +63,33 @@ impl RunningServer {
     }
 }
 
+/// How replicas sharing a PostgreSQL database wake each other.
+#[derive(Debug, Clone, Copy)]
+pub struct WakeOptions {
+    /// Send a `NOTIFY` hint when a post due now is accepted, and listen for other replicas'
+    /// (see `pinline_store::wakeup`). Nothing on SQLite.
+    pub pg_notify: bool,
+}
+
+impl Default for WakeOptions {
+    fn default() -> Self {
+        WakeOptions { pg_notify: true }
+    }
+}
+
 /// Opens the database and serves pinline on `listener`.
 pub async fn start(
     setup: ServerSetup,
     listener: tokio::net::TcpListener,
+) -> anyhow::Result<RunningServer> {
+    start_with(setup, listener, WakeOptions::default()).await
+}
+
+/// [`start`] with explicit [`WakeOptions`].
+pub async fn start_with(
+    setup: ServerSetup,
+    listener: tokio::net::TcpListener,
+    wake: WakeOptions,
 ) -> anyhow::Result<RunningServer> {
     let ServerSetup {
         app,
@@ -123,9 +146,17 @@ pub async fn start(
         clock,
     )
     .with_drafter(drafter)
-    .with_trusted_proxies(trusted_proxies);
+    .with_trusted_proxies(trusted_proxies)
+    .with_posts_due_hints(store.posts_due_hints(wake.pg_notify));
     let (stop, stopped) = watch::channel(false);
-    let tasks = background::spawn_all(vault, webhooks, publisher, stopped.clone());
+    let mut tasks = background::spawn_all(vault, webhooks, publisher.clone(), stopped.clone());
+    if wake.pg_notify {
+        tasks.spawn(background::wake_on_posts_due(
+            store.clone(),
+            publisher,
+            stopped.clone(),
+        ));
+    }
     let bound = listener
         .local_addr()
         .context("while reading the bound address")?;
@@ -164,7 +195,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("while listening on {} (PINLINE_LISTEN)", args.listen))?;
     let (public_url, location) = (setup.public_url.clone(), setup.location.to_string());
-    let running = start(setup, listener).await?;
+    let wake = WakeOptions {
+        pg_notify: args.pg_notify,
+    };
+    let running = start_with(setup, listener, wake).await?;
     eprintln!(
         "pinline is serving on http://{} (public URL {public_url}, database {location})",
         running.bound

@@ -351,7 +351,7 @@ async fn commit(
     match outcome {
         InsertOutcome::Created(row) => {
             if held_reason.is_none() {
-                state.publisher().wake();
+                state.post_committed(&row);
             }
             Ok((StatusCode::ACCEPTED, row))
         }
@@ -774,7 +774,7 @@ pub async fn patch_post(
         .await?
     {
         PostChange::Changed(row) => {
-            state.publisher().wake();
+            state.post_committed(&row);
             Ok(Json(PostView::from_row(&row)))
         }
         PostChange::NotFound => Err(ApiError::not_found("post")),

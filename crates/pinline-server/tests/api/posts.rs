@@ -1,5 +1,6 @@
 //! Accepting posts: validation at acceptance (fields, board, scopes), idempotency, held posts
-//! for accounts that need reconnecting, batches, listing, editing and canceling.
+//! for accounts that need reconnecting, batches, listing, editing and canceling; the hint other
+//! replicas get for a post due now.
 
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
@@ -27,6 +28,7 @@ backend_tests!(
     a_database_that_is_down_is_a_503_to_retry,
     every_rejection_has_the_error_shape,
     a_full_batch_fits_the_body_limit,
+    a_post_due_now_wakes_another_replica,
 );
 
 async fn with_board(app: &TestApp, privacy: &str) -> (String, String) {
@@ -691,4 +693,49 @@ async fn a_database_that_is_down_is_a_503_to_retry(db: TestDatabase) {
     );
     let body: Value = response.json().await.expect("JSON error");
     assert_eq!(body["error"]["code"], json!("unavailable"));
+}
+
+/// On PostgreSQL, accepting a post due now hints every replica's listener; another replica's
+/// store (its own pool, as another process has) hears it. SQLite has no other replica to tell.
+async fn a_post_due_now_wakes_another_replica(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let other_replica = pinline_store::Store::open(
+        &pinline_store::DatabaseLocation::parse(&app.db.url).expect("url"),
+    )
+    .await
+    .expect("another replica's store");
+    let Some(listener) = other_replica.listen_for_posts_due().await else {
+        assert_eq!(app.db.store.backend(), pinline_store::Backend::Sqlite);
+        return;
+    };
+    let (woken, mut wakes) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let listening = tokio::spawn(listener.run(
+        move |wake| {
+            let _ = woken.send(wake);
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let (account, board) = with_board(&app, "PUBLIC").await;
+    let reply = app
+        .api(
+            Method::POST,
+            "/v1/posts",
+            Some(&app.key_alpha),
+            Some(post_body(&account, &board)),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    let wake = tokio::time::timeout(Duration::from_secs(10), wakes.recv())
+        .await
+        .expect("the other replica is woken before the deadline");
+    assert_eq!(wake, Some(pinline_store::Wake::Notified));
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), listening)
+        .await
+        .expect("the listener stops")
+        .expect("cleanly");
+    other_replica.close().await;
 }

@@ -156,7 +156,9 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
         publisher.clone(),
         shared_clock,
     )
-    .with_drafter(drafter);
+    .with_drafter(drafter)
+    // As `pinline serve` does: on PostgreSQL, posts due now are hinted to other replicas.
+    .with_posts_due_hints(db.store.posts_due_hints(true));
     let (shutdown, stopped) = watch::channel(false);
     let mut server_stop = stopped.clone();
     tokio::spawn(async move {
