@@ -46,7 +46,7 @@ use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError, R
 use pinline_store::{AccountRow, ClaimedPost, Completion, PostRow, Store, StoreError};
 use pinline_vault::events::kind as vault_kind;
 use pinline_vault::events::{Outbox, VaultEvent};
-use pinline_vault::{AccountStatus, Vault, VaultError};
+use pinline_vault::{AccountStatus, KnownAccount, Vault, VaultError};
 use serde::Serialize;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -772,10 +772,13 @@ impl Publisher {
         // holds, or a worker that lost the post could publish it after its new owner did.
         let queue = &self.inner.queue;
         let send_by = lease.until - queue.settings().lease.as_millis() as i64 / 6;
+        // The claim read the account's token version: a token cached at that version is the
+        // current one, and no database read is needed for it.
+        let known = KnownAccount::new(account.token_version, &account.status);
         let result = self
             .inner
             .vault
-            .call(&post.account_id, move |client, token| async move {
+            .call_known(&post.account_id, known, move |client, token| async move {
                 if queue.now_ms() >= send_by {
                     return Err(PinterestError::refused(
                         operations::PINS_CREATE.id,

@@ -184,6 +184,17 @@ pub struct ServeArgs {
     #[arg(long, env = "PINLINE_QUEUE_LEASE_SECS", default_value_t = 60)]
     pub lease_secs: u64,
 
+    /// Creates this process keeps in flight to Pinterest at once. Pinterest answers in 100–300
+    /// ms, so a process sending n posts a second needs about n × 0.3 in flight; each costs a
+    /// few kilobytes while it waits.
+    #[arg(
+        long,
+        env = "PINLINE_IN_FLIGHT",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u16).range(1..=4096)
+    )]
+    pub in_flight: u16,
+
     /// How many `pinline serve` replicas share the database (each takes 1/N of every rate).
     #[arg(long, env = "PINLINE_REPLICAS", default_value_t = 1)]
     pub replicas: u32,

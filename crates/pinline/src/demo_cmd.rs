@@ -169,6 +169,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         keys: data.key_ring()?,
         pacing: pinline_queue::PacerSettings::default(),
         lease: Duration::from_secs(60),
+        in_flight: 64,
         drafter: pinline_drafts::Drafter::new(
             pinline_drafts::DraftSettings {
                 fetch: pinline_drafts::FetchPolicy {

@@ -31,6 +31,8 @@ pub struct ServerSetup {
     pub keys: Arc<KeyRing>,
     pub pacing: PacerSettings,
     pub lease: std::time::Duration,
+    /// Posts in flight to Pinterest at once ([`PublisherSettings::concurrency`]).
+    pub in_flight: usize,
     pub drafter: pinline_drafts::Drafter,
     /// Whether webhooks may be delivered to private and loopback addresses.
     pub allow_private_targets: bool,
@@ -98,6 +100,7 @@ pub async fn start_with(
         keys,
         pacing,
         lease,
+        in_flight,
         drafter,
         allow_private_targets,
         trusted_proxies,
@@ -136,7 +139,10 @@ pub async fn start_with(
         vault.clone(),
         Arc::new(Pacer::new(pacing, clock.clone())),
         store.clone(),
-        PublisherSettings::default(),
+        PublisherSettings {
+            concurrency: in_flight.max(1),
+            ..PublisherSettings::default()
+        },
     );
     let state = AppState::new(
         store.clone(),
@@ -187,6 +193,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         keys: args.data.key_ring()?,
         pacing: args.pacing()?,
         lease: std::time::Duration::from_secs(args.lease_secs),
+        in_flight: usize::from(args.in_flight),
         drafter: args.drafts.drafter(args.outbound.allow_private_targets)?,
         allow_private_targets: args.outbound.allow_private_targets,
         trusted_proxies: args.trusted_proxies.clone(),
