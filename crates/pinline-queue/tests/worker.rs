@@ -109,7 +109,6 @@ impl Harness {
             cap: Duration::from_secs(1),
             max_attempts: 8,
         };
-        let queue = Queue::new(self.db.store.clone(), self.clock.clone(), queue_settings);
         let pacer = PacerSettings {
             rates: HashMap::from([
                 (
@@ -121,6 +120,9 @@ impl Harness {
             default_rate: Rate::per_second(100),
             share: 1.0,
         };
+        // As `pinline serve` sets it: an account is claimed no faster than its budget.
+        queue_settings.account_spacing = pacer.spacing(RateLimitCategory::OrgWrite);
+        let queue = Queue::new(self.db.store.clone(), self.clock.clone(), queue_settings);
         Publisher::new(
             queue,
             self.vault.clone(),
