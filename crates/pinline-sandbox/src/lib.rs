@@ -45,7 +45,7 @@ use std::time::Duration;
 
 pub use clock::SandboxClock;
 pub use config::{
-    InvalidRate, Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE,
+    InvalidRate, Latency, Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE,
     parse_category_rate,
 };
 pub use faults::{FaultKind, FaultRule, FaultSet};
@@ -312,6 +312,12 @@ pub fn startup_banner(handle: &SandboxHandle, config: &SandboxConfig) -> String 
         "  media uploads    processing for {}s on the sandbox clock\n",
         config.media_processing_secs
     ));
+    if !config.latency.is_zero() {
+        banner.push_str(&format!(
+            "  latency          {} on every API request\n",
+            config.latency
+        ));
+    }
     if let Some(path) = &config.state_file {
         banner.push_str(&format!("  state file       {}\n", path.display()));
     }
