@@ -115,6 +115,19 @@ impl SandboxHandle {
         format!("{}/oauth/", self.shared.base_url)
     }
 
+    /// How many live pins carry each link (pins without a link are left out): a post published
+    /// exactly once has exactly one pin with its link.
+    pub fn pin_links(&self) -> std::collections::HashMap<String, u64> {
+        let state = self.shared.read();
+        let mut links = std::collections::HashMap::new();
+        for pin in state.pins.values() {
+            if let Some(link) = &pin.link {
+                *links.entry(link.clone()).or_insert(0) += 1;
+            }
+        }
+        links
+    }
+
     /// A snapshot of the counters served at `/_sandbox/stats`.
     pub fn stats(&self) -> Stats {
         self.shared.read().stats.clone()
