@@ -154,7 +154,9 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
     let loading = Instant::now();
     load_posts(&env, &accounts, &p, far).await?;
     let load_time = loading.elapsed();
-    let lead = load_time.max(Duration::from_secs(2));
+    // Time to start the publishers before the first post falls due (2 s each, as they start
+    // together but share the machine).
+    let lead = load_time.max(Duration::from_secs(2) * p.replicas as u32);
     let window_start = env.now_ms() + lead.as_millis() as i64;
     let shifting = Instant::now();
     shift_schedule(&env, far - window_start).await?;
@@ -184,10 +186,11 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
         ],
     };
     let tally = Arc::new(LogTally::default());
-    let mut publishers = Vec::with_capacity(p.replicas);
-    for _ in 0..p.replicas {
-        publishers.push(Replica::start(&spec, tally.clone()).await?);
-    }
+    let starts = (0..p.replicas).map(|_| Replica::start(&spec, tally.clone()));
+    let publishers = futures_util::future::join_all(starts)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<Replica>>>()?;
     if env.now_ms() > window_start {
         notes.push("the publisher started after the window opened".to_owned());
     }
