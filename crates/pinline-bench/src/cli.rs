@@ -12,8 +12,8 @@ use crate::{BackendKind, BenchOptions, Scenario, Size};
 #[derive(Debug, Args)]
 #[command(after_help = BENCH_EXAMPLES)]
 pub struct BenchArgs {
-    /// Scenarios to run: sandbox, throughput, pacing, api, stampede, schedule, idle, chaos
-    /// (default: all of them).
+    /// Scenarios to run: sandbox, throughput, claim, pacing, api, stampede, schedule, idle,
+    /// chaos (default: all of them).
     #[arg(value_name = "SCENARIO")]
     pub scenarios: Vec<Scenario>,
 
@@ -33,6 +33,11 @@ pub struct BenchArgs {
     /// quick 10).
     #[arg(long, value_name = "SECS")]
     pub schedule_window_secs: Option<u64>,
+
+    /// schedule: how many `pinline serve` processes share the schedule on PostgreSQL (default 1;
+    /// SQLite always runs one). Every post must still be published exactly once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub schedule_replicas: Option<u16>,
 
     /// Which database engines to measure.
     #[arg(long, value_enum, default_value_t = BackendChoice::Both)]
@@ -62,17 +67,24 @@ Examples:
   pinline bench sandbox --no-append      # the sandbox's own create-pin rate, 5 s
   pinline bench idle                     # what `pinline serve` costs with nothing to do
   pinline bench schedule --backend postgres --schedule-posts 100000 --schedule-accounts 1000 --schedule-window-secs 200
+  pinline bench schedule --backend postgres --schedule-replicas 3   # 3 processes share the schedule
+  pinline bench claim throughput --backend both
 
 Scenarios:
   sandbox     the sandbox's own POST /v5/pins/s with 16 loops (goal 5,000/s in release) vs
               GET /v5/user_account (in process, no database)
-  throughput  posts/s through the publisher vs a bare create-pin loop (in process)
+  throughput  posts/s through the publisher vs a bare create-pin loop (in process); unthrottled, and
+              at 150 ms ± 50 ms a request with 512 in flight (goal ratio >= 0.95)
+  claim       one claim of 32 posts with 100, 10,000 and 100,000 accounts having queued posts
+              (bulk-loaded): p50/p99 (goal: largest N's p50 <= 2 x the smallest's)
   pacing      achieved/allowed rate and 429s with 1, 20 and 1,000 accounts; worst wait behind a backlog
   api         POST /v1/posts latency at a fixed open-loop rate vs GET /healthz
   stampede    1,000 concurrent calls on a just-expired token over 3 `pinline serve` processes:
               refresh calls at the sandbox (goal 1) and p99 wait
   schedule    scheduled posts bulk-loaded, published by a `pinline serve` process as they fall due:
-              lag p50/p99 (goal p99 <= 1 s), peak RSS, database size
+              lag p50/p99 (goal p99 <= 1 s), peak RSS, CPU s per 1,000 posts, SQL statements per
+              post, database size; with --schedule-replicas 3 also 3 replicas on PostgreSQL:
+              lost and duplicated posts at the sandbox (goal 0 and 0)
   idle        one `pinline serve` with nothing due (no posts; posts due in an hour): CPU % of a
               core and SQL statements/s over 10 s (goal <= 1 % and <= 10/s), claims/s, and
               how soon a post accepted for now is published
@@ -124,6 +136,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             window: args
                 .schedule_window_secs
                 .map(std::time::Duration::from_secs),
+            replicas: args.schedule_replicas.map(usize::from),
         },
     };
     let machine = Machine::describe();

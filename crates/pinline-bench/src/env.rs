@@ -295,9 +295,23 @@ impl Env {
         master_key: &MasterKey,
     ) -> Result<Env> {
         let config = SandboxConfig {
-            auto_approve: true,
             rates,
             ..SandboxConfig::default()
+        };
+        Env::start_with_sandbox(db, config, public_url, master_key).await
+    }
+
+    /// [`Env::start_with_key`] with the sandbox configured by `config` (its consent page always
+    /// approves at once: the environment connects its accounts through it).
+    pub async fn start_with_sandbox(
+        db: BenchDatabase,
+        config: SandboxConfig,
+        public_url: &str,
+        master_key: &MasterKey,
+    ) -> Result<Env> {
+        let config = SandboxConfig {
+            auto_approve: true,
+            ..config
         };
         let sandbox = pinline_sandbox::spawn(config, loopback()).await?;
         let keys = Arc::new(KeyRing::new(master_key, &[]));

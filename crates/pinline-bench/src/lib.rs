@@ -7,7 +7,11 @@
 //!   the sandbox has no database.
 //! * [`throughput`]: posts/s through the publisher against the unthrottled sandbox, vs a bare
 //!   create-pin loop at the same concurrency; queue claims/s with a no-op publisher vs a bare
-//!   SQL claim loop.
+//!   SQL claim loop; and at Pinterest's latency (150 ms ± 50 ms a request), 512 posts in flight
+//!   vs a bare loop with 512 requests in flight (goal ratio ≥ 0.95).
+//! * [`claim`]: one `Store::claim_due_posts` (32 posts, at most 4 per account) with 100, 10,000
+//!   and 100,000 accounts having queued posts, bulk-loaded: p50/p99 per N (goal: the largest N's
+//!   p50 at most twice the smallest's).
 //! * [`pacing`]: achieved / allowed rate and 429 share under a sandbox limit with 1 and 20
 //!   accounts, and the worst wait of one post behind another account's backlog.
 //! * [`api`]: `POST /v1/posts` latency percentiles at a fixed, open-loop request rate, vs
@@ -17,7 +21,9 @@
 //!   and the callers' waits, vs the same calls with a valid token.
 //! * [`schedule`]: many scheduled posts over many accounts, bulk-loaded, published by a
 //!   `pinline serve` process as they fall due: lag from `publish_at` to live, the publishing
-//!   process's peak RSS and the database's size.
+//!   process's peak RSS and CPU seconds per 1,000 posts, SQL statements per post and the
+//!   database's size; on PostgreSQL also with 3 replicas sharing the schedule, where every post
+//!   must be published exactly once (pins counted at the sandbox).
 //! * [`idle`]: one `pinline serve` with nothing due (no posts, then posts due in an hour): its
 //!   CPU share of a core and SQL statements/s over a window (goal ≤ 1 % and ≤ 10/s), the
 //!   publisher's claims, and how soon a post accepted for now is published.
@@ -34,7 +40,9 @@
 //! itself (a temp dir for SQLite, a schema dropped at the end for PostgreSQL).
 
 pub mod api;
+pub mod bulk;
 pub mod chaos;
+pub mod claim;
 pub mod cli;
 pub mod env;
 pub mod idle;
@@ -61,6 +69,7 @@ pub use report::{Machine, Table, append_run};
 pub enum Scenario {
     Sandbox,
     Throughput,
+    Claim,
     Pacing,
     Api,
     Stampede,
@@ -71,9 +80,10 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order `pinline bench` runs them.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Sandbox,
         Scenario::Throughput,
+        Scenario::Claim,
         Scenario::Pacing,
         Scenario::Api,
         Scenario::Stampede,
@@ -86,6 +96,7 @@ impl Scenario {
         match self {
             Scenario::Sandbox => "sandbox",
             Scenario::Throughput => "throughput",
+            Scenario::Claim => "claim",
             Scenario::Pacing => "pacing",
             Scenario::Api => "api",
             Scenario::Stampede => "stampede",
@@ -127,6 +138,7 @@ impl FromStr for Scenario {
         match s {
             "sandbox" => Ok(Scenario::Sandbox),
             "throughput" => Ok(Scenario::Throughput),
+            "claim" => Ok(Scenario::Claim),
             "pacing" => Ok(Scenario::Pacing),
             "api" => Ok(Scenario::Api),
             "stampede" => Ok(Scenario::Stampede),
@@ -134,8 +146,8 @@ impl FromStr for Scenario {
             "idle" => Ok(Scenario::Idle),
             "chaos" => Ok(Scenario::Chaos),
             _ => Err(format!(
-                "unknown scenario `{s}`; known: sandbox, throughput, pacing, api, stampede, schedule, \
-                 idle, chaos"
+                "unknown scenario `{s}`; known: sandbox, throughput, claim, pacing, api, stampede, \
+                 schedule, idle, chaos"
             )),
         }
     }
@@ -250,6 +262,7 @@ pub async fn run(
                 Scenario::Throughput => throughput::run(options, backend)
                     .await
                     .map(Ran::from_option),
+                Scenario::Claim => claim::run(options, backend).await,
                 Scenario::Pacing => pacing::run(options, backend).await.map(Ran::from_option),
                 Scenario::Api => api::run(options, backend).await.map(Ran::from_option),
                 Scenario::Stampede => stampede::run(options, backend).await,

@@ -3,11 +3,17 @@
 //! the benchmark's own loader, like `throughput`'s bare SQL baseline), their `publish_at` spread
 //! evenly over a window, each account's posts spread over all of it. One `pinline serve` process
 //! (the real binary, pacing set far above what is asked) then publishes them to the unthrottled
-//! sandbox as they come due.
+//! sandbox as they come due; on PostgreSQL, `--schedule-replicas N` has N processes share the
+//! work instead.
 //!
 //! Figures: the lag from `publish_at` to `published_at` (p50/p99/max; goal p99 ≤ 1 s), the
-//! publishing process's peak RSS (`VmHWM` of the child, so the sandbox's memory is not in it),
-//! and the database's size with all posts published.
+//! publishing process's peak RSS (`VmHWM` of the child, so the sandbox's memory is not in it;
+//! the largest replica's with several), its CPU time per 1,000 posts published (`utime + stime`
+//! of `/proc/PID/stat` at the end, every replica's together), the SQL statements it ran per post
+//! published (its driver logs one line per statement with `RUST_LOG=sqlx::query=debug`, as in
+//! `idle`; logging them costs the process some CPU too), the database's size with all posts
+//! published, and the posts lost (no pin at the sandbox) and duplicated (more than one pin, or a
+//! pin of no post): both must be 0.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -17,16 +23,19 @@ use anyhow::{Context, Result};
 use pinline_store::{DatabaseLocation, PostRow};
 use sqlx::Connection;
 
+use crate::bulk::{self, BulkPost};
 use crate::env::{BenchAccount, BenchDatabase, Env, master_key_pair, pin_media};
 use crate::replicas::{LogTally, NO_EXE, Replica, ReplicaSpec, mib, pinline_exe};
 use crate::{BackendKind, BenchOptions, Ran, Size, Table};
 
-/// `--schedule-posts`, `--schedule-accounts`, `--schedule-window-secs`.
+/// `--schedule-posts`, `--schedule-accounts`, `--schedule-window-secs`, `--schedule-replicas`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Overrides {
     pub posts: Option<usize>,
     pub accounts: Option<usize>,
     pub window: Option<Duration>,
+    /// `pinline serve` processes sharing the schedule on PostgreSQL (SQLite always runs one).
+    pub replicas: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +46,8 @@ pub struct Params {
     pub window: Duration,
     /// How long after the window's end the run waits for the last posts.
     pub drain: Duration,
+    /// Publishing processes on PostgreSQL.
+    pub replicas: usize,
 }
 
 impl Params {
@@ -47,18 +58,21 @@ impl Params {
                 accounts: 10_000,
                 window: Duration::from_secs(1_000),
                 drain: Duration::from_secs(300),
+                replicas: 1,
             },
             Size::Quick => Params {
                 posts: 2_000,
                 accounts: 50,
                 window: Duration::from_secs(5),
                 drain: Duration::from_secs(20),
+                replicas: 1,
             },
             Size::Tiny => Params {
                 posts: 100,
                 accounts: 4,
                 window: Duration::from_secs(2),
                 drain: Duration::from_secs(10),
+                replicas: 1,
             },
         };
         if let Some(posts) = overrides.posts {
@@ -66,6 +80,9 @@ impl Params {
         }
         if let Some(accounts) = overrides.accounts {
             p.accounts = accounts.max(1);
+        }
+        if let Some(replicas) = overrides.replicas {
+            p.replicas = replicas.clamp(1, MAX_REPLICAS);
         }
         if let Some(window) = overrides.window {
             p.window = window.max(Duration::from_secs(1));
@@ -75,14 +92,18 @@ impl Params {
     }
 }
 
+/// The most `--schedule-replicas` starts.
+pub const MAX_REPLICAS: usize = 16;
+
 pub const TITLE: &str = "schedule (posts bulk-loaded with publish_at spread over a window, published by one \
-     `pinline serve`; goal: lag p99 ≤ 1 s)";
+     `pinline serve`, or several on PostgreSQL; goal: lag p99 ≤ 1 s, 0 lost, 0 duplicated)";
 
 pub fn table() -> Table {
     Table::new(
         TITLE,
         &[
             "backend",
+            "replicas",
             "posts",
             "accounts",
             "window s",
@@ -92,6 +113,10 @@ pub fn table() -> Table {
             "lag p99 ms",
             "lag max ms",
             "publisher peak RSS",
+            "CPU s / 1,000 posts",
+            "statements / post",
+            "lost",
+            "duplicated",
             "database size",
             "bytes/post",
             "notes",
@@ -106,7 +131,11 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
     let Some(db) = BenchDatabase::fresh(backend, options.postgres_url.as_deref()).await? else {
         return Ok(Ran::Skipped("skipped, PostgreSQL not reachable".to_owned()));
     };
-    let p = Params::for_size(options.size, options.schedule);
+    let mut p = Params::for_size(options.size, options.schedule);
+    if backend != BackendKind::Postgres {
+        // Several processes on one SQLite file only queue for its single writer.
+        p.replicas = 1;
+    }
     let (master_key, master_key_text) = master_key_pair()?;
     let env = Env::start_with_key(db, Vec::new(), "http://127.0.0.1:9", &master_key).await?;
     let mut notes = Vec::new();
@@ -125,10 +154,15 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
     let loading = Instant::now();
     load_posts(&env, &accounts, &p, far).await?;
     let load_time = loading.elapsed();
-    let lead = load_time.max(Duration::from_secs(2));
+    // Time to start the publishers before the first post falls due (2 s each, as they start
+    // together but share the machine).
+    let lead = load_time.max(Duration::from_secs(2) * p.replicas as u32);
     let window_start = env.now_ms() + lead.as_millis() as i64;
     let shifting = Instant::now();
     shift_schedule(&env, far - window_start).await?;
+    // After a bulk load the store's claim bookkeeping must be rebuilt: the posts were written
+    // (and moved) behind the store's back.
+    bulk::rebuild_claim_bookkeeping(env.store()).await?;
     notes.push(format!(
         "load {:.1} s ({:.0} rows/s), shift {:.1} s",
         load_time.as_secs_f64(),
@@ -142,12 +176,21 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
         master_key: master_key_text,
         pinterest_api_url: env.sandbox.base_url(),
         pinterest_oauth_url: env.sandbox.oauth_url(),
-        env: vec![(
-            "PINLINE_PINTEREST_RATES".to_owned(),
-            "org_write=100000/s,org_read=100000/s".to_owned(),
-        )],
+        env: vec![
+            (
+                "PINLINE_PINTEREST_RATES".to_owned(),
+                "org_write=100000/s,org_read=100000/s".to_owned(),
+            ),
+            // One line per SQL statement, counted by the tally.
+            ("RUST_LOG".to_owned(), "warn,sqlx::query=debug".to_owned()),
+        ],
     };
-    let publisher = Replica::start(&spec, Arc::new(LogTally::default())).await?;
+    let tally = Arc::new(LogTally::default());
+    let starts = (0..p.replicas).map(|_| Replica::start(&spec, tally.clone()));
+    let publishers = futures_util::future::join_all(starts)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<Replica>>>()?;
     if env.now_ms() > window_start {
         notes.push("the publisher started after the window opened".to_owned());
     }
@@ -170,8 +213,16 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
         }
         tokio::time::sleep(poll).await;
     };
-    let peak_rss = publisher.peak_rss();
-    publisher.kill().await?;
+    let peak_rss = publishers.iter().filter_map(Replica::peak_rss).max();
+    let cpu: Option<Duration> = publishers.iter().map(Replica::cpu_time).sum();
+    let statements = tally.statements();
+    let errors = tally.errors();
+    for publisher in publishers {
+        publisher.kill().await?;
+    }
+    if errors > 0 {
+        notes.push(format!("{errors} ERROR lines logged"));
+    }
 
     let mut lags = lags(&env).await?;
     lags.sort_unstable();
@@ -181,6 +232,16 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
         notes.push(format!(
             "stopped at the bound ({} s after the window): {counts:?}",
             p.drain.as_secs()
+        ));
+    }
+    let (lost, duplicated) = audit_pins(&env, &p);
+    let mut failures = Vec::new();
+    if duplicated > 0 {
+        failures.push(format!("{duplicated} posts duplicated at the sandbox"));
+    }
+    if done && lost > 0 {
+        failures.push(format!(
+            "{lost} posts published in the database have no pin at the sandbox"
         ));
     }
     let size = database_size(&env.db, backend).await?;
@@ -194,6 +255,7 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
     let mut table = table();
     table.row(vec![
         backend.name().to_owned(),
+        p.replicas.to_string(),
         p.posts.to_string(),
         p.accounts.to_string(),
         p.window.as_secs().to_string(),
@@ -203,152 +265,83 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
         quantile(0.99),
         lags.last().map_or_else(|| "–".to_owned(), i64::to_string),
         peak_rss.map_or_else(|| "–".to_owned(), mib),
+        cpu.filter(|_| published > 0).map_or_else(
+            || "–".to_owned(),
+            |cpu| format!("{:.2}", cpu.as_secs_f64() * 1000.0 / published as f64),
+        ),
+        if published > 0 {
+            format!("{:.1}", statements as f64 / published as f64)
+        } else {
+            "–".to_owned()
+        },
+        lost.to_string(),
+        duplicated.to_string(),
         mib(size),
         format!("{:.0}", size as f64 / p.posts as f64),
         notes.join("; "),
     ]);
-    Ok(Ran::tables(vec![table]))
+    Ok(Ran::Tables {
+        tables: vec![table],
+        failures,
+    })
 }
 
-/// Rows per `INSERT` statement, and statements per transaction.
-const ROWS_PER_INSERT: usize = 500;
-const INSERTS_PER_TX: usize = 20;
-
-/// The multi-row insert of `rows` posts (11 parameters a row).
-fn insert_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO posts (id, profile_id, account_id, board_id, title, link, media, publish_at, \
-         status, next_attempt_at, created_at, updated_at) VALUES ",
-    );
-    for row in 0..rows {
-        let b = row * 9;
-        if row > 0 {
-            sql.push(',');
+/// Posts with no pin at the sandbox (lost), and pins beyond one per post plus pins of no post
+/// (duplicated), by the links the pins carry: each post's link is its own.
+fn audit_pins(env: &Env, p: &Params) -> (usize, usize) {
+    let mut links = env.sandbox.pin_links();
+    let mut lost = 0;
+    let mut duplicated = 0;
+    for i in 0..p.posts {
+        match links.remove(&post_link(i)) {
+            None | Some(0) => lost += 1,
+            Some(pins) => duplicated += (pins - 1) as usize,
         }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'queued', ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8,
-            b + 8,
-            b + 9,
-            b + 9
-        ));
     }
-    sql
+    duplicated += links.values().sum::<u64>() as usize;
+    (lost, duplicated)
 }
 
-/// One post of the load: (id, account, title, link, media, publish_at).
-struct LoadRow {
-    id: String,
-    account: usize,
-    title: String,
-    link: String,
-    media: String,
-    publish_at: i64,
+/// The link of the `i`-th post, unique to it.
+fn post_link(i: usize) -> String {
+    format!("https://shop.example/s/sched-{i}")
 }
 
-fn load_row(i: usize, p: &Params, far: i64) -> LoadRow {
+/// The `i`-th post of the load: round-robin over the accounts, `publish_at` from `far` over the
+/// window.
+fn load_row(i: usize, accounts: &[BenchAccount], p: &Params, far: i64) -> BulkPost {
     let slug = format!("sched-{i}");
     let offset = (i as u128 * p.window.as_millis() / p.posts as u128) as i64;
-    LoadRow {
+    let account = &accounts[i % p.accounts];
+    BulkPost {
         id: uuid::Uuid::now_v7().to_string(),
-        account: i % p.accounts,
+        account_id: account.id.clone(),
+        board_id: account.board_id.clone(),
         title: format!("Scheduled {i}"),
-        link: format!("https://shop.example/s/{slug}"),
+        link: post_link(i),
         media: pin_media(&slug).to_string(),
-        publish_at: far + offset,
+        due_at: far + offset,
     }
-}
-
-/// Inserts every post on `$conn` (a PostgreSQL or SQLite connection: the statements are the same,
-/// the connection types are not), `ROWS_PER_INSERT` rows per statement and `INSERTS_PER_TX`
-/// statements per transaction.
-macro_rules! load_into {
-    ($conn:expr, $env:expr, $accounts:expr, $p:expr, $far:expr) => {{
-        let now = $env.now_ms();
-        let full_sql = insert_sql(ROWS_PER_INSERT);
-        let mut next = 0;
-        while next < $p.posts {
-            let mut tx = $conn.begin().await?;
-            for _ in 0..INSERTS_PER_TX {
-                let end = (next + ROWS_PER_INSERT).min($p.posts);
-                if end == next {
-                    break;
-                }
-                let rows: Vec<LoadRow> = (next..end).map(|i| load_row(i, $p, $far)).collect();
-                let sql = if rows.len() == ROWS_PER_INSERT {
-                    full_sql.clone()
-                } else {
-                    insert_sql(rows.len())
-                };
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for row in &rows {
-                    let account: &BenchAccount = &$accounts[row.account];
-                    query = query
-                        .bind(row.id.clone())
-                        .bind($env.profile_id.clone())
-                        .bind(account.id.clone())
-                        .bind(account.board_id.clone())
-                        .bind(row.title.clone())
-                        .bind(row.link.clone())
-                        .bind(row.media.clone())
-                        .bind(row.publish_at)
-                        .bind(now);
-                }
-                query.execute(&mut *tx).await?;
-                next = end;
-            }
-            tx.commit().await?;
-        }
-        let _ = $conn.close().await;
-    }};
 }
 
 /// Writes `p.posts` queued posts round-robin over `accounts`, `publish_at` from `far` over the
 /// window.
 async fn load_posts(env: &Env, accounts: &[BenchAccount], p: &Params, far: i64) -> Result<()> {
-    match DatabaseLocation::parse(env.db.url())? {
-        DatabaseLocation::Postgres(_) => {
-            let options = sqlx::postgres::PgConnectOptions::from_str(env.db.url())?;
-            let mut conn = sqlx::postgres::PgConnection::connect_with(&options).await?;
-            load_into!(conn, env, accounts, p, far);
-        }
-        DatabaseLocation::Sqlite(_) => {
-            let options = sqlx::sqlite::SqliteConnectOptions::from_str(env.db.url())?
-                .busy_timeout(Duration::from_secs(30));
-            let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options).await?;
-            load_into!(conn, env, accounts, p, far);
-        }
-    }
-    Ok(())
+    bulk::insert_posts(env.db.url(), &env.profile_id, p.posts, env.now_ms(), |i| {
+        load_row(i, accounts, p, far)
+    })
+    .await
 }
 
 /// Moves every queued post `by_ms` earlier.
 async fn shift_schedule(env: &Env, by_ms: i64) -> Result<()> {
-    let sql = "UPDATE posts SET publish_at = publish_at - $1, next_attempt_at = next_attempt_at - $1 \
-               WHERE status = 'queued'";
-    match DatabaseLocation::parse(env.db.url())? {
-        DatabaseLocation::Postgres(_) => {
-            let options = sqlx::postgres::PgConnectOptions::from_str(env.db.url())?;
-            let mut conn = sqlx::postgres::PgConnection::connect_with(&options).await?;
-            sqlx::query(sql).bind(by_ms).execute(&mut conn).await?;
-            let _ = conn.close().await;
-        }
-        DatabaseLocation::Sqlite(_) => {
-            let options = sqlx::sqlite::SqliteConnectOptions::from_str(env.db.url())?
-                .busy_timeout(Duration::from_secs(30));
-            let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options).await?;
-            sqlx::query(sql).bind(by_ms).execute(&mut conn).await?;
-            let _ = conn.close().await;
-        }
-    }
-    Ok(())
+    bulk::execute(
+        env.db.url(),
+        "UPDATE posts SET publish_at = publish_at - $1, next_attempt_at = next_attempt_at - $1 \
+         WHERE status = 'queued'",
+        Some(by_ms),
+    )
+    .await
 }
 
 /// `published_at − publish_at` of every published post, ms.
@@ -409,13 +402,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bulk_insert_numbers_its_parameters() {
-        let sql = insert_sql(2);
-        assert!(sql.contains("($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $8, $9, $9)"));
-        assert!(sql.ends_with("($10, $11, $12, $13, $14, $15, $16, $17, 'queued', $17, $18, $18)"));
-    }
-
-    #[test]
     fn overrides_win() {
         let p = Params::for_size(
             Size::Quick,
@@ -423,9 +409,15 @@ mod tests {
                 posts: Some(10),
                 accounts: None,
                 window: Some(Duration::from_secs(400)),
+                replicas: Some(3),
             },
         );
         assert_eq!((p.posts, p.accounts, p.window.as_secs()), (10, 50, 400));
         assert_eq!(p.drain, Duration::from_secs(100));
+        assert_eq!(p.replicas, 3);
+        assert_eq!(
+            Params::for_size(Size::Full, Overrides::default()).replicas,
+            1
+        );
     }
 }

@@ -25,25 +25,39 @@ fn options(scenarios: &[Scenario]) -> BenchOptions {
 async fn every_in_process_scenario_runs_at_a_tiny_size() {
     let started = Instant::now();
     let mut printed = String::new();
-    let scenarios = [Scenario::Throughput, Scenario::Pacing, Scenario::Api];
+    let scenarios = [
+        Scenario::Throughput,
+        Scenario::Claim,
+        Scenario::Pacing,
+        Scenario::Api,
+    ];
     let results = pinline_bench::run(&options(&scenarios), |text| printed.push_str(text))
         .await
         .expect("the scenarios run");
     eprintln!("{printed}");
-    assert_eq!(results.len(), 3);
+    assert_eq!(results.len(), 4);
     let backends = 2 - results[0].notes.len();
     for result in &results {
-        assert_eq!(result.tables.len(), 1, "{:?}", result.scenario);
-        let rows = &result.tables[0].rows;
-        let per_backend = if result.scenario == Scenario::Pacing {
-            4
+        // Throughput: unthrottled, and at Pinterest's latency.
+        let tables = if result.scenario == Scenario::Throughput {
+            2
         } else {
             1
         };
-        assert_eq!(rows.len(), per_backend * backends, "{:?}", result.tables[0]);
-        for row in rows {
-            let text = row.join(" | ");
-            assert!(!text.contains("timed out"), "{text}");
+        assert_eq!(result.tables.len(), tables, "{:?}", result.scenario);
+        // Pacing: 4 cases; claim: 2 numbers of accounts at the tiny size.
+        let per_backend = match result.scenario {
+            Scenario::Pacing => 4,
+            Scenario::Claim => 2,
+            _ => 1,
+        };
+        for table in &result.tables {
+            assert_eq!(table.rows.len(), per_backend * backends, "{table:?}");
+            for row in &table.rows {
+                let text = row.join(" | ");
+                assert!(!text.contains("timed out"), "{text}");
+                assert!(!text.contains("fewer than"), "{text}");
+            }
         }
     }
     assert!(printed.contains("| SQLite |"), "{printed}");

@@ -1,6 +1,6 @@
-//! The gate every `/v5` operation passes: fault injection, bearer-token authentication, per-user
-//! rate limits, the operation's base scopes, and the response headers Pinterest adds
-//! (`x-ratelimit-category`, `x-ratelimit-limit`, `x-ratelimit-remaining`).
+//! The gate every `/v5` operation passes: the configured latency, fault injection, bearer-token
+//! authentication, per-user rate limits, the operation's base scopes, and the response headers
+//! Pinterest adds (`x-ratelimit-category`, `x-ratelimit-limit`, `x-ratelimit-remaining`).
 //!
 //! Order matters and follows Pinterest: an unauthenticated request is refused (401) before it can
 //! spend anyone's budget; an authenticated one is counted against its owner's budget (429) before
@@ -102,8 +102,15 @@ pub async fn gate(State(app): State<AppState>, mut request: Request, next: Next)
             });
         }
     }
-    if !plan.delay.is_zero() {
-        tokio::time::sleep(plan.delay).await;
+    // The configured response time, then any fault's hold: a timer each, so a thread is never
+    // blocked however many requests wait.
+    let wait = app
+        .config
+        .latency
+        .sample(&mut rand::rng())
+        .saturating_add(plan.delay);
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
     }
 
     let mut limit_headers: Option<(u32, u32)> = None;

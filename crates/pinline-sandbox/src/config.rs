@@ -50,6 +50,92 @@ pub struct SandboxConfig {
     /// clock. Pinterest takes a while, so clients must poll; the default 0 makes an upload
     /// succeed at once so tests need not move the clock, and `pinline sandbox` sets a few seconds.
     pub media_processing_secs: i64,
+    /// How long every `/v5` request (the token endpoint's included) waits before it is handled,
+    /// as a network round trip to Pinterest would: none by default, so tests and benchmarks run
+    /// at full speed. The wait is a timer, not a blocked thread, so any number of requests can
+    /// be waiting at once.
+    pub latency: Latency,
+}
+
+/// A simulated response time: `base` plus a uniform jitter of at most `jitter` either way, drawn
+/// afresh for every request (`150 ms ± 50 ms` answers in 100 to 200 ms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Latency {
+    /// The middle of the range.
+    pub base: Duration,
+    /// The most a request's delay differs from `base`, either way; at most `base`.
+    pub jitter: Duration,
+}
+
+/// The longest latency accepted: a minute is far beyond any real API's answer, and short enough
+/// that a mistyped value does not hang a client for hours.
+pub const MAX_LATENCY: Duration = Duration::from_secs(60);
+
+impl Latency {
+    /// No delay (the default).
+    pub const NONE: Latency = Latency {
+        base: Duration::ZERO,
+        jitter: Duration::ZERO,
+    };
+
+    /// `base_ms ± jitter_ms` milliseconds.
+    pub const fn from_millis(base_ms: u64, jitter_ms: u64) -> Latency {
+        Latency {
+            base: Duration::from_millis(base_ms),
+            jitter: Duration::from_millis(jitter_ms),
+        }
+    }
+
+    /// True when requests are not delayed at all.
+    pub fn is_zero(&self) -> bool {
+        self.base.is_zero() && self.jitter.is_zero()
+    }
+
+    /// The shortest and longest delay a request can get.
+    pub fn range(&self) -> (Duration, Duration) {
+        (
+            self.base.saturating_sub(self.jitter),
+            self.base.saturating_add(self.jitter),
+        )
+    }
+
+    /// One request's delay, uniform over [`Latency::range`].
+    pub fn sample(&self, rng: &mut impl rand::Rng) -> Duration {
+        let (low, high) = self.range();
+        if high <= low {
+            return low;
+        }
+        let nanos = rng.random_range(low.as_nanos()..=high.as_nanos());
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
+    /// A latency that can be configured: jitter no larger than the base (a delay is never
+    /// negative), and at most [`MAX_LATENCY`] either way.
+    pub fn check(&self) -> Result<(), String> {
+        if self.jitter > self.base {
+            return Err(format!(
+                "latency {self}: the jitter must not be larger than the base latency"
+            ));
+        }
+        if self.range().1 > MAX_LATENCY {
+            return Err(format!(
+                "latency {self}: at most {} ms in all is accepted",
+                MAX_LATENCY.as_millis()
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Latency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ms ± {} ms",
+            self.base.as_millis(),
+            self.jitter.as_millis()
+        )
+    }
 }
 
 /// The longest token or code lifetime (and reuse grace) accepted: a century is far beyond any
@@ -92,11 +178,18 @@ impl Default for SandboxConfig {
             state_file: None,
             trial: false,
             media_processing_secs: 0,
+            latency: Latency::NONE,
         }
     }
 }
 
 impl SandboxConfig {
+    /// This configuration with every `/v5` request delayed by `latency`.
+    pub fn with_latency(mut self, latency: Latency) -> Self {
+        self.latency = latency;
+        self
+    }
+
     /// What makes a configuration unusable, checked once when the sandbox starts.
     pub fn validate(&self) -> Result<(), String> {
         if self.client_id.is_empty() || self.client_secret.is_empty() {
@@ -113,6 +206,7 @@ impl SandboxConfig {
             .map_err(|error| format!("refresh reuse grace: {error}"))?;
         check_processing_secs(self.media_processing_secs)
             .map_err(|error| format!("media processing time: {error}"))?;
+        self.latency.check()?;
         for uri in &self.redirect_uris {
             check_redirect_uri(uri)?;
         }
@@ -210,6 +304,7 @@ impl fmt::Debug for SandboxConfig {
             .field("state_file", &self.state_file)
             .field("trial", &self.trial)
             .field("media_processing_secs", &self.media_processing_secs)
+            .field("latency", &self.latency)
             .finish()
     }
 }
@@ -376,6 +471,43 @@ mod tests {
         }
         assert!(check_redirect_uri("http://127.0.0.1:8080/oauth/callback").is_ok());
         assert!(check_grace_secs(0).is_ok());
+    }
+
+    #[test]
+    fn latency_is_drawn_from_its_range_and_validated() {
+        let latency = Latency::from_millis(150, 50);
+        assert_eq!(
+            latency.range(),
+            (Duration::from_millis(100), Duration::from_millis(200))
+        );
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
+        let (mut lowest, mut highest) = (Duration::MAX, Duration::ZERO);
+        for _ in 0..1000 {
+            let delay = latency.sample(&mut rng);
+            assert!(
+                (Duration::from_millis(100)..=Duration::from_millis(200)).contains(&delay),
+                "{delay:?}"
+            );
+            lowest = lowest.min(delay);
+            highest = highest.max(delay);
+        }
+        // Spread over the range, not stuck at one value.
+        assert!(lowest < Duration::from_millis(110), "{lowest:?}");
+        assert!(highest > Duration::from_millis(190), "{highest:?}");
+        let fixed = Latency::from_millis(20, 0);
+        assert_eq!(fixed.sample(&mut rng), Duration::from_millis(20));
+        assert_eq!(Latency::NONE.sample(&mut rng), Duration::ZERO);
+        assert!(Latency::NONE.is_zero());
+
+        assert_eq!(latency.check(), Ok(()));
+        assert!(Latency::from_millis(10, 20).check().is_err());
+        assert!(Latency::from_millis(59_990, 20).check().is_err());
+        let config = SandboxConfig {
+            latency: Latency::from_millis(10, 20),
+            ..SandboxConfig::default()
+        };
+        assert!(config.validate().is_err());
+        assert_eq!(latency.to_string(), "150 ms ± 50 ms");
     }
 
     #[test]

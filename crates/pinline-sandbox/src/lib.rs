@@ -45,7 +45,7 @@ use std::time::Duration;
 
 pub use clock::SandboxClock;
 pub use config::{
-    InvalidRate, Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE,
+    InvalidRate, Latency, Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE,
     parse_category_rate,
 };
 pub use faults::{FaultKind, FaultRule, FaultSet};
@@ -113,6 +113,19 @@ impl SandboxHandle {
     /// The consent page URL (`PINTEREST_OAUTH_URL` for a gateway talking to this sandbox).
     pub fn oauth_url(&self) -> String {
         format!("{}/oauth/", self.shared.base_url)
+    }
+
+    /// How many live pins carry each link (pins without a link are left out): a post published
+    /// exactly once has exactly one pin with its link.
+    pub fn pin_links(&self) -> std::collections::HashMap<String, u64> {
+        let state = self.shared.read();
+        let mut links = std::collections::HashMap::new();
+        for pin in state.pins.values() {
+            if let Some(link) = &pin.link {
+                *links.entry(link.clone()).or_insert(0) += 1;
+            }
+        }
+        links
     }
 
     /// A snapshot of the counters served at `/_sandbox/stats`.
@@ -312,6 +325,12 @@ pub fn startup_banner(handle: &SandboxHandle, config: &SandboxConfig) -> String 
         "  media uploads    processing for {}s on the sandbox clock\n",
         config.media_processing_secs
     ));
+    if !config.latency.is_zero() {
+        banner.push_str(&format!(
+            "  latency          {} on every API request\n",
+            config.latency
+        ));
+    }
     if let Some(path) = &config.state_file {
         banner.push_str(&format!("  state file       {}\n", path.display()));
     }

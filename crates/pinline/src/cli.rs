@@ -166,7 +166,8 @@ Examples:
   pinline sandbox --trial
   pinline sandbox --no-universal-limit
   pinline sandbox --access-token-ttl 60 --refresh-token-ttl 3600 --refresh-reuse-grace 5
-  pinline sandbox --media-processing-secs 0";
+  pinline sandbox --media-processing-secs 0
+  pinline sandbox --latency-ms 150 --latency-jitter-ms 50";
 
 /// Settings of `pinline sandbox`.
 #[derive(Debug, Args)]
@@ -267,6 +268,16 @@ pub struct SandboxArgs {
         default_value_t = 5
     )]
     pub media_processing_secs: i64,
+
+    /// Delay every API request (the token endpoint's included) by this many milliseconds, as a
+    /// round trip to Pinterest would (it answers in 100-300 ms); 0 answers at once.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Spread the delay uniformly by up to this many milliseconds either way (at most
+    /// --latency-ms): --latency-ms 150 --latency-jitter-ms 50 answers in 100-200 ms.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_jitter_ms: u64,
 }
 
 /// Parses a lifetime: a whole number of seconds, at least 1.

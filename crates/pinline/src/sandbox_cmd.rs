@@ -1,7 +1,9 @@
 //! `pinline sandbox`: runs the Pinterest stand-in until Ctrl-C.
 
 use anyhow::Context;
-use pinline_sandbox::{Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE};
+use pinline_sandbox::{
+    Latency, Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE,
+};
 
 use crate::cli::SandboxArgs;
 use crate::config::SecretArg;
@@ -43,6 +45,7 @@ impl SandboxArgs {
             state_file: self.state.clone(),
             trial: self.trial,
             media_processing_secs: self.media_processing_secs,
+            latency: Latency::from_millis(self.latency_ms, self.latency_jitter_ms),
         }
     }
 
@@ -60,6 +63,10 @@ impl SandboxArgs {
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let config = args.sandbox_config();
+    config
+        .latency
+        .check()
+        .map_err(|error| anyhow::anyhow!("--latency-ms/--latency-jitter-ms: {error}"))?;
     let handle = pinline_sandbox::spawn(config.clone(), args.listen)
         .await
         .with_context(|| format!("while starting the sandbox on {}", args.listen))?;
@@ -191,6 +198,27 @@ mod tests {
             .sandbox_config();
         assert_eq!(config.rates.len(), 1, "category limits stay separate");
         assert!(parse(&["--no-universal-limit=yes"]).is_err());
+    }
+
+    #[test]
+    fn latency_flags_set_the_delay() {
+        assert!(
+            parse(&[])
+                .expect("no flags")
+                .sandbox_config()
+                .latency
+                .is_zero()
+        );
+        let config = parse(&["--latency-ms", "150", "--latency-jitter-ms", "50"])
+            .expect("valid flags")
+            .sandbox_config();
+        assert_eq!(config.latency, Latency::from_millis(150, 50));
+        assert_eq!(config.validate(), Ok(()));
+        let config = parse(&["--latency-ms", "10", "--latency-jitter-ms", "50"])
+            .expect("parses")
+            .sandbox_config();
+        assert!(config.validate().is_err(), "jitter beyond the base");
+        assert!(parse(&["--latency-ms", "-5"]).is_err());
     }
 
     #[test]

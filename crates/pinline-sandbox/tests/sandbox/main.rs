@@ -4,6 +4,7 @@
 
 mod conformance;
 mod faults;
+mod latency;
 mod lifecycle;
 mod limits;
 mod oauth;

@@ -896,3 +896,25 @@ async fn trial_apps_cannot_create_pins() {
         "You are not permitted to access that resource."
     );
 }
+
+#[tokio::test]
+async fn pins_are_counted_by_link() {
+    let sandbox = TestSandbox::start().await;
+    let (_, alice) = sandbox.user_with_token("alice").await;
+    let board = sandbox
+        .create_board(&alice.access, "Recipes", "PUBLIC")
+        .await;
+    assert!(sandbox.handle.pin_links().is_empty());
+    for _ in 0..2 {
+        let reply = sandbox.create_pin(&alice.access, &board).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+    let mut other = pin_body(&board);
+    other["link"] = json!("https://example.invalid/other");
+    let reply = sandbox.post(&alice.access, "/pins", other).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let links = sandbox.handle.pin_links();
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert_eq!(links["https://example.invalid/recipe"], 2);
+    assert_eq!(links["https://example.invalid/other"], 1);
+}
