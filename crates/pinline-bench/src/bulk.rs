@@ -8,7 +8,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use pinline_store::{DatabaseLocation, Store};
 use sqlx::Connection;
 
@@ -241,14 +241,13 @@ pub async fn execute(url: &str, sql: &'static str, parameter: Option<i64>) -> Re
     Ok(())
 }
 
-/// After rows were written behind the store's back: refreshes what the store derives from them
-/// for claims. Today the store derives nothing a claim needs (it reads `posts` and its indexes
-/// directly), so there is nothing to do; once the store keeps a ready queue of accounts beside
-/// the posts, its rebuild goes here.
+/// After rows were written behind the store's back: brings their accounts into the claim's
+/// ready queue (which the store's own writes keep up to date, and this loader bypasses).
 pub async fn rebuild_claim_bookkeeping(store: &Store) -> Result<()> {
-    // TODO: call `store.rebuild_claim_index().await?` once the store has it: bulk-loaded posts
-    // are invisible to a claim that reads the store's own queue of accounts until it is rebuilt.
-    let _ = store;
+    store
+        .rebuild_claim_index()
+        .await
+        .context("while rebuilding the claim's ready queue after the bulk load")?;
     Ok(())
 }
 
