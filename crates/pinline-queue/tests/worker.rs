@@ -1046,8 +1046,10 @@ async fn a_post_accepted_for_now_starts_promptly_after_wake(db: TestDatabase) {
         worst < Duration::from_secs(2),
         "a woken worker starts at once: {worst:?}"
     );
-    // Each wake-up is one claim that finds the post and one that finds nothing after it.
-    assert!(stats.claims <= 1 + 3 * 2, "{stats:?}");
+    // Each wake-up is one claim that finds the post and one that finds nothing after it, plus
+    // one when the post came within the account's budget interval of its previous claim (the
+    // claim then finds the account not yet due, and the worker sleeps until it is).
+    assert!(stats.claims <= 1 + 3 * 3, "{stats:?}");
 }
 
 async fn an_idle_publisher_claims_a_scheduled_post_once_it_falls_due(db: TestDatabase) {

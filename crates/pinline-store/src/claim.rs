@@ -361,12 +361,15 @@ async fn claim_sqlite(
 
     let lease_until = now.saturating_add(request.lease_ms);
     let ids = placeholders(4, plan.picked.len());
+    // The unary `+` keeps the status and time terms from being used as index terms: without
+    // statistics SQLite would otherwise serve the `OR` from `posts_due`, reading every due post
+    // (68 ms at 200,000 due posts) instead of the few ids by primary key (under 1 ms).
     let claim = format!(
         "UPDATE posts SET status = 'publishing', lease_owner = $1, lease_until = $2,
             fence = fence + 1, attempts = attempts + 1,
             first_attempt_at = COALESCE(first_attempt_at, $3), updated_at = $3
-         WHERE id IN ({ids}) AND ((status = 'queued' AND next_attempt_at <= $3)
-            OR (status = 'publishing' AND lease_until < $3))
+         WHERE id IN ({ids}) AND ((+status = 'queued' AND +next_attempt_at <= $3)
+            OR (+status = 'publishing' AND +lease_until < $3))
          RETURNING {COLUMNS},
             (SELECT a.pinterest_user_id FROM accounts a WHERE a.id = posts.account_id)
                 AS account_pinterest_user_id,
@@ -389,7 +392,7 @@ async fn claim_sqlite(
         let attempts = format!(
             "INSERT INTO post_attempts (post_id, attempt, fence, lease_owner, started_at)
              SELECT id, attempts, fence, lease_owner, $1 FROM posts
-             WHERE id IN ({}) AND lease_owner = $2 AND status = 'publishing'",
+             WHERE id IN ({}) AND lease_owner = $2 AND +status = 'publishing'",
             placeholders(3, rows.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(attempts))
