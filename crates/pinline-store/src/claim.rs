@@ -51,16 +51,26 @@ use crate::sql::{with_pool, write_tx};
 use crate::store::Pools;
 use crate::{Store, StoreError};
 
+/// The upsert tail shared by every write that lowers an account's `next_at` to the inserted
+/// row's: never below `not_before`, and no write at all when `next_at` is already that early.
+macro_rules! lower_next_at {
+    () => {
+        "
+     ON CONFLICT (account_id) DO UPDATE SET next_at = CASE
+        WHEN excluded.next_at < account_queue.not_before THEN account_queue.not_before
+        ELSE excluded.next_at END
+     WHERE account_queue.next_at IS NULL OR account_queue.next_at > excluded.next_at"
+    };
+}
+
 /// Lowers an account's `next_at` to a post's time (`$1` account, `$2` the post's
 /// `next_attempt_at`), creating its row if needed, never below `not_before`. Runs inside the
 /// transaction that queues the post or moves it earlier; writes nothing when `next_at` is
 /// already that early.
-pub(crate) const TOUCH_ACCOUNT: &str =
-    "INSERT INTO account_queue (account_id, next_at) VALUES ($1, $2)
-     ON CONFLICT (account_id) DO UPDATE SET next_at = CASE
-        WHEN excluded.next_at < account_queue.not_before THEN account_queue.not_before
-        ELSE excluded.next_at END
-     WHERE account_queue.next_at IS NULL OR account_queue.next_at > excluded.next_at";
+pub(crate) const TOUCH_ACCOUNT: &str = concat!(
+    "INSERT INTO account_queue (account_id, next_at) VALUES ($1, $2)",
+    lower_next_at!()
+);
 
 /// [`TOUCH_ACCOUNT`] for the account of post `$1`, at `$2`.
 pub(crate) const TOUCH_POST_ACCOUNT: &str = "INSERT INTO account_queue (account_id, next_at)
@@ -244,15 +254,12 @@ impl Store {
     /// posts written by a bulk load that bypassed the store. Reads every queued post once.
     pub async fn rebuild_claim_index(&self) -> Result<u64, StoreError> {
         let changed = write_tx!(self, tx => {
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO account_queue (account_id, next_at)
                  SELECT account_id, MIN(next_attempt_at) FROM posts
-                 WHERE status = 'queued' GROUP BY account_id
-                 ON CONFLICT (account_id) DO UPDATE SET next_at = CASE
-                    WHEN excluded.next_at < account_queue.not_before THEN account_queue.not_before
-                    ELSE excluded.next_at END
-                 WHERE account_queue.next_at IS NULL OR account_queue.next_at > excluded.next_at",
-            )
+                 WHERE status = 'queued' GROUP BY account_id",
+                lower_next_at!()
+            ))
             .execute(&mut *tx)
             .await?
             .rows_affected()
