@@ -76,7 +76,10 @@ pub struct Params {
     pub token_timeout: bool,
     /// `PINLINE_QUEUE_LEASE_SECS` of the replicas.
     pub lease_secs: u64,
-    /// Longest wait, after the last kill, for every post to settle.
+    /// Longest wait, after the last kill, for every post to settle. Even where no kill is aimed
+    /// at a refresh, a random one can land inside one (every access token is expired mid-run):
+    /// that account then waits out the dead holder's refresh lease (30 s) and may be reconnected
+    /// after a refused reuse, so the wait must be well beyond the lease.
     pub drain: Duration,
     /// Longest wait, once settled, for every `post.published` to reach the receiver. A replica
     /// killed mid-delivery leaves its deliveries leased for 50 s (twice the 10 s request timeout
@@ -130,7 +133,7 @@ impl Params {
                 hold: None,
                 token_timeout: false,
                 lease_secs: 2,
-                drain: Duration::from_secs(30),
+                drain: Duration::from_secs(50),
                 webhook_wait: Duration::from_secs(75),
                 fencing_posts: 10,
             },
