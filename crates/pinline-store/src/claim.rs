@@ -213,8 +213,8 @@ impl Store {
             return Ok(Vec::new());
         }
         match &self.pools {
-            Pools::Sqlite { pool, writer } => {
-                let mut write = Store::sqlite_write(pool, writer).await?;
+            Pools::Sqlite { writer, .. } => {
+                let mut write = Store::sqlite_write(writer).await?;
                 let claimed = claim_sqlite(&mut write.tx, request).await?;
                 write.commit().await?;
                 Ok(claimed)

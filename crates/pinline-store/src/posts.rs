@@ -366,8 +366,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let applied: HashSet<String> = match &self.pools {
-            Pools::Sqlite { pool, writer } => {
-                let mut write = Store::sqlite_write(pool, writer).await?;
+            Pools::Sqlite { writer, .. } => {
+                let mut write = Store::sqlite_write(writer).await?;
                 let mut applied = HashSet::new();
                 // SQLite allows 32,766 bound values per statement; 5 per post.
                 for chunk in once.chunks(1_000) {

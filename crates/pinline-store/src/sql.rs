@@ -18,8 +18,8 @@ macro_rules! with_pool {
 macro_rules! write_tx {
     ($store:expr, $tx:ident => $body:expr) => {
         match &$store.pools {
-            $crate::store::Pools::Sqlite { pool, writer } => {
-                let mut write = $crate::store::Store::sqlite_write(pool, writer).await?;
+            $crate::store::Pools::Sqlite { writer, .. } => {
+                let mut write = $crate::store::Store::sqlite_write(writer).await?;
                 let $tx = &mut *write.tx;
                 let output = $body;
                 write.commit().await?;
