@@ -147,7 +147,7 @@ async fn measure(
     let due = p.due_for(accounts);
     let per_account = due + p.later_per_account;
     let started = Instant::now();
-    let loaded = load(db, backend, &profile.id, accounts, due, per_account, now).await?;
+    let loaded = load(db, &profile.id, accounts, due, per_account, now).await?;
     let load = started.elapsed();
 
     let owner = format!("bench-claim-{}", uuid::Uuid::new_v4().simple());
@@ -197,7 +197,6 @@ async fn measure(
 /// Returns how many posts were written.
 async fn load(
     db: &BenchDatabase,
-    backend: BackendKind,
     profile_id: &str,
     accounts: usize,
     due: usize,
@@ -227,12 +226,7 @@ async fn load(
     })
     .await?;
     // After a bulk load the store's claim bookkeeping must be rebuilt.
-    bulk::rebuild_claim_bookkeeping(db.store()).await?;
-    if backend == BackendKind::Postgres {
-        // A server would have analyzed tables this size by now (autovacuum); a plan made on the
-        // empty tables' statistics would measure the planner, not the claim.
-        bulk::execute(db.url(), "ANALYZE", None).await?;
-    }
+    bulk::rebuild_claim_bookkeeping(db.store(), db.url()).await?;
     Ok(posts)
 }
 

@@ -15,6 +15,7 @@
 //! published, and the posts lost (no pin at the sandbox) and duplicated (more than one pin, or a
 //! pin of no post): both must be 0.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -154,15 +155,16 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
     let loading = Instant::now();
     load_posts(&env, &accounts, &p, far).await?;
     let load_time = loading.elapsed();
-    // Time to start the publishers before the first post falls due (2 s each, as they start
-    // together but share the machine).
-    let lead = load_time.max(Duration::from_secs(2) * p.replicas as u32);
+    // Time before the first post falls due: to move the schedule and gather statistics (about
+    // as long as the load took), then to start the publishers (2 s each, as they start together
+    // but share the machine).
+    let lead = load_time + Duration::from_secs(2) * p.replicas as u32;
     let window_start = env.now_ms() + lead.as_millis() as i64;
     let shifting = Instant::now();
     shift_schedule(&env, far - window_start).await?;
     // After a bulk load the store's claim bookkeeping must be rebuilt: the posts were written
     // (and moved) behind the store's back.
-    bulk::rebuild_claim_bookkeeping(env.store()).await?;
+    bulk::rebuild_claim_bookkeeping(env.store(), env.db.url()).await?;
     notes.push(format!(
         "load {:.1} s ({:.0} rows/s), shift {:.1} s",
         load_time.as_secs_f64(),
@@ -224,7 +226,11 @@ pub async fn run(options: &BenchOptions, backend: BackendKind) -> Result<Ran> {
         notes.push(format!("{errors} ERROR lines logged"));
     }
 
-    let mut lags = lags(&env).await?;
+    let timed = lags(&env).await?;
+    if let Some(note) = worst_windows(&timed, window_start) {
+        notes.push(note);
+    }
+    let mut lags: Vec<i64> = timed.into_iter().map(|(_, lag)| lag).collect();
     lags.sort_unstable();
     let published = lags.len();
     if !done {
@@ -344,11 +350,44 @@ async fn shift_schedule(env: &Env, by_ms: i64) -> Result<()> {
     .await
 }
 
-/// `published_at − publish_at` of every published post, ms.
-async fn lags(env: &Env) -> Result<Vec<i64>> {
-    let sql = "SELECT published_at - publish_at FROM posts \
+/// Where the lag's tail sits in time: the five 1-second stretches of the window (by
+/// `publish_at`) with the highest lag p99, as "at +S s: p99 X ms" (a tail spread over the whole
+/// window is a steady cost; one in a few stretches is a stall).
+fn worst_windows(timed: &[(i64, i64)], window_start: i64) -> Option<String> {
+    const STRETCH_MS: i64 = 1_000;
+    let mut by_stretch: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for &(publish_at, lag) in timed {
+        let stretch = (publish_at - window_start).div_euclid(STRETCH_MS);
+        by_stretch.entry(stretch).or_default().push(lag);
+    }
+    let mut p99s: Vec<(i64, i64)> = by_stretch
+        .into_iter()
+        .map(|(stretch, mut lags)| {
+            lags.sort_unstable();
+            let rank = ((0.99 * lags.len() as f64).ceil() as usize).clamp(1, lags.len());
+            (stretch, lags[rank - 1])
+        })
+        .collect();
+    if p99s.len() < 2 {
+        return None;
+    }
+    p99s.sort_by_key(|&(stretch, p99)| (std::cmp::Reverse(p99), stretch));
+    let worst: Vec<String> = p99s
+        .iter()
+        .take(5)
+        .map(|(stretch, p99)| format!("+{} s: {p99}", stretch * STRETCH_MS / 1000))
+        .collect();
+    Some(format!(
+        "lag p99 ms of the worst 1 s stretches: {}",
+        worst.join(", ")
+    ))
+}
+
+/// `(publish_at, published_at − publish_at)` of every published post, ms.
+async fn lags(env: &Env) -> Result<Vec<(i64, i64)>> {
+    let sql = "SELECT publish_at, published_at - publish_at FROM posts \
                WHERE status = 'published' AND publish_at IS NOT NULL";
-    let lags: Vec<(i64,)> = match DatabaseLocation::parse(env.db.url())? {
+    let lags: Vec<(i64, i64)> = match DatabaseLocation::parse(env.db.url())? {
         DatabaseLocation::Postgres(_) => {
             let options = sqlx::postgres::PgConnectOptions::from_str(env.db.url())?;
             let mut conn = sqlx::postgres::PgConnection::connect_with(&options).await?;
@@ -364,7 +403,7 @@ async fn lags(env: &Env) -> Result<Vec<i64>> {
             rows
         }
     };
-    Ok(lags.into_iter().map(|(lag,)| lag).collect())
+    Ok(lags)
 }
 
 /// The database's size on disk: the SQLite file with its WAL, or the schema's tables with their
