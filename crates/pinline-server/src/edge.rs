@@ -1,9 +1,11 @@
 //! What every request and every response goes through, whichever route serves it.
 //!
 //! Requests: exactly one `Authorization` header (with two, which one wins would depend on the
-//! reader); no path segment and no query name or value with a character the text rule of
-//! [`crate::text`] refuses, so such text is answered here, before any handler or the database
-//! sees it (a path that carries one names nothing: 404; a query value: 422 naming it).
+//! reader); no path segment, no query name or value and no field of a form body (the
+//! dashboard's) with a character the text rule of [`crate::text`] refuses, so such text is
+//! answered here, before any handler or the database sees it (a path that carries one names
+//! nothing: 404; a query value or form field: 422 naming it). Form fields may span lines (the
+//! dashboard's text areas); JSON bodies get the full rule from [`crate::body`].
 //!
 //! Responses: `X-Content-Type-Options: nosniff` on all of them; `Cache-Control: no-store` on
 //! every answer that does not set its own caching (API answers carry keys, webhook secrets and
@@ -29,12 +31,53 @@ use crate::text::{Lines, first_refused};
 pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// Refuses a request whose headers, path or query break the rules above.
+/// The most of a form body read here: the dashboard's forms are a few short fields.
+const FORM_LIMIT: usize = 1024 * 1024;
+
+/// Refuses a request whose headers, path, query or form body break the rules above.
 pub async fn refuse_hostile_requests(request: Request, next: Next) -> Response {
     if let Some(refusal) = refusal(&request) {
         return refusal.into_response();
     }
-    next.run(request).await
+    let is_form = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the form is larger than pinline accepts",
+        )
+        .into_response();
+    };
+    if let Some(refusal) = pairs_refusal(&bytes, Lines::Many) {
+        return refusal.into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+/// The first `name=value` pair of a query or form with a refused character, as a 422.
+fn pairs_refusal(encoded: &[u8], lines: Lines) -> Option<ApiError> {
+    for (name, value) in url::form_urlencoded::parse(encoded) {
+        let field: String = name.escape_debug().collect();
+        let refused = first_refused(&name, Lines::One).or_else(|| first_refused(&value, lines));
+        if let Some(refused) = refused {
+            return Some(ApiError::invalid(&field, refused.message(&field)));
+        }
+    }
+    None
 }
 
 fn refusal(request: &Request) -> Option<ApiError> {
@@ -59,16 +102,7 @@ fn refusal(request: &Request) -> Option<ApiError> {
             "no such path: a path with control characters names nothing",
         ));
     }
-    let query = request.uri().query()?;
-    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        let field: String = name.escape_debug().collect();
-        let refused =
-            first_refused(&name, Lines::One).or_else(|| first_refused(&value, Lines::One));
-        if let Some(refused) = refused {
-            return Some(ApiError::invalid(&field, refused.message(&field)));
-        }
-    }
-    None
+    pairs_refusal(request.uri().query()?.as_bytes(), Lines::One)
 }
 
 /// A path segment with its `%XX` escapes decoded (bytes that do not form UTF-8 become U+FFFD).
