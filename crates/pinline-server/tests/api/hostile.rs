@@ -20,6 +20,7 @@ backend_tests!(
     two_authorization_headers_are_refused,
     every_route_has_its_headers_and_the_error_shape,
     slow_clients_are_dropped_while_health_stays_fast,
+    connections_beyond_the_cap_wait_for_a_free_slot,
 );
 
 async fn with_board(app: &TestApp) -> (String, String) {
@@ -469,6 +470,10 @@ async fn slow_clients_are_dropped_while_health_stays_fast(db: TestDatabase) {
     )
     .await;
     let address = app.base_url.trim_start_matches("http://").to_owned();
+    // The health checks below go over one kept-alive connection, opened now: what is measured
+    // is the server's answer, not a connect racing 200 others.
+    let reply = app.api(Method::GET, "/healthz", None, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
     let opened = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for n in 0..200 {
@@ -552,4 +557,42 @@ async fn slow_clients_are_dropped_while_health_stays_fast(db: TestDatabase) {
         || async { app.api(Method::GET, "/healthz", None, None).await.status == 200 },
     )
     .await;
+}
+
+async fn connections_beyond_the_cap_wait_for_a_free_slot(db: TestDatabase) {
+    const TIMEOUT: Duration = Duration::from_millis(1000);
+    let app = spawn_app_with(
+        db,
+        ConnectionLimits {
+            header_read_timeout: TIMEOUT,
+            max_connections: 4,
+        },
+    )
+    .await;
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    // Four connections that send nothing take every slot...
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(
+            tokio::net::TcpStream::connect(&address)
+                .await
+                .expect("connect"),
+        );
+    }
+    // ...so a fifth is served only once the timeout has closed one of them.
+    let started = Instant::now();
+    let reply = app.api(Method::GET, "/healthz", None, None).await;
+    let waited = started.elapsed();
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    eprintln!("connection cap: the fifth connection waited {waited:?} (timeout {TIMEOUT:?})");
+    assert!(waited > TIMEOUT / 2, "served at once: {waited:?}");
+    assert!(waited < TIMEOUT * 3, "{waited:?}");
+    // The idle ones were closed by the server.
+    for mut stream in idle {
+        let mut buffer = [0u8; 16];
+        let read = tokio::time::timeout(TIMEOUT * 3, stream.read(&mut buffer))
+            .await
+            .expect("closed by the server");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
 }
