@@ -4,8 +4,9 @@
 //! reader); no path segment, no query name or value and no field of a form body (the
 //! dashboard's) with a character the text rule of [`crate::text`] refuses, so such text is
 //! answered here, before any handler or the database sees it (a path that carries one names
-//! nothing: 404; a query value or form field: 422 naming it). Form fields may span lines (the
-//! dashboard's text areas); JSON bodies get the full rule from [`crate::body`].
+//! nothing: 404; a query value or form field: 422 naming it). The dashboard's forms have
+//! one-line inputs only; JSON bodies get the rule, multi-line fields included, from
+//! [`crate::body`].
 //!
 //! Responses: `X-Content-Type-Options: nosniff` on all of them; `Cache-Control: no-store` on
 //! every answer that does not set its own caching (API answers carry keys, webhook secrets and
@@ -61,7 +62,7 @@ pub async fn refuse_hostile_requests(request: Request, next: Next) -> Response {
         )
         .into_response();
     };
-    if let Some(refusal) = pairs_refusal(&bytes, Lines::Many) {
+    if let Some(refusal) = pairs_refusal(&bytes) {
         return refusal.into_response();
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
@@ -69,10 +70,11 @@ pub async fn refuse_hostile_requests(request: Request, next: Next) -> Response {
 }
 
 /// The first `name=value` pair of a query or form with a refused character, as a 422.
-fn pairs_refusal(encoded: &[u8], lines: Lines) -> Option<ApiError> {
+fn pairs_refusal(encoded: &[u8]) -> Option<ApiError> {
     for (name, value) in url::form_urlencoded::parse(encoded) {
         let field: String = name.escape_debug().collect();
-        let refused = first_refused(&name, Lines::One).or_else(|| first_refused(&value, lines));
+        let refused =
+            first_refused(&name, Lines::One).or_else(|| first_refused(&value, Lines::One));
         if let Some(refused) = refused {
             return Some(ApiError::invalid(&field, refused.message(&field)));
         }
@@ -102,7 +104,7 @@ fn refusal(request: &Request) -> Option<ApiError> {
             "no such path: a path with control characters names nothing",
         ));
     }
-    pairs_refusal(request.uri().query()?.as_bytes(), Lines::One)
+    pairs_refusal(request.uri().query()?.as_bytes())
 }
 
 /// A path segment with its `%XX` escapes decoded (bytes that do not form UTF-8 become U+FFFD).
