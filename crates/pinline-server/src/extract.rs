@@ -105,6 +105,21 @@ where
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Id(String);
 
+impl Id {
+    /// `text` as an id, if it is one.
+    pub fn parse(text: &str) -> Option<Id> {
+        uuid::Uuid::try_parse(text)
+            .ok()
+            .map(|id| Id(id.hyphenated().to_string()))
+    }
+}
+
+impl From<Id> for String {
+    fn from(id: Id) -> String {
+        id.0
+    }
+}
+
 impl std::ops::Deref for Id {
     type Target = str;
     fn deref(&self) -> &str {
@@ -121,9 +136,7 @@ impl std::fmt::Display for Id {
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Id, D::Error> {
         let text = String::deserialize(deserializer)?;
-        uuid::Uuid::try_parse(&text)
-            .map(|id| Id(id.hyphenated().to_string()))
-            .map_err(|_| serde::de::Error::custom("not an id"))
+        Id::parse(&text).ok_or_else(|| serde::de::Error::custom("not an id"))
     }
 }
 

@@ -484,7 +484,8 @@ fn decode_cursor(text: &str) -> Result<(i64, String), ApiError> {
         )
     };
     let (at, id) = text.split_once('.').ok_or_else(invalid)?;
-    Ok((at.parse().map_err(|_| invalid())?, id.to_owned()))
+    let id = Id::parse(id).ok_or_else(invalid)?;
+    Ok((at.parse().map_err(|_| invalid())?, id.into()))
 }
 
 /// `GET /v1/drafts`.

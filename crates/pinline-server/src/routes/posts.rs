@@ -619,9 +619,15 @@ fn decode_cursor(text: &str) -> Result<PostCursor, ApiError> {
             "cursor must be the next_cursor of a previous page",
         )
     })?;
+    let id = Id::parse(id).ok_or_else(|| {
+        ApiError::invalid(
+            "cursor",
+            "cursor must be the next_cursor of a previous page",
+        )
+    })?;
     Ok(PostCursor {
         created_at,
-        id: id.to_owned(),
+        id: id.into(),
     })
 }
 
@@ -667,7 +673,17 @@ pub async fn list_posts(
     }
     let filter = PostFilter {
         status: query.status,
-        account_id: query.account_id,
+        account_id: query
+            .account_id
+            .map(|id| {
+                Id::parse(&id).map(String::from).ok_or_else(|| {
+                    ApiError::invalid(
+                        "account_id",
+                        "account_id must be an account's id (a UUID, as GET /v1/accounts lists them)",
+                    )
+                })
+            })
+            .transpose()?,
         from: query
             .from
             .as_deref()

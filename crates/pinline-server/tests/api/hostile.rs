@@ -180,6 +180,9 @@ async fn nul_and_controls_are_refused_before_the_database(db: TestDatabase) {
         ("account_id=%00", "account_id"),
         ("status=queued%07", "status"),
         ("from=2026-01-01T00:00:00Z%00", "from"),
+        // Ids that are not ids, inside a cursor or alone.
+        ("cursor=1.not-an-id", "cursor"),
+        ("account_id=not-an-id", "account_id"),
     ] {
         let reply = app
             .api(Method::GET, &format!("/v1/posts?{query}"), key, None)
