@@ -114,7 +114,7 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
             let started = client
                 .send(Method::POST, "/v1/accounts/connect", None)
                 .await?;
-            let url = started["authorize_url"].as_str().unwrap_or_default();
+            let url = crate::terminal::clean(started["authorize_url"].as_str().unwrap_or_default());
             if api.json {
                 println!("{}", crate::terminal::json(&started));
             } else {

@@ -160,6 +160,13 @@ async fn save_images(client: &ApiClient, drafts: &[Value], dir: &Path) -> anyhow
         .with_context(|| format!("cannot create --save-images directory {}", dir.display()))?;
     for draft in drafts {
         let id = draft["id"].as_str().unwrap_or_default();
+        // The id names a file: only an id's characters, so no answer can write elsewhere.
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            bail!(
+                "the API answered a draft id that is not an id: {}",
+                crate::terminal::clean(id)
+            );
+        }
         let bytes = client.get_bytes(&format!("/v1/drafts/{id}/image")).await?;
         let path = dir.join(format!("{id}.jpg"));
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
