@@ -9,33 +9,63 @@ pub mod api_keys;
 mod auth;
 pub mod background;
 mod boards;
+mod body;
 mod dashboard;
 mod docs;
+mod edge;
 mod error;
 mod extract;
 mod lockout;
 pub mod openapi;
 mod post_input;
 mod routes;
+pub mod serve;
 mod state;
+mod text;
 
 use axum::Router;
 
 pub use auth::Caller;
 pub use error::ApiError;
 pub use lockout::{Lockout, Peer};
+pub use serve::{ConnectionLimits, serve};
 pub use state::AppState;
+
+/// The routes outside the OpenAPI document, by method and path: the document itself and its
+/// page (`docs.rs`) and the dashboard (`dashboard/mod.rs`). A route added there is listed here
+/// too, so that the suite checks its headers and error shape with every other route's.
+pub const UNDOCUMENTED_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/"),
+    ("GET", "/signin"),
+    ("POST", "/signin"),
+    ("POST", "/signout"),
+    ("GET", "/dashboard"),
+    ("POST", "/dashboard/connect"),
+    ("POST", "/dashboard/accounts/{account_id}/reconnect"),
+    ("GET", "/accounts/{account_id}/reconnect"),
+    ("GET", "/dashboard/posts"),
+    ("GET", "/dashboard/posts/{post_id}"),
+    ("GET", "/dashboard/webhooks"),
+    ("GET", "/dashboard/drafts"),
+    ("POST", "/dashboard/drafts"),
+    ("GET", "/dashboard/drafts/{draft_id}/image"),
+    ("POST", "/dashboard/drafts/{draft_id}/publish"),
+];
 
 /// The whole router: the documented API (`/v1`, the OAuth callback, `/healthz`), its
 /// description (`/openapi.json`, `/docs`) and the dashboard.
 pub fn router(state: AppState) -> Router {
     let (api, document) = openapi::api_router().split_for_parts();
     let reference = docs::Reference::new(&document);
-    Router::new()
+    let routes = Router::new()
         .merge(api)
         .merge(reference.router())
         .merge(dashboard::router(state.clone()))
-        .layer(axum::middleware::map_response(error::json_error_shape))
+        .layer(axum::middleware::from_fn(edge::refuse_hostile_requests))
+        .layer(axum::middleware::map_response(error::json_error_shape));
+    edge::with_response_headers(routes)
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 // The path only: query strings carry OAuth codes and states.
@@ -49,4 +79,37 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UNDOCUMENTED_ROUTES;
+
+    /// The paths routed in a source file: every string literal that opens a `.route(` call.
+    fn routed_paths(source: &str) -> Vec<String> {
+        source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|call| {
+                let call = call.trim_start();
+                let rest = call.strip_prefix('"')?;
+                Some(rest[..rest.find('"')?].to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_table_of_undocumented_routes_lists_every_one() {
+        let mut routed = routed_paths(include_str!("dashboard/mod.rs"));
+        routed.extend(routed_paths(include_str!("docs.rs")));
+        routed.sort();
+        routed.dedup();
+        let mut listed: Vec<String> = UNDOCUMENTED_ROUTES
+            .iter()
+            .map(|(_, path)| (*path).to_owned())
+            .collect();
+        listed.sort();
+        listed.dedup();
+        assert_eq!(routed, listed);
+    }
 }

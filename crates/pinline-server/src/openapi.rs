@@ -102,7 +102,50 @@ impl Modify for CommonResponses {
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {
+                use utoipa::openapi::RefOr;
+                use utoipa::openapi::path::ParameterIn;
+                let parameters = operation.parameters.as_deref().unwrap_or_default();
+                let in_path = parameters
+                    .iter()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
+                let in_query = parameters
+                    .iter()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+                let has_body = operation.request_body.is_some();
+                let secured = operation.security.is_some();
                 let responses = &mut operation.responses.responses;
+                // What the strict edge answers before any handler runs (see `crate::edge`
+                // and `crate::body`).
+                let mut common = Vec::new();
+                if has_body {
+                    common.push(("400", "The body is not JSON (`invalid_body`)."));
+                    common.push((
+                        "415",
+                        "The body is not sent as `application/json` (`invalid_body`).",
+                    ));
+                    common.push(("422", "A field is invalid, unknown, sent twice, or an object was sent as an array; `error.field` names it (`invalid_body`, `invalid_field`)."));
+                }
+                if in_query {
+                    common.push((
+                        "400",
+                        "An unknown query parameter or a malformed value (`invalid_query`).",
+                    ));
+                    common.push(("422", "A query value is out of range or contains a control character; `error.field` names it (`invalid_field`)."));
+                }
+                if in_path {
+                    common.push(("404", "No such resource in this key's profile, or an id that is not an id (`not_found`)."));
+                }
+                if secured {
+                    common.push((
+                        "400",
+                        "More than one `Authorization` header (`invalid_header`).",
+                    ));
+                }
+                for (status, description) in common {
+                    if !responses.contains_key(status) {
+                        responses.insert(status.to_owned(), error(description).into());
+                    }
+                }
                 if operation.request_body.is_some() && !responses.contains_key("413") {
                     responses.insert(
                         "413".to_owned(),

@@ -10,7 +10,9 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
+use crate::body;
 use crate::error::ApiError;
+use crate::text::MultiLine;
 
 /// The body of `POST /v1/posts` (and each item of a batch).
 ///
@@ -42,8 +44,9 @@ pub struct PostInput {
     pub board_section_id: Option<String>,
     /// At most 100 characters.
     pub title: Option<String>,
-    /// At most 800 characters.
-    pub description: Option<String>,
+    /// At most 800 characters; may span lines.
+    #[schema(value_type = Option<String>)]
+    pub description: Option<MultiLine>,
     /// Where the pin leads: an http(s) URL of at most 2048 characters.
     pub link: Option<String>,
     /// At most 500 characters.
@@ -84,6 +87,47 @@ pub fn media_source_schema() -> Object {
         )
         .required("source_type")
         .build()
+}
+
+/// Pinterest's media source, read strictly: an object, and each of its `items` an object too
+/// (the tagged reading would otherwise take an array, matched by position).
+fn media_source(value: &serde_json::Value) -> Result<PinMediaSource, ApiError> {
+    let positional = if !value.is_object() {
+        Some("media_source".to_owned())
+    } else {
+        value
+            .get("items")
+            .and_then(serde_json::Value::as_array)
+            .and_then(|items| items.iter().position(|item| !item.is_object()))
+            .map(|index| format!("media_source.items[{index}]"))
+    };
+    if let Some(field) = positional {
+        return Err(ApiError {
+            field: Some(field.clone()),
+            ..ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("{field} must be a JSON object with named fields"),
+            )
+        });
+    }
+    body::read::<PinMediaSource>(value).map_err(|error| {
+        let refused = ApiError::from(error.clone());
+        if refused.code == "invalid_field" {
+            // A refused character: named where it is, inside the object.
+            let inner = error.field().unwrap_or_default();
+            return ApiError {
+                field: Some(format!("media_source.{inner}")),
+                ..refused
+            };
+        }
+        ApiError::invalid(
+            "media_source",
+            format!(
+                "media_source is not valid ({error}); source_type is one of image_url, image_base64, multiple_image_urls, multiple_image_base64, video_id"
+            ),
+        )
+    })
 }
 
 /// Which board the post names.
@@ -174,22 +218,21 @@ impl PostInput {
             ));
         }
         let title = pin_text(PinText::Title, self.title)?;
-        let description = pin_text(PinText::Description, self.description)?;
+        let description = pin_text(
+            PinText::Description,
+            self.description.map(MultiLine::into_string),
+        )?;
         let alt_text = pin_text(PinText::AltText, self.alt_text)?;
         let link = pin_text(PinText::Link, self.link)?;
         let media = match (self.media_source, non_empty(self.image_url)) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::invalid("media_source", "give media_source or image_url, not both"));
+                return Err(ApiError::invalid(
+                    "media_source",
+                    "give media_source or image_url, not both",
+                ));
             }
             (None, Some(url)) => PinMediaSource::ImageUrl { url },
-            (Some(value), None) => serde_json::from_value::<PinMediaSource>(value).map_err(|error| {
-                ApiError::invalid(
-                    "media_source",
-                    format!(
-                        "media_source is not valid ({error}); source_type is one of image_url, image_base64, multiple_image_urls, multiple_image_base64, video_id"
-                    ),
-                )
-            })?,
+            (Some(value), None) => media_source(&value)?,
             (None, None) => {
                 return Err(ApiError::invalid(
                     "media_source",

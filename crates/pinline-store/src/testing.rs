@@ -128,6 +128,35 @@ impl TestDatabase {
         }
     }
 
+    /// Runs one statement through a connection of its own: how a test puts into the database
+    /// what no API would accept, such as text Pinterest could send back that pinline's own
+    /// intake refuses.
+    pub async fn execute(&self, statement: &str) {
+        let statement = sqlx::AssertSqlSafe(statement.to_owned());
+        match &self.cleanup {
+            Cleanup::Sqlite(_) => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect to the test file");
+                sqlx::query(statement)
+                    .execute(&mut conn)
+                    .await
+                    .expect("run the statement");
+                let _ = conn.close().await;
+            }
+            Cleanup::Postgres { .. } => {
+                let mut conn = PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect to the test schema");
+                sqlx::query(statement)
+                    .execute(&mut conn)
+                    .await
+                    .expect("run the statement");
+                let _ = conn.close().await;
+            }
+        }
+    }
+
     /// Everything the database holds, as text, for tests that prove a secret is not stored in
     /// plain text: on SQLite the raw bytes of the file and its write-ahead log, on PostgreSQL
     /// every row of every table of the test's schema as JSON.

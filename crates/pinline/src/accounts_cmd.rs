@@ -56,11 +56,12 @@ fn expires_in(account: &Value, field: &str) -> String {
 }
 
 fn print_table(accounts: &[Value]) {
+    let accounts: Vec<Value> = accounts.iter().map(crate::terminal::clean_value).collect();
     println!(
         "{:<38} {:<20} {:<13} {:>7} {:>8}  LAST ERROR",
         "ID", "USERNAME", "STATUS", "ACCESS", "REFRESH"
     );
-    for account in accounts {
+    for account in &accounts {
         let error = account["last_error"]["message"].as_str().unwrap_or("");
         println!(
             "{:<38} {:<20} {:<13} {:>7} {:>8}  {}",
@@ -76,11 +77,11 @@ fn print_table(accounts: &[Value]) {
 
 fn print_account(account: &Value, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(account)?);
+        println!("{}", crate::terminal::json(account));
     } else {
         print_table(std::slice::from_ref(account));
         if let Some(reason) = account["status_reason"].as_str() {
-            println!("\n{reason}");
+            println!("\n{}", crate::terminal::clean(reason));
         }
     }
     Ok(())
@@ -93,7 +94,7 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
             let listed = client.send(Method::GET, "/v1/accounts", None).await?;
             let items = listed["items"].as_array().cloned().unwrap_or_default();
             if api.json {
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                println!("{}", crate::terminal::json(&items));
             } else if items.is_empty() {
                 println!("No accounts yet. Connect one with `pinline accounts connect`.");
             } else {
@@ -113,9 +114,9 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
             let started = client
                 .send(Method::POST, "/v1/accounts/connect", None)
                 .await?;
-            let url = started["authorize_url"].as_str().unwrap_or_default();
+            let url = crate::terminal::clean(started["authorize_url"].as_str().unwrap_or_default());
             if api.json {
-                println!("{}", serde_json::to_string_pretty(&started)?);
+                println!("{}", crate::terminal::json(&started));
             } else {
                 println!(
                     "Open this link, sign in to Pinterest and approve (valid 10 minutes):\n\n  {url}\n"
@@ -144,7 +145,10 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
                             })
                     });
                     if let Some(account) = fresh {
-                        println!("Connected @{}.", account["username"].as_str().unwrap_or(""));
+                        println!(
+                            "Connected @{}.",
+                            crate::terminal::clean(account["username"].as_str().unwrap_or(""))
+                        );
                         break;
                     }
                     if tokio::time::Instant::now() > deadline {

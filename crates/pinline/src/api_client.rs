@@ -86,8 +86,11 @@ impl ApiClient {
         if status.is_success() {
             return Ok(json);
         }
+        // The message and field can echo what was sent, or come from a proxy in between.
+        let json = crate::terminal::clean_value(&json);
+        let text = crate::terminal::clean(&text);
         let code = json["error"]["code"].as_str().unwrap_or("error");
-        let message = json["error"]["message"].as_str().unwrap_or(text.as_str());
+        let message = json["error"]["message"].as_str().unwrap_or(&text);
         match json["error"]["field"].as_str() {
             Some(field) => bail!(
                 "{message} (field `{field}`, {code}, HTTP {})",

@@ -212,6 +212,26 @@ pub struct ServeArgs {
     )]
     pub pg_notify: bool,
 
+    /// Seconds a connection has to send a whole request head, and the most a kept-alive
+    /// connection may sit idle; slower clients are disconnected, so they cannot hold the
+    /// server's connection slots.
+    #[arg(
+        long,
+        env = "PINLINE_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Connections open at once; more wait until one closes.
+    #[arg(
+        long,
+        env = "PINLINE_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub max_connections: u32,
+
     #[command(flatten)]
     pub data: DataArgs,
 

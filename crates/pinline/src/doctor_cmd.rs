@@ -88,7 +88,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let report = doctor::diagnose(&vault, &store, &args.account_id, &options, clock.now_ms()).await;
     store.close().await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", crate::terminal::json(&report));
     } else {
         print_report(&report);
     }

@@ -98,11 +98,12 @@ Examples:
 
 /// A table of drafts, for people.
 fn print_table(drafts: &[Value]) {
+    let drafts: Vec<Value> = drafts.iter().map(crate::terminal::clean_value).collect();
     println!(
         "{:<38} {:<9} {:>3}  {:<60}  KEYWORDS",
         "ID", "STATUS", "#", "TITLE"
     );
-    for draft in drafts {
+    for draft in &drafts {
         let keywords: Vec<&str> = draft["keywords"]
             .as_array()
             .map(|k| k.iter().filter_map(Value::as_str).collect())
@@ -119,6 +120,7 @@ fn print_table(drafts: &[Value]) {
 }
 
 fn print_draft(draft: &Value) {
+    let draft = &crate::terminal::clean_value(draft);
     let text = |name: &str| draft[name].as_str().unwrap_or("").to_owned();
     println!(
         "{}  ({}, variant {})",
@@ -158,6 +160,13 @@ async fn save_images(client: &ApiClient, drafts: &[Value], dir: &Path) -> anyhow
         .with_context(|| format!("cannot create --save-images directory {}", dir.display()))?;
     for draft in drafts {
         let id = draft["id"].as_str().unwrap_or_default();
+        // The id names a file: only an id's characters, so no answer can write elsewhere.
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            bail!(
+                "the API answered a draft id that is not an id: {}",
+                crate::terminal::clean(id)
+            );
+        }
         let bytes = client.get_bytes(&format!("/v1/drafts/{id}/image")).await?;
         let path = dir.join(format!("{id}.jpg"));
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
@@ -195,7 +204,7 @@ pub async fn draft(args: DraftArgs) -> anyhow::Result<()> {
         save_images(&client, &drafts, dir).await?;
     }
     if args.api.json {
-        println!("{}", serde_json::to_string_pretty(&made)?);
+        println!("{}", crate::terminal::json(&made));
     } else {
         for (i, draft) in drafts.iter().enumerate() {
             if i > 0 {
@@ -224,7 +233,7 @@ pub async fn run(command: DraftsCommand) -> anyhow::Result<()> {
                 .await?;
             let items = page["items"].as_array().cloned().unwrap_or_default();
             if api.json {
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                println!("{}", crate::terminal::json(&items));
             } else {
                 print_table(&items);
             }
@@ -235,7 +244,7 @@ pub async fn run(command: DraftsCommand) -> anyhow::Result<()> {
                 .send(Method::GET, &format!("/v1/drafts/{draft_id}"), None)
                 .await?;
             if api.json {
-                println!("{}", serde_json::to_string_pretty(&draft)?);
+                println!("{}", crate::terminal::json(&draft));
             } else {
                 print_draft(&draft);
             }
@@ -267,7 +276,7 @@ pub async fn run(command: DraftsCommand) -> anyhow::Result<()> {
                 )
                 .await?;
             if api.json {
-                println!("{}", serde_json::to_string_pretty(&post)?);
+                println!("{}", crate::terminal::json(&post));
             } else {
                 crate::posts_cmd::print_table(std::slice::from_ref(&post));
             }

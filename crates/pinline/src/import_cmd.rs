@@ -376,11 +376,16 @@ fn report_bad(
             .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({"submitted": 0, "invalid": items}))?
+            crate::terminal::json(&json!({"submitted": 0, "invalid": items}))
         );
     }
     for row in bad {
-        eprintln!("{}: line {}: {}", file.display(), row.line, row.reason);
+        eprintln!(
+            "{}: line {}: {}",
+            file.display(),
+            row.line,
+            crate::terminal::clean(&row.reason)
+        );
     }
     bail!(
         "{} of {total} rows are invalid; nothing was submitted (fix them and run the import again)",
@@ -501,13 +506,13 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
             .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({
+            crate::terminal::json(&json!({
                 "submitted": rows.len(),
                 "created": created,
                 "already_imported": existing,
                 "refused": refused_json,
                 "post_ids": ids,
-            }))?
+            }))
         );
     } else {
         println!(
@@ -522,7 +527,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                 "{}: line {}: refused: {}",
                 args.file.display(),
                 row.line,
-                row.reason
+                crate::terminal::clean(&row.reason)
             );
         }
         bail!(

@@ -105,7 +105,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                println!("{}", crate::terminal::json(&items));
             } else {
                 println!(
                     "{:<38} {:<12} {:<12} {:<8} LAST USED",

@@ -14,6 +14,7 @@ mod keys_cmd;
 mod posts_cmd;
 mod sandbox_cmd;
 mod serve_cmd;
+mod terminal;
 
 use clap::Parser;
 

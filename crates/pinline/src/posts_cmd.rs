@@ -110,11 +110,12 @@ pub fn cut(text: &str, width: usize) -> String {
 
 /// A table of posts, for people.
 pub fn print_table(posts: &[Value]) {
+    let posts: Vec<Value> = posts.iter().map(crate::terminal::clean_value).collect();
     println!(
         "{:<38} {:<10} {:<38} {:<20} {:<25}  PIN / ERROR",
         "ID", "STATUS", "ACCOUNT", "BOARD", "PUBLISH AT"
     );
-    for post in posts {
+    for post in &posts {
         let note = post["pin"]["url"]
             .as_str()
             .or(post["pin"]["id"].as_str())
@@ -136,10 +137,11 @@ pub fn print_table(posts: &[Value]) {
 
 fn print_post(post: &Value, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(post)?);
+        println!("{}", crate::terminal::json(post));
         return Ok(());
     }
     print_table(std::slice::from_ref(post));
+    let post = crate::terminal::clean_value(post);
     if let Some(attempts) = post["attempt_log"].as_array()
         && !attempts.is_empty()
     {
@@ -209,7 +211,7 @@ pub async fn run(command: PostsCommand) -> anyhow::Result<()> {
                 }
             }
             if api.json {
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                println!("{}", crate::terminal::json(&items));
             } else if items.is_empty() {
                 println!("No posts. Send one with `pinline post` or `pinline import FILE.csv`.");
             } else {

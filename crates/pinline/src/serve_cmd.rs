@@ -11,7 +11,7 @@ use pinline_outbound::Guard;
 use pinline_pinterest::PinterestClient;
 use pinline_pinterest::facts::RateLimitCategory;
 use pinline_queue::{Pacer, PacerSettings, Publisher, PublisherSettings, Queue, QueueSettings};
-use pinline_server::{AppState, background};
+use pinline_server::{AppState, ConnectionLimits, background};
 use pinline_store::{DatabaseLocation, Store};
 use pinline_vault::cipher::KeyRing;
 use pinline_vault::clock::{SharedClock, SystemClock};
@@ -38,6 +38,8 @@ pub struct ServerSetup {
     pub allow_private_targets: bool,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The header-read timeout and the cap on open connections.
+    pub limits: ConnectionLimits,
 }
 
 /// A running pinline: API server plus background work.
@@ -104,6 +106,7 @@ pub async fn start_with(
         drafter,
         allow_private_targets,
         trusted_proxies,
+        limits,
     } = setup;
     let store = Store::open(&location)
         .await
@@ -167,14 +170,15 @@ pub async fn start_with(
         .local_addr()
         .context("while reading the bound address")?;
     let mut server_stopped = stopped;
-    let server = axum::serve(
+    let server = pinline_server::serve(
         listener,
-        pinline_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = server_stopped.wait_for(|s| *s).await;
-    });
-    let server = tokio::spawn(async move { server.await });
+        pinline_server::router(state),
+        limits,
+        async move {
+            let _ = server_stopped.wait_for(|s| *s).await;
+        },
+    );
+    let server = tokio::spawn(server);
     Ok(RunningServer {
         bound,
         store,
@@ -197,6 +201,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         drafter: args.drafts.drafter(args.outbound.allow_private_targets)?,
         allow_private_targets: args.outbound.allow_private_targets,
         trusted_proxies: args.trusted_proxies.clone(),
+        limits: ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout_secs),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        },
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

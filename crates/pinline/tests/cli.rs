@@ -136,6 +136,7 @@ async fn world(db: &TestDatabase) -> World {
 }
 
 backend_tests!(
+    the_cli_prints_controls_from_the_api_as_escapes,
     doctor_passes_on_a_healthy_account_and_names_the_fix_for_a_revoked_one,
     import_is_all_or_nothing_and_post_and_posts_list_work,
     a_draft_from_text_and_a_local_image_is_published_from_the_cli,
@@ -412,5 +413,54 @@ async fn import_is_all_or_nothing_and_post_and_posts_list_work(db: TestDatabase)
     assert_eq!(code, 0);
     let canceled: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(canceled["status"], json!("canceled"), "{canceled}");
+    let _ = world.server.child.kill().await;
+}
+
+/// A title with terminal commands in it (stored before pinline refused them, or sent back by a
+/// changed Pinterest) is printed as escapes, in tables and in `--json`; the JSON still holds the
+/// title itself.
+async fn the_cli_prints_controls_from_the_api_as_escapes(db: TestDatabase) {
+    let mut world = world(&db).await;
+    let env = world.api_env();
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{}/v1/posts", world.base_url))
+        .bearer_auth(&world.key)
+        .json(&json!({
+            "account_id": world.account_id,
+            "board_id": world.board_id,
+            "title": "Lemon tart",
+            "image_url": "https://example.invalid/tart.jpg",
+            "publish_at": "2099-01-01T09:00:00Z",
+        }))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("JSON");
+    let post_id = created["id"].as_str().expect("id").to_owned();
+    let hostile = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}trat";
+    db.execute(&format!(
+        "UPDATE posts SET title = '{hostile}' WHERE id = '{post_id}'"
+    ))
+    .await;
+    let raw = |text: &str| {
+        text.chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}')
+    };
+
+    let (code, out, err) = cli(&["posts", "list"], &env).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!raw(&out), "raw controls in the table: {out:?}");
+    assert!(out.contains("\\u{1b}]0;owned\\u{7}"), "{out}");
+    let (code, out, err) = cli(&["posts", "show", &post_id], &env).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!raw(&out), "raw controls in the post: {out:?}");
+    let (code, out, err) = cli(&["posts", "list", "--json"], &env).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!raw(&out), "raw controls in the JSON: {out:?}");
+    let listed: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(listed[0]["title"], json!(hostile));
     let _ = world.server.child.kill().await;
 }

@@ -1,7 +1,7 @@
 //! `/v1/accounts`: connect, list, inspect, refresh, disconnect, and the account's boards.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pinline_pinterest::facts::Scope;
@@ -13,8 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, rfc3339};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, rfc3339};
 use crate::state::AppState;
+use crate::text::MultiLine;
 
 /// A connected Pinterest account as the API shows it: RFC 3339 times, seconds left, never a
 /// token.
@@ -206,13 +207,7 @@ pub async fn connect_account(
     let request: Option<ConnectRequest> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        serde_json::from_slice(&body).map_err(|error| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                format!("the body is not a valid connect request: {error}"),
-            )
-        })?
+        crate::body::parse(&body)?
     };
     let scopes = match request.and_then(|request| request.scopes) {
         Some(names) => {
@@ -294,7 +289,7 @@ pub async fn list_accounts(
 pub async fn get_account(
     State(state): State<AppState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    ApiPath(account_id): ApiPath<Id>,
 ) -> Result<Json<AccountView>, ApiError> {
     let account = state
         .vault()
@@ -330,7 +325,7 @@ pub async fn get_account(
 pub async fn refresh_account(
     State(state): State<AppState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    ApiPath(account_id): ApiPath<Id>,
 ) -> Result<Json<AccountView>, ApiError> {
     // Read only to learn the token version this caller saw (and that the account is in its
     // profile): the refresh then happens once, however many callers ask at the same moment.
@@ -377,7 +372,7 @@ user removes the app in their Pinterest account settings or when the tokens expi
 pub async fn delete_account(
     State(state): State<AppState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    ApiPath(account_id): ApiPath<Id>,
 ) -> Result<Json<AccountView>, ApiError> {
     let account = state
         .vault()
@@ -459,7 +454,7 @@ answer's `bookmark` back to read the next page.",
 pub async fn list_boards(
     State(state): State<AppState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    ApiPath(account_id): ApiPath<Id>,
     ApiQuery(query): ApiQuery<BoardsQuery>,
 ) -> Result<Json<BoardPage>, ApiError> {
     state
@@ -501,7 +496,8 @@ pub struct CreateBoardRequest {
     #[schema(min_length = 1, pattern = "\\S", example = "Recipes")]
     name: String,
     #[serde(default)]
-    description: Option<String>,
+    #[schema(value_type = Option<String>)]
+    description: Option<MultiLine>,
     /// Who sees the board; see [`board_privacy_schema`].
     #[serde(default)]
     #[schema(schema_with = board_privacy_schema)]
@@ -536,7 +532,7 @@ pub struct CreateBoardRequest {
 pub async fn create_board(
     State(state): State<AppState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    ApiPath(account_id): ApiPath<Id>,
     ApiJson(body): ApiJson<CreateBoardRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     state
@@ -548,7 +544,7 @@ pub async fn create_board(
         return Err(ApiError::invalid("name", "a board needs a name"));
     }
     let mut create = BoardCreate::new(name);
-    create.description = body.description;
+    create.description = body.description.map(MultiLine::into_string);
     create.privacy = body.privacy;
     let board = state
         .vault()

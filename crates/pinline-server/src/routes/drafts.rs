@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -34,9 +34,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, rfc3339};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, rfc3339};
 use crate::routes::posts::{PostView, accept};
 use crate::state::AppState;
+use crate::text::MultiLine;
 
 /// Drafts made from one idea when the request does not say.
 const DEFAULT_COUNT: usize = 3;
@@ -483,7 +484,8 @@ fn decode_cursor(text: &str) -> Result<(i64, String), ApiError> {
         )
     };
     let (at, id) = text.split_once('.').ok_or_else(invalid)?;
-    Ok((at.parse().map_err(|_| invalid())?, id.to_owned()))
+    let id = Id::parse(id).ok_or_else(invalid)?;
+    Ok((at.parse().map_err(|_| invalid())?, id.into()))
 }
 
 /// `GET /v1/drafts`.
@@ -565,7 +567,7 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<DraftRow, A
 pub async fn get_draft(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Id>,
 ) -> Result<Json<DraftView>, ApiError> {
     Ok(Json(DraftView::from_row(
         &find(&state, &caller, &id).await?,
@@ -592,7 +594,7 @@ pub async fn get_draft(
 pub async fn get_draft_image(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Id>,
 ) -> Result<Response, ApiError> {
     let bytes = state
         .store()
@@ -623,8 +625,9 @@ pub fn jpeg_response(bytes: Vec<u8>) -> Response {
 pub struct PatchDraft {
     /// 1–100 characters.
     title: Option<String>,
-    /// At most 800 characters.
-    description: Option<String>,
+    /// At most 800 characters; may span lines.
+    #[schema(value_type = Option<String>)]
+    description: Option<MultiLine>,
     /// At most 500 characters.
     alt_text: Option<String>,
     /// An http(s) URL of at most 2048 characters; an empty string removes the link.
@@ -648,12 +651,9 @@ fn check_chars(field: &str, value: &Option<String>, max: usize) -> Result<(), Ap
 
 impl PatchDraft {
     fn validate(self) -> Result<DraftEdit, ApiError> {
+        let description = self.description.map(MultiLine::into_string);
         check_chars("title", &self.title, pin_limits::TITLE_MAX)?;
-        check_chars(
-            "description",
-            &self.description,
-            pin_limits::DESCRIPTION_MAX,
-        )?;
+        check_chars("description", &description, pin_limits::DESCRIPTION_MAX)?;
         check_chars("alt_text", &self.alt_text, pin_limits::ALT_TEXT_MAX)?;
         check_chars("link", &self.link, pin_limits::LINK_MAX)?;
         if self.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
@@ -683,7 +683,7 @@ impl PatchDraft {
         };
         Ok(DraftEdit {
             title: self.title,
-            description: self.description,
+            description,
             alt_text: self.alt_text,
             link,
             keywords,
@@ -715,7 +715,7 @@ impl PatchDraft {
 pub async fn update_draft(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Id>,
     ApiJson(body): ApiJson<PatchDraft>,
 ) -> Result<Json<DraftView>, ApiError> {
     let edit = body.validate()?;
@@ -758,7 +758,7 @@ pub async fn update_draft(
 pub async fn delete_draft(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Id>,
 ) -> Result<StatusCode, ApiError> {
     if state.store().delete_draft(&caller.profile_id, &id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -869,7 +869,7 @@ board or time it is a `409`.",
 pub async fn publish_draft(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<Id>,
     ApiJson(target): ApiJson<PublishDraft>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (status, post) = publish(&state, &caller, &id, &target).await?;

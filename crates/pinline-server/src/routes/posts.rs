@@ -6,7 +6,7 @@
 //! reconnecting is accepted as `held` with the reason and publishes after the reconnect.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use pinline_pinterest::BoardPrivacy;
@@ -24,9 +24,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
-use crate::extract::{ApiJson, ApiQuery, rfc3339};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, rfc3339};
 use crate::post_input::{PostInput, ValidPost, parse_time, pin_text};
 use crate::state::AppState;
+use crate::text::MultiLine;
 
 /// Posts accepted in one batch at most.
 const BATCH_MAX: usize = 500;
@@ -196,13 +197,7 @@ pub(crate) async fn accept(
     idempotency_key: Option<String>,
 ) -> Result<(StatusCode, PostRow), ApiError> {
     let request_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
-    let input: PostInput = serde_json::from_value(body).map_err(|error| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            format!("the post is not valid: {error}"),
-        )
-    })?;
+    let input: PostInput = crate::body::read(&body)?;
     let post = input.validate()?;
     let account = state
         .vault()
@@ -420,7 +415,7 @@ pub struct BatchRequest {
     /// 1–500 posts, each as `POST /v1/posts` takes it. Each is parsed on its own so that one
     /// bad post is refused alone.
     #[schema(value_type = Vec<PostInput>, min_items = 1, max_items = 500)]
-    posts: Vec<Value>,
+    posts: Vec<crate::body::Later>,
 }
 
 /// The answer to a batch: a result for each post, in order.
@@ -493,7 +488,7 @@ pub async fn create_posts_batch(
     let (mut accepted, mut refused) = (0, 0);
     for (index, post) in body.posts.into_iter().enumerate() {
         let item_key = key.as_ref().map(|key| format!("{key}:{index}"));
-        match accept(&state, &caller, post, item_key).await {
+        match accept(&state, &caller, post.0, item_key).await {
             Ok((status, row)) => {
                 accepted += 1;
                 results.push(BatchItem {
@@ -540,7 +535,7 @@ pub async fn create_posts_batch(
 pub async fn get_post(
     State(state): State<AppState>,
     caller: Caller,
-    Path(post_id): Path<String>,
+    ApiPath(post_id): ApiPath<Id>,
 ) -> Result<Json<PostDetailView>, ApiError> {
     let row = state
         .store()
@@ -624,9 +619,15 @@ fn decode_cursor(text: &str) -> Result<PostCursor, ApiError> {
             "cursor must be the next_cursor of a previous page",
         )
     })?;
+    let id = Id::parse(id).ok_or_else(|| {
+        ApiError::invalid(
+            "cursor",
+            "cursor must be the next_cursor of a previous page",
+        )
+    })?;
     Ok(PostCursor {
         created_at,
-        id: id.to_owned(),
+        id: id.into(),
     })
 }
 
@@ -672,7 +673,17 @@ pub async fn list_posts(
     }
     let filter = PostFilter {
         status: query.status,
-        account_id: query.account_id,
+        account_id: query
+            .account_id
+            .map(|id| {
+                Id::parse(&id).map(String::from).ok_or_else(|| {
+                    ApiError::invalid(
+                        "account_id",
+                        "account_id must be an account's id (a UUID, as GET /v1/accounts lists them)",
+                    )
+                })
+            })
+            .transpose()?,
         from: query
             .from
             .as_deref()
@@ -701,8 +712,9 @@ pub async fn list_posts(
 pub struct PatchPost {
     /// At most 100 characters.
     title: Option<String>,
-    /// At most 800 characters.
-    description: Option<String>,
+    /// At most 800 characters; may span lines.
+    #[schema(value_type = Option<String>)]
+    description: Option<MultiLine>,
     /// An http(s) URL of at most 2048 characters.
     link: Option<String>,
     /// At most 500 characters.
@@ -738,14 +750,15 @@ publishing or done cannot be changed (`409`).",
 pub async fn patch_post(
     State(state): State<AppState>,
     caller: Caller,
-    Path(post_id): Path<String>,
+    ApiPath(post_id): ApiPath<Id>,
     ApiJson(body): ApiJson<PatchPost>,
 ) -> Result<Json<PostView>, ApiError> {
     // The same rules as POST /v1/posts; a field sent empty is refused rather than read as
     // "no change", which would silently keep what the caller meant to replace.
+    let description = body.description.map(MultiLine::into_string);
     for (field, value) in [
         ("title", &body.title),
-        ("description", &body.description),
+        ("description", &description),
         ("alt_text", &body.alt_text),
         ("link", &body.link),
     ] {
@@ -758,7 +771,7 @@ pub async fn patch_post(
     }
     let changes = PostChanges {
         title: pin_text(PinText::Title, body.title)?,
-        description: pin_text(PinText::Description, body.description)?,
+        description: pin_text(PinText::Description, description)?,
         link: pin_text(PinText::Link, body.link)?,
         alt_text: pin_text(PinText::AltText, body.alt_text)?,
         publish_at: body
@@ -817,7 +830,7 @@ can be canceled once that attempt ends (`409`).",
 pub async fn delete_post(
     State(state): State<AppState>,
     caller: Caller,
-    Path(post_id): Path<String>,
+    ApiPath(post_id): ApiPath<Id>,
 ) -> Result<Json<PostView>, ApiError> {
     let row = state
         .store()

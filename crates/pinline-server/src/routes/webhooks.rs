@@ -2,7 +2,7 @@
 //! and send a delivery again.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pinline_store::{WebhookDeliveryRow, WebhookRow};
@@ -13,7 +13,7 @@ use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, Type};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, rfc3339};
+use crate::extract::{ApiJson, ApiPath, Id, rfc3339};
 use crate::state::AppState;
 
 /// A registered webhook.
@@ -259,7 +259,7 @@ pub async fn list_webhooks(
 pub async fn get_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(webhook_id): Path<String>,
+    ApiPath(webhook_id): ApiPath<Id>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let row = state
         .webhooks()
@@ -289,7 +289,7 @@ pub async fn get_webhook(
 pub async fn delete_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(webhook_id): Path<String>,
+    ApiPath(webhook_id): ApiPath<Id>,
 ) -> Result<StatusCode, ApiError> {
     if state
         .webhooks()
@@ -321,7 +321,7 @@ pub async fn delete_webhook(
 pub async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
-    Path(webhook_id): Path<String>,
+    ApiPath(webhook_id): ApiPath<Id>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     state
         .webhooks()
@@ -362,7 +362,7 @@ a new signing secret once; the old one signs beside it for 24 hours.",
 pub async fn update_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(webhook_id): Path<String>,
+    ApiPath(webhook_id): ApiPath<Id>,
     ApiJson(body): ApiJson<UpdateWebhook>,
 ) -> Result<Json<WebhookUpdated>, ApiError> {
     let events: Option<Vec<&str>> = body
@@ -411,7 +411,7 @@ in flight finishes first.",
 pub async fn redeliver(
     State(state): State<AppState>,
     caller: Caller,
-    Path((webhook_id, delivery_id)): Path<(String, String)>,
+    ApiPath((webhook_id, delivery_id)): ApiPath<(Id, Id)>,
 ) -> Result<(StatusCode, Json<DeliveryView>), ApiError> {
     let row = state
         .webhooks()

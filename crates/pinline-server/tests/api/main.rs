@@ -4,6 +4,7 @@
 mod accounts;
 mod callback_inputs;
 mod drafts;
+mod hostile;
 mod openapi;
 mod posts;
 mod support;

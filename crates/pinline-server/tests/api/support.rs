@@ -11,7 +11,7 @@ use pinline_queue::{
     Pacer, PacerSettings, Publisher, PublisherSettings, Queue, QueueSettings, Rate,
 };
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
-use pinline_server::{AppState, api_keys, background};
+use pinline_server::{AppState, ConnectionLimits, api_keys, background};
 use pinline_store::testing::TestDatabase;
 use pinline_vault::cipher::KeyRing;
 use pinline_vault::clock::OffsetClock;
@@ -77,6 +77,11 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(db: TestDatabase) -> TestApp {
+    spawn_app_with(db, ConnectionLimits::default()).await
+}
+
+/// [`spawn_app`] with its own connection limits (a short header-read timeout, say).
+pub async fn spawn_app_with(db: TestDatabase, limits: ConnectionLimits) -> TestApp {
     log_buffer();
     // Nothing a test does may leave the machine.
     pinline_outbound::restrict_to_loopback();
@@ -161,17 +166,14 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
     .with_posts_due_hints(db.store.posts_due_hints(true));
     let (shutdown, stopped) = watch::channel(false);
     let mut server_stop = stopped.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            pinline_server::router(state)
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+    tokio::spawn(pinline_server::serve(
+        listener,
+        pinline_server::router(state),
+        limits,
+        async move {
             let _ = server_stop.wait_for(|s| *s).await;
-        })
-        .await;
-    });
+        },
+    ));
     let tasks = background::spawn_all(vault, webhooks, publisher, stopped);
     let key_alpha = api_keys::create_api_key(&db.store, "alpha", "test", 0)
         .await

@@ -26,6 +26,7 @@ use webdriver::{Browser, Driver, find_chromedriver};
 backend_tests!(
     dashboard_in_a_browser,
     sessions_need_a_live_key_and_forms_need_their_csrf_token,
+    pages_escape_what_apps_and_pinterest_send,
 );
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -602,4 +603,94 @@ async fn sessions_need_a_live_key_and_forms_need_their_csrf_token(db: TestDataba
     assert!(revoked);
     let after = page(&app, Method::GET, "/dashboard", &session, None).await;
     assert_eq!(after.status, 303);
+}
+
+/// Titles, descriptions, account names and webhook URLs come from apps and from Pinterest: every
+/// page shows them as text, never as markup. (An account name with markup cannot come through
+/// the sandbox, which allows only Pinterest's username characters; it is written into the
+/// database as a changed Pinterest could send it.)
+async fn pages_escape_what_apps_and_pinterest_send(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let account = app.connected_account(&app.key_alpha, "maker").await;
+    let account_id = account["id"].as_str().expect("id").to_owned();
+    let key = Some(app.key_alpha.as_str());
+    let board = app
+        .api(
+            Method::POST,
+            &format!("/v1/accounts/{account_id}/boards"),
+            key,
+            Some(json!({"name": "Recipes"})),
+        )
+        .await;
+    assert_eq!(board.status, 201, "{}", board.text);
+    let title = "<script>alert('title')</script> & co";
+    let description = "<img src=x onerror=\"alert('description')\">";
+    let post = app
+        .api(
+            Method::POST,
+            "/v1/posts",
+            key,
+            Some(json!({
+                "account_id": account_id,
+                "board_id": board.json["id"],
+                "title": title,
+                "description": description,
+                "image_url": "https://example.invalid/tart.jpg",
+                "publish_at": "2099-01-01T09:00:00Z",
+            })),
+        )
+        .await;
+    assert_eq!(post.status, 202, "{}", post.text);
+    let post_id = post.json["id"].as_str().expect("post id").to_owned();
+    let hook_url = "https://hooks.invalid/it's&more";
+    let hook = app
+        .api(
+            Method::POST,
+            "/v1/webhooks",
+            key,
+            Some(json!({"url": hook_url, "events": ["post.published"]})),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let username = "<b onmouseover=alert('name')>maker</b>";
+    app.db
+        .execute(&format!(
+            "UPDATE accounts SET username = '{}' WHERE id = '{account_id}'",
+            username.replace('\'', "''")
+        ))
+        .await;
+
+    let session = sign_in(&app, &app.key_alpha).await;
+    for (path, shown) in [
+        ("/dashboard", vec![username]),
+        ("/dashboard/posts", vec![title]),
+        (
+            &format!("/dashboard/posts/{post_id}") as &str,
+            vec![title, description],
+        ),
+        ("/dashboard/webhooks", vec![hook_url]),
+    ] {
+        let page = page(&app, Method::GET, path, &session, None).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        for text in shown {
+            // Each text has markup or an entity in it: raw, it would be markup; decoded, the
+            // page shows it.
+            assert!(!page.body.contains(text), "{path} shows {text} raw");
+            let visible = html_escape::decode_html_entities(&page.body).into_owned();
+            assert!(visible.contains(text), "{path} does not show {text}");
+        }
+    }
+
+    // A form field with a control character is refused before anything is stored.
+    let drafts = page(&app, Method::GET, "/dashboard/drafts", &session, None).await;
+    let csrf = hidden(&drafts.body, "csrf");
+    let refused = page(
+        &app,
+        Method::POST,
+        "/dashboard/drafts",
+        &session,
+        Some(&[("csrf", &csrf), ("text", "lemon\u{0}tart")]),
+    )
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
 }
