@@ -43,7 +43,7 @@ use std::time::Duration;
 
 use pinline_pinterest::facts::{RateLimitCategory, operations};
 use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError, Refusal};
-use pinline_store::{AccountRow, ClaimedPost, Completion, PostRow, Store, StoreError};
+use pinline_store::{ClaimedPost, Completion, PostRow, Store, StoreError};
 use pinline_vault::events::kind as vault_kind;
 use pinline_vault::events::{Outbox, VaultEvent};
 use pinline_vault::{AccountStatus, KnownAccount, Vault, VaultError};
@@ -358,8 +358,10 @@ impl Publisher {
             ),
             Err(error) => tracing::warn!(%error, "checking the claim's ready queue failed"),
         }
-        // Accounts reconnected while no worker was listening.
-        self.release_reconnected_accounts().await;
+        // Accounts reconnected while no worker was listening. Only accounts that have held posts
+        // are visited (one query): a start with thousands of accounts must not begin with a
+        // write per account while posts fall due.
+        self.release_missed_reconnects().await;
         let concurrency = self.inner.settings.concurrency.max(1);
         let batch = usize::try_from(self.inner.queue.settings().batch.max(1)).unwrap_or(1);
         let idle_poll = self.inner.settings.idle_poll.max(Duration::from_millis(1));
@@ -523,7 +525,7 @@ impl Publisher {
                     Ok(event) => self.on_vault_event(&event).await,
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "missed account events; checking every account");
-                        self.release_reconnected_accounts().await;
+                        self.release_missed_reconnects().await;
                     }
                     Err(broadcast::error::RecvError::Closed) => vault_events = None,
                 },
@@ -599,32 +601,6 @@ impl Publisher {
                 }
             }
             Err(error) => tracing::warn!(%error, "looking for held posts to release failed"),
-        }
-    }
-
-    /// Releases a canary for every usable account (posts held while an account was reconnected
-    /// and no worker was listening). An account without held posts is left as it is.
-    pub async fn release_reconnected_accounts(&self) {
-        let profiles = match self.inner.store.profiles().await {
-            Ok(profiles) => profiles,
-            Err(error) => {
-                tracing::error!(%error, "listing profiles for held posts failed");
-                return;
-            }
-        };
-        for profile in profiles {
-            let accounts = match self.inner.store.accounts(&profile.id).await {
-                Ok(accounts) => accounts,
-                Err(error) => {
-                    tracing::error!(%error, "listing accounts for held posts failed");
-                    continue;
-                }
-            };
-            for account in accounts {
-                if usable(&account) {
-                    self.release_canary(&account.id).await;
-                }
-            }
         }
     }
 
@@ -1095,13 +1071,6 @@ pub const HELD_SWEEP: Duration = Duration::from_secs(5);
 /// found nothing (another process took it, or holds its row): soon, but never a claim straight
 /// away.
 pub const DUE_RECHECK: Duration = Duration::from_millis(250);
-
-fn usable(account: &AccountRow) -> bool {
-    matches!(
-        AccountStatus::parse(&account.status),
-        AccountStatus::Active | AccountStatus::Refreshing
-    )
-}
 
 /// The result of the claim in flight; never ready when there is none.
 async fn next_claim(claiming: &mut Option<ClaimTask>) -> Result<Vec<ClaimedPost>, String> {

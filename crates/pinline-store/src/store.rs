@@ -114,10 +114,9 @@ impl Store {
                 let write_pool = SqlitePoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
-                    .connect_with(options.pragma(
-                        "cache_size",
-                        format!("-{SQLITE_WRITER_CACHE_KIB}"),
-                    ))
+                    .connect_with(
+                        options.pragma("cache_size", format!("-{SQLITE_WRITER_CACHE_KIB}")),
+                    )
                     .await
                     .map_err(StoreError::Connect)?;
                 Store {
