@@ -585,7 +585,9 @@ impl Publisher {
                 );
                 self.wake();
             }
-            Ok(None) => {}
+            // Nothing held, or the held posts all went back to the queue (the account's canary
+            // had already published): those may be due now.
+            Ok(None) => self.wake(),
             Err(error) => {
                 tracing::error!(account_id, %error, "releasing a canary post failed");
             }

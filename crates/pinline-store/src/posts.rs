@@ -624,7 +624,11 @@ impl Store {
 
     /// After a reconnect: releases the account's oldest held post as a canary (queued, due now)
     /// and keeps the rest held until it publishes. A canary already queued or publishing is
-    /// returned instead of releasing another. `None` when nothing is held.
+    /// returned instead of releasing another. `None` when nothing is held, and when the
+    /// account's canary already published after its posts were held: then the held posts all go
+    /// back to the queue, as [`Store::release_account_posts`] does once the canary publishes.
+    /// Without that, a sweep or a second reconnect event arriving between the canary's
+    /// completion and that release would send a second canary.
     pub async fn release_account_posts_with_canary(
         &self,
         account_id: &str,
@@ -639,8 +643,37 @@ impl Store {
             .bind(account_id)
             .fetch_optional(&mut *tx)
             .await?;
+            let proven: bool = if in_flight.is_some() {
+                false
+            } else {
+                sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM posts c
+                        WHERE c.account_id = $1 AND c.canary = TRUE AND c.status = 'published'
+                          AND c.published_at >= (SELECT MAX(h.updated_at) FROM posts h
+                              WHERE h.account_id = $1 AND h.status = 'held'))",
+                )
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?
+            };
             match in_flight {
                 Some(id) => Some(id),
+                None if proven => {
+                    sqlx::query(TOUCH_ACCOUNT_FROM_STATUS)
+                        .bind(account_id)
+                        .bind(PostRow::HELD)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE posts SET status = 'queued', held_reason = NULL, updated_at = $2
+                         WHERE account_id = $1 AND status = 'held'",
+                    )
+                    .bind(account_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    None
+                }
                 None => {
                     let oldest: Option<(String, i64)> = sqlx::query_as(
                         "SELECT id, next_attempt_at FROM posts
