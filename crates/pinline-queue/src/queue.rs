@@ -41,12 +41,13 @@ pub struct QueueSettings {
 }
 
 impl QueueSettings {
-    /// Defaults for `owner`: 60 s leases, 32 posts per claim, 4 per account.
+    /// Defaults for `owner`: 60 s leases, up to 128 posts per claim (a worker asks only for its
+    /// free slots; with hundreds in flight, fewer claims fill them), 4 per account.
     pub fn new(owner: impl Into<String>) -> QueueSettings {
         QueueSettings {
             owner: owner.into(),
             lease: Duration::from_secs(60),
-            batch: 32,
+            batch: 128,
             per_account_batch: 4,
             account_spacing: Duration::ZERO,
             retry: RetryPolicy::default(),
