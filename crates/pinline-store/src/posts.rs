@@ -26,6 +26,29 @@ use crate::sql::{with_pool, write_tx};
 use crate::store::Pools;
 use crate::{Store, StoreError};
 
+/// Inside a write transaction `$tx`: every held post of `$account` goes back to the queue (its
+/// ready-queue time lowered first, as every transition that queues posts does); evaluates to how
+/// many. A macro for the same reason as `write_tx`: the body runs on either backend's
+/// transaction type.
+macro_rules! release_held_posts {
+    ($tx:ident, $account:expr, $now:expr) => {{
+        sqlx::query(TOUCH_ACCOUNT_FROM_STATUS)
+            .bind($account)
+            .bind(PostRow::HELD)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "UPDATE posts SET status = 'queued', held_reason = NULL, updated_at = $2
+             WHERE account_id = $1 AND status = 'held'",
+        )
+        .bind($account)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+    }};
+}
+
 /// One post row.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PostRow {
@@ -659,19 +682,7 @@ impl Store {
             match in_flight {
                 Some(id) => Some(id),
                 None if proven => {
-                    sqlx::query(TOUCH_ACCOUNT_FROM_STATUS)
-                        .bind(account_id)
-                        .bind(PostRow::HELD)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "UPDATE posts SET status = 'queued', held_reason = NULL, updated_at = $2
-                         WHERE account_id = $1 AND status = 'held'",
-                    )
-                    .bind(account_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    release_held_posts!(tx, account_id, now);
                     None
                 }
                 None => {
@@ -734,22 +745,7 @@ impl Store {
         account_id: &str,
         now: i64,
     ) -> Result<u64, StoreError> {
-        let released = write_tx!(self, tx => {
-            sqlx::query(TOUCH_ACCOUNT_FROM_STATUS)
-                .bind(account_id)
-                .bind(PostRow::HELD)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE posts SET status = 'queued', held_reason = NULL, updated_at = $2
-                 WHERE account_id = $1 AND status = 'held'",
-            )
-            .bind(account_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-        });
+        let released = write_tx!(self, tx => release_held_posts!(tx, account_id, now));
         Ok(released)
     }
 
