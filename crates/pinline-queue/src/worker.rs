@@ -45,10 +45,10 @@ use pinline_pinterest::facts::{RateLimitCategory, operations};
 use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError, Refusal};
 use pinline_store::{ClaimedPost, Completion, PostRow, Store, StoreError};
 use pinline_vault::events::kind as vault_kind;
-use pinline_vault::events::{Outbox, VaultEvent};
+use pinline_vault::events::{OutboxHint, VaultEvent};
 use pinline_vault::{AccountStatus, KnownAccount, Vault, VaultError};
 use serde::Serialize;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::adopt::{PostFingerprint, find_pin_to_adopt, pin_created_at_ms};
@@ -179,9 +179,9 @@ struct Inner {
     empty_claims: AtomicU64,
     due_checks: AtomicU64,
     events: broadcast::Sender<PostEvent>,
-    /// The lossless copy of every event for the one consumer that must not miss any (webhooks);
-    /// a broadcast receiver that falls behind loses events.
-    outbox: Outbox<PostEvent>,
+    /// Given with every event: the webhook outbox's dispatcher reads the event's row (written
+    /// with the completion) when woken.
+    outbox_hint: OutboxHint,
 }
 
 impl Inner {
@@ -262,21 +262,22 @@ impl Publisher {
                 empty_claims: AtomicU64::new(0),
                 due_checks: AtomicU64::new(0),
                 events,
-                outbox: Outbox::default(),
+                outbox_hint: OutboxHint::default(),
             }),
         }
     }
 
     /// Subscribes to post events (`post.published`, `post.failed`, `post.held`). A subscriber
-    /// that falls more than 4,096 events behind misses some; see [`Publisher::outbox`].
+    /// that falls more than 4,096 events behind misses some (webhooks are made from the recorded rows, see
+    /// [`Publisher::outbox_hint`]).
     pub fn subscribe(&self) -> broadcast::Receiver<PostEvent> {
         self.inner.events.subscribe()
     }
 
-    /// Every post event from now on, none dropped however far the receiver falls behind (the
-    /// channel is unbounded). One outbox at a time: a second call replaces the first.
-    pub fn outbox(&self) -> mpsc::UnboundedReceiver<PostEvent> {
-        self.inner.outbox.attach()
+    /// The hint this worker gives with every post event, for the webhook outbox's dispatcher
+    /// (the events themselves are rows written with the completions; see [`OutboxHint`]).
+    pub fn outbox_hint(&self) -> OutboxHint {
+        self.inner.outbox_hint.clone()
     }
 
     /// Makes [`Publisher::run`] look for due posts now (after a post was accepted).
@@ -1019,7 +1020,7 @@ impl Publisher {
     }
 
     fn emit(&self, event: PostEvent) {
-        self.inner.outbox.send(&event);
+        self.inner.outbox_hint.notify();
         // No subscriber is fine: the store holds the truth.
         let _ = self.inner.events.send(event);
     }

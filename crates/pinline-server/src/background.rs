@@ -18,12 +18,12 @@
 
 use std::time::Duration;
 
-use pinline_queue::{PostEvent, Publisher};
+use pinline_queue::Publisher;
 use pinline_store::Store;
 use pinline_vault::Vault;
-use pinline_vault::events::VaultEvent;
+use pinline_vault::events::OutboxHint;
 use pinline_webhooks::Webhooks;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// How often the refresher looks for accounts to renew.
@@ -38,8 +38,8 @@ pub fn spawn_all(
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     tasks.spawn(dispatch_outbox(
-        vault.outbox(),
-        publisher.outbox(),
+        vault.outbox_hint(),
+        publisher.outbox_hint(),
         vault.clone(),
         webhooks.clone(),
         shutdown.clone(),
@@ -83,12 +83,12 @@ pub const OUTBOX_SWEEP: Duration = Duration::from_secs(5);
 
 /// The webhook outbox → webhook deliveries. Events are rows (see `pinline_store::outbox`),
 /// written with the change that caused them; this task fans them out. It runs at once when
-/// this process's vault or publisher reports an event (their in-memory streams are only a
-/// wake-up), every [`OUTBOX_SWEEP`] otherwise (two indexed reads when idle), and once more at
-/// shutdown.
+/// this process's vault or publisher hints at an event (hints coalesce, so memory stays flat
+/// however far this falls behind), every [`OUTBOX_SWEEP`] otherwise (two indexed reads when
+/// idle), and once more at shutdown.
 async fn dispatch_outbox(
-    mut account_events: mpsc::UnboundedReceiver<VaultEvent>,
-    mut post_events: mpsc::UnboundedReceiver<PostEvent>,
+    account_events: OutboxHint,
+    post_events: OutboxHint,
     vault: Vault,
     webhooks: Webhooks,
     mut shutdown: watch::Receiver<bool>,
@@ -111,13 +111,10 @@ async fn dispatch_outbox(
         dispatch().await;
         tokio::select! {
             _ = shutdown.wait_for(|stopped| *stopped) => break,
-            Some(_) = account_events.recv() => {}
-            Some(_) = post_events.recv() => {}
+            () = account_events.notified() => {}
+            () = post_events.notified() => {}
             () = tokio::time::sleep(OUTBOX_SWEEP) => {}
         }
-        // Everything that woke us is in the table: drain the hints without reading them.
-        while account_events.try_recv().is_ok() {}
-        while post_events.try_recv().is_ok() {}
     }
     dispatch().await;
 }

@@ -30,7 +30,7 @@ pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;
 pub use location::DatabaseLocation;
 pub use oauth_states::{OAuthStateRow, StateRejection};
-pub use outbox::{Fanout, PendingAccountEvent, PendingPostEvent};
+pub use outbox::{EventDelivery, Fanout, PendingAccountEvent, PendingPostEvent};
 pub use posts::{
     ClaimedAccount, ClaimedPost, Completion, InsertOutcome, NewPost, PostAttemptRow, PostChange,
     PostChanges, PostCursor, PostFilter, PostPage, PostRow, PublishedPost,

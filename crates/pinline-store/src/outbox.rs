@@ -3,13 +3,19 @@
 //! Events are never handed over in memory. A post attempt that published, failed or held its
 //! post is marked `event_pending` by the same statement that records the attempt (so in the
 //! same transaction as the post's change), and an account event is inserted with the mark set.
-//! [`Store::take_post_event`] and [`Store::take_account_event`] then clear one mark and insert
-//! that event's webhook deliveries in one transaction: the mark is cleared only by the
-//! transaction that fans out, and only if it is still set, so a crash anywhere loses nothing and
-//! two dispatchers never fan out the same event twice.
+//! [`Store::take_post_events`] and [`Store::take_account_events`] then clear a batch of marks and
+//! insert those events' webhook deliveries in one transaction: a mark is cleared only by the
+//! transaction that fans its event out, and only if it is still set, so a crash anywhere loses
+//! nothing and two dispatchers never fan out the same event twice. A batch costs a fixed handful
+//! of statements (clear the marks, read the profiles' webhooks, insert the deliveries), however
+//! many events it holds: the outbox keeps up with a publisher completing hundreds of posts a
+//! second without a transaction per event.
+
+use std::collections::HashSet;
 
 use crate::StoreError;
-use crate::sql::{fan_out_to_webhooks, with_pool, write_tx};
+use crate::posts::placeholders;
+use crate::sql::{fan_out_events, with_pool, write_tx};
 use crate::store::Store;
 
 /// A post event waiting for its webhooks: the attempt that caused it and what the post is now.
@@ -43,13 +49,23 @@ pub struct PendingAccountEvent {
     pub created_at: i64,
 }
 
-/// What fanning out one event came to.
+/// What one event is delivered as: the webhook event name and the exact body, for the webhooks
+/// of `profile_id` that want it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fanout {
-    /// The event's deliveries were inserted (one per webhook that wants it; maybe none).
-    Queued(Vec<String>),
-    /// Another dispatcher took the event first; nothing was written.
-    AlreadyTaken,
+pub struct EventDelivery {
+    pub profile_id: String,
+    pub event: String,
+    pub payload: String,
+}
+
+/// What fanning out a batch of events came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fanout {
+    /// Events whose mark this batch cleared (the others were taken by another dispatcher first,
+    /// and nothing was written for them).
+    pub taken: usize,
+    /// The deliveries inserted, one per webhook that wanted a taken event.
+    pub deliveries: Vec<String>,
 }
 
 impl Store {
@@ -95,62 +111,72 @@ impl Store {
         Ok(rows)
     }
 
-    /// Fans out one post event: clears its mark and inserts a delivery of `payload` for each of
-    /// the profile's webhooks that wants `event`, in one transaction.
-    pub async fn take_post_event(
+    /// Fans out a batch of post events: clears their marks (only those still set) and inserts
+    /// the deliveries of the events whose mark it cleared, in one transaction. Each event comes
+    /// with what it is delivered as.
+    pub async fn take_post_events(
         &self,
-        pending: &PendingPostEvent,
-        event: &str,
-        payload: &str,
+        events: &[(&PendingPostEvent, EventDelivery)],
         now: i64,
     ) -> Result<Fanout, StoreError> {
+        if events.is_empty() {
+            return Ok(Fanout::default());
+        }
+        let values = (0..events.len())
+            .map(|n| format!("({})", placeholders(1 + n * 2, 2)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let clear = format!(
+            "UPDATE post_attempts SET event_pending = FALSE
+             WHERE event_pending AND (post_id, fence) IN (VALUES {values})
+             RETURNING post_id, fence"
+        );
         let fanout = write_tx!(self, tx => {
-            let taken = sqlx::query(
-                "UPDATE post_attempts SET event_pending = FALSE
-                 WHERE post_id = $1 AND fence = $2 AND event_pending",
-            )
-            .bind(&pending.post_id)
-            .bind(pending.fence)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if taken == 0 {
-                Fanout::AlreadyTaken
-            } else {
-                let ids = fan_out_to_webhooks!(tx, &pending.profile_id, event, payload, now);
-                Fanout::Queued(ids)
+            let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(clear.as_str()));
+            for (pending, _) in events {
+                query = query.bind(pending.post_id.as_str()).bind(pending.fence);
             }
+            let taken: HashSet<(String, i64)> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+            let deliveries: Vec<&EventDelivery> = events
+                .iter()
+                .filter(|(pending, _)| taken.contains(&(pending.post_id.clone(), pending.fence)))
+                .map(|(_, delivery)| delivery)
+                .collect();
+            let ids = fan_out_events!(tx, &deliveries, now);
+            Fanout { taken: taken.len(), deliveries: ids }
         });
         Ok(fanout)
     }
 
-    /// Fans out one account event, as [`Store::take_post_event`] does for posts; with
-    /// `fan_out` false (an event no webhook carries) only clears its mark.
-    pub async fn take_account_event(
+    /// Fans out a batch of account events, as [`Store::take_post_events`] does for posts; an
+    /// event without a delivery (one no webhook carries) only has its mark cleared.
+    pub async fn take_account_events(
         &self,
-        pending: &PendingAccountEvent,
-        payload: &str,
-        fan_out: bool,
+        events: &[(&PendingAccountEvent, Option<EventDelivery>)],
         now: i64,
     ) -> Result<Fanout, StoreError> {
+        if events.is_empty() {
+            return Ok(Fanout::default());
+        }
+        let clear = format!(
+            "UPDATE account_events SET event_pending = FALSE
+             WHERE event_pending AND id IN ({})
+             RETURNING id",
+            placeholders(1, events.len())
+        );
         let fanout = write_tx!(self, tx => {
-            let taken = sqlx::query(
-                "UPDATE account_events SET event_pending = FALSE WHERE id = $1 AND event_pending",
-            )
-            .bind(&pending.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if taken == 0 {
-                Fanout::AlreadyTaken
-            } else {
-                let ids = if fan_out {
-                    fan_out_to_webhooks!(tx, &pending.profile_id, &pending.kind, payload, now)
-                } else {
-                    Vec::new()
-                };
-                Fanout::Queued(ids)
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(clear.as_str()));
+            for (pending, _) in events {
+                query = query.bind(pending.id.as_str());
             }
+            let taken: HashSet<String> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+            let deliveries: Vec<&EventDelivery> = events
+                .iter()
+                .filter(|(pending, _)| taken.contains(&pending.id))
+                .filter_map(|(_, delivery)| delivery.as_ref())
+                .collect();
+            let ids = fan_out_events!(tx, &deliveries, now);
+            Fanout { taken: taken.len(), deliveries: ids }
         });
         Ok(fanout)
     }

@@ -2,10 +2,10 @@
 //! own name (auth failures never mixed with content errors), appended to the account's history,
 //! and broadcast so the server can turn it into a signed webhook.
 
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Notify, broadcast};
 
 /// Event names, as used in logs, history and webhooks.
 pub mod kind {
@@ -37,58 +37,47 @@ pub struct VaultEvent {
 /// The sending side, held by the vault.
 pub type EventSender = broadcast::Sender<VaultEvent>;
 
-/// A lossless copy of a stream of events for the one consumer that must not miss any (webhooks):
-/// a broadcast receiver that falls behind loses events, this unbounded channel never does.
-#[derive(Debug)]
-pub struct Outbox<T>(Mutex<Option<mpsc::UnboundedSender<T>>>);
+/// A wake-up for the webhook outbox's dispatcher: "an event was recorded, look at the table".
+///
+/// Events themselves are rows (written with the change that caused them), so the dispatcher
+/// needs to know only *that* something happened, never what: any number of hints between two
+/// looks coalesce into one, and a hint given while the dispatcher is busy is kept for its next
+/// wait. Memory stays constant however far the dispatcher falls behind.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxHint(Arc<Notify>);
 
-impl<T> Default for Outbox<T> {
-    fn default() -> Self {
-        Outbox(Mutex::new(None))
-    }
-}
-
-impl<T: Clone> Outbox<T> {
-    /// Every event from now on. One receiver at a time: a second call replaces the first.
-    pub fn attach(&self) -> mpsc::UnboundedReceiver<T> {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(sender);
-        receiver
+impl OutboxHint {
+    /// Tells the dispatcher to look (now, or as soon as it next waits).
+    pub fn notify(&self) {
+        self.0.notify_one();
     }
 
-    /// Passes a copy of `event` on, if a receiver is attached.
-    pub fn send(&self, event: &T) {
-        if let Some(sender) = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .as_ref()
-        {
-            let _ = sender.send(event.clone());
-        }
+    /// Waits for a hint given since the last one was taken.
+    pub async fn notified(&self) {
+        self.0.notified().await;
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt;
+
     use super::*;
 
     #[test]
-    fn an_outbox_keeps_every_event_however_far_its_reader_falls_behind() {
-        let outbox = Outbox::<u32>::default();
-        outbox.send(&0); // Nobody attached yet: dropped, not kept.
-        let mut receiver = outbox.attach();
-        // Far more than a broadcast channel's capacity, sent before anything is read.
-        for n in 1..=20_000 {
-            outbox.send(&n);
+    fn hints_given_while_nobody_waits_coalesce_into_one_wake_up() {
+        let hint = OutboxHint::default();
+        for _ in 0..20_000 {
+            hint.notify();
         }
-        let mut received = Vec::new();
-        while let Ok(n) = receiver.try_recv() {
-            received.push(n);
-        }
-        assert_eq!(received, (1..=20_000).collect::<Vec<_>>());
+        // One wake-up is kept for the next wait, and only one: the wait after it is pending.
+        assert!(
+            hint.notified().now_or_never().is_some(),
+            "a hint given before the wait wakes it"
+        );
+        assert!(
+            hint.notified().now_or_never().is_none(),
+            "20,000 hints are one wake-up, not 20,000"
+        );
     }
 }

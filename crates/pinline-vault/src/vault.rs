@@ -29,13 +29,13 @@ use pinline_store::{
     SealedTokens, StateRejection, Store, StoreError,
 };
 use sha2::{Digest, Sha256};
-use tokio::sync::{Mutex, broadcast, mpsc};
+use tokio::sync::{Mutex, broadcast};
 use url::Url;
 
 use crate::account::{Account, AccountStatus};
 use crate::cipher::{KeyRing, Resealed};
 use crate::clock::SharedClock;
-use crate::events::{EventSender, Outbox, VaultEvent, kind};
+use crate::events::{EventSender, OutboxHint, VaultEvent, kind};
 use crate::token_cache::{self, KnownAccount, TokenCache};
 use crate::{ConnectRejection, VaultError};
 
@@ -151,7 +151,7 @@ struct Inner {
     gates: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
     events: EventSender,
     /// The lossless copy of every event for the one consumer that must not miss any (webhooks).
-    outbox: Outbox<VaultEvent>,
+    outbox_hint: OutboxHint,
     /// Decrypted access tokens by account and version, for [`Vault::call_known`].
     tokens: TokenCache,
     account_loads: AtomicU64,
@@ -208,7 +208,7 @@ impl Vault {
                 owner: uuid::Uuid::new_v4().to_string(),
                 gates: StdMutex::new(HashMap::new()),
                 events,
-                outbox: Outbox::default(),
+                outbox_hint: OutboxHint::default(),
                 tokens: TokenCache::default(),
                 account_loads: AtomicU64::new(0),
                 token_cache_hits: AtomicU64::new(0),
@@ -217,15 +217,15 @@ impl Vault {
     }
 
     /// Subscribes to account events. A subscriber that falls more than 1,024 events behind
-    /// misses some; see [`Vault::outbox`].
+    /// misses some (webhooks are made from the recorded rows, see [`Vault::outbox_hint`]).
     pub fn subscribe(&self) -> broadcast::Receiver<VaultEvent> {
         self.inner.events.subscribe()
     }
 
-    /// Every account event from now on, none dropped however far the receiver falls behind
-    /// (the channel is unbounded). One outbox at a time: a second call replaces the first.
-    pub fn outbox(&self) -> mpsc::UnboundedReceiver<VaultEvent> {
-        self.inner.outbox.attach()
+    /// The hint this vault gives whenever it records an account event, for the webhook
+    /// outbox's dispatcher (the events themselves are rows; see [`OutboxHint`]).
+    pub fn outbox_hint(&self) -> OutboxHint {
+        self.inner.outbox_hint.clone()
     }
 
     /// The Pinterest client (for calls that go through [`Vault::call`]).
@@ -1359,7 +1359,7 @@ impl Vault {
     }
 
     /// Logs an account event already recorded and tells this process's listeners (the webhook
-    /// dispatcher among them, which reads it from the outbox).
+    /// dispatcher among them, which reads it from the outbox table).
     fn announce(
         &self,
         row: &AccountRow,
@@ -1377,7 +1377,7 @@ impl Vault {
             error_class: class.map(|class| class.as_str().to_owned()),
             reconnect_url: self.reconnect_url(&row.id),
         };
-        self.inner.outbox.send(&event);
+        self.inner.outbox_hint.notify();
         // Nobody listening is fine: events are also in the account's history.
         let _ = self.inner.events.send(event);
     }

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use pinline_outbound::{Guard, OutboundError};
 use pinline_store::{
-    Fanout, PendingPostEvent, Store, WebhookAttemptResult, WebhookDeliveryRow, WebhookRow,
+    EventDelivery, PendingAccountEvent, PendingPostEvent, Store, WebhookAttemptResult,
+    WebhookDeliveryRow, WebhookRow,
 };
 use pinline_vault::cipher::{KeyRing, Resealed};
 use pinline_vault::clock::SharedClock;
@@ -368,47 +369,56 @@ impl Webhooks {
     ) -> Result<usize, WebhookError> {
         let store = &self.inner.store;
         let now = self.inner.clock.now_ms();
-        let mut taken = 0;
-        let mut queued = false;
-        for pending in store.pending_post_events(OUTBOX_BATCH).await? {
-            let (event, data) = post_event_data(&pending);
-            let payload = event_payload(
-                &uuid::Uuid::now_v7().to_string(),
-                event,
-                pending.finished_at,
-                data,
-            );
-            if let Fanout::Queued(ids) = store
-                .take_post_event(&pending, event, &payload, now)
-                .await?
-            {
-                taken += 1;
-                queued |= !ids.is_empty();
-            }
-        }
-        for pending in store.pending_account_events(OUTBOX_BATCH).await? {
-            let fan_out = events::is_known(&pending.kind);
-            let data = json!({
-                "account_id": pending.account_id,
-                "username": pending.username,
-                "detail": pending.detail,
-                "error_class": pending.error_class,
-                "reconnect_url": reconnect_url(&pending.account_id),
-            });
-            let payload = event_payload(
-                &uuid::Uuid::now_v7().to_string(),
-                &pending.kind,
-                pending.created_at,
-                data,
-            );
-            if let Fanout::Queued(ids) = store
-                .take_account_event(&pending, &payload, fan_out, now)
-                .await?
-            {
-                taken += 1;
-                queued |= !ids.is_empty();
-            }
-        }
+        let posts = store.pending_post_events(OUTBOX_BATCH).await?;
+        let post_events: Vec<(&PendingPostEvent, EventDelivery)> = posts
+            .iter()
+            .map(|pending| {
+                let (event, data) = post_event_data(pending);
+                let payload = event_payload(
+                    &uuid::Uuid::now_v7().to_string(),
+                    event,
+                    pending.finished_at,
+                    data,
+                );
+                let delivery = EventDelivery {
+                    profile_id: pending.profile_id.clone(),
+                    event: event.to_owned(),
+                    payload,
+                };
+                (pending, delivery)
+            })
+            .collect();
+        let from_posts = store.take_post_events(&post_events, now).await?;
+        let accounts = store.pending_account_events(OUTBOX_BATCH).await?;
+        let account_events: Vec<(&PendingAccountEvent, Option<EventDelivery>)> = accounts
+            .iter()
+            .map(|pending| {
+                // An event no webhook carries only has its mark cleared.
+                let delivery = events::is_known(&pending.kind).then(|| {
+                    let data = json!({
+                        "account_id": pending.account_id,
+                        "username": pending.username,
+                        "detail": pending.detail,
+                        "error_class": pending.error_class,
+                        "reconnect_url": reconnect_url(&pending.account_id),
+                    });
+                    EventDelivery {
+                        profile_id: pending.profile_id.clone(),
+                        event: pending.kind.clone(),
+                        payload: event_payload(
+                            &uuid::Uuid::now_v7().to_string(),
+                            &pending.kind,
+                            pending.created_at,
+                            data,
+                        ),
+                    }
+                });
+                (pending, delivery)
+            })
+            .collect();
+        let from_accounts = store.take_account_events(&account_events, now).await?;
+        let taken = from_posts.taken + from_accounts.taken;
+        let queued = !from_posts.deliveries.is_empty() || !from_accounts.deliveries.is_empty();
         if queued {
             self.inner.wake.notify_one();
         }

@@ -41,6 +41,7 @@ backend_tests!(
     internal_targets_are_refused_at_creation_and_at_delivery,
     targets_beyond_loopback_are_refused_without_a_dns_query,
     outbox_events_are_fanned_out_once_by_racing_dispatchers,
+    a_large_outbox_is_fanned_out_in_batches_with_every_delivery_right,
     a_run_of_given_up_deliveries_disables_a_webhook_until_it_is_enabled,
     a_rotated_secret_signs_beside_the_new_one_for_the_grace_period,
     a_delivery_can_be_sent_again,
@@ -963,21 +964,20 @@ async fn targets_beyond_loopback_are_refused_without_a_dns_query(db: TestDatabas
     );
 }
 
-/// Posts published, failed and held, and account events, all written by the store alone (as a
-/// process that died before anything else happened would leave them), become deliveries once,
-/// however many dispatchers race for them.
-async fn outbox_events_are_fanned_out_once_by_racing_dispatchers(db: TestDatabase) {
-    let app = app(db, RetryPolicy::default()).await;
-    app.create(PROFILE_A, "/hook", &["*"]).await;
-    let store = &app.db.store;
-    let now = app.clock.now_ms();
-    let account = store
+/// A connected account of `profile_id`, written by the store alone.
+async fn connect_account(
+    store: &pinline_store::Store,
+    profile_id: &str,
+    pinterest_user_id: &str,
+    now: i64,
+) -> String {
+    store
         .upsert_connected_account(
             &ConnectedAccount {
-                profile_id: PROFILE_A,
+                profile_id,
                 environment: "sandbox",
                 client_id: "app",
-                pinterest_user_id: "2001",
+                pinterest_user_id,
                 username: "maker",
                 scopes: "pins:write",
                 access_expires_at: now + 3_600_000,
@@ -992,22 +992,171 @@ async fn outbox_events_are_fanned_out_once_by_racing_dispatchers(db: TestDatabas
             },
         )
         .await
-        .expect("account");
+        .expect("account")
+}
+
+/// Queues a post due now; returns its id.
+async fn queue_post(
+    store: &pinline_store::Store,
+    profile_id: &str,
+    account_id: &str,
+    title: &str,
+    now: i64,
+) -> String {
+    let post = NewPost {
+        profile_id: profile_id.into(),
+        account_id: account_id.into(),
+        board_id: "111".into(),
+        title: Some(title.into()),
+        media: r#"{"source_type":"image_url","url":"https://cdn.example.invalid/a.jpg"}"#.into(),
+        ..NewPost::default()
+    };
+    match store.insert_post(&post, now).await.expect("insert") {
+        InsertOutcome::Created(row) => row.id,
+        other => panic!("expected a new post, got {other:?}"),
+    }
+}
+
+/// Hundreds of events over two profiles go out in batches (more than one dispatch): every event
+/// becomes exactly the deliveries its profile's webhooks want, no more, none lost, and each
+/// delivery carries its own event.
+async fn a_large_outbox_is_fanned_out_in_batches_with_every_delivery_right(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    let (published_only, _) = app
+        .create(PROFILE_A, "/a-published", &[events::POST_PUBLISHED])
+        .await;
+    let (everything, _) = app.create(PROFILE_A, "/a-all", &["*"]).await;
+    let (failed_only, _) = app
+        .create(PROFILE_B, "/b-failed", &[events::POST_FAILED])
+        .await;
+    let store = &app.db.store;
+    let now = app.clock.now_ms();
+    let (a_posts, b_posts) = (260usize, 190usize);
+    let account_a = connect_account(store, PROFILE_A, "3001", now).await;
+    let account_b = connect_account(store, PROFILE_B, "3002", now).await;
+    for n in 0..a_posts {
+        queue_post(store, PROFILE_A, &account_a, &format!("a{n}"), now).await;
+    }
+    for n in 0..b_posts {
+        queue_post(store, PROFILE_B, &account_b, &format!("b{n}"), now).await;
+    }
+    let mut claimed = Vec::new();
+    loop {
+        let batch = store
+            .claim_due_posts("worker-1", now, 60_000, 100, 100)
+            .await
+            .expect("claim");
+        if batch.is_empty() {
+            break;
+        }
+        claimed.extend(batch);
+    }
+    assert_eq!(claimed.len(), a_posts + b_posts);
+    let mut published = Vec::new();
+    for claim in &claimed {
+        if claim.post.profile_id == PROFILE_A {
+            published.push(pinline_store::PublishedPost {
+                id: claim.post.id.clone(),
+                fence: claim.fence,
+                pin_id: format!("pin-{}", claim.post.id),
+                pin_url: None,
+                adopted: false,
+                published_at: now,
+            });
+        } else {
+            let done = store
+                .fail_post(
+                    &claim.post.id,
+                    "worker-1",
+                    claim.fence,
+                    "validation",
+                    "no",
+                    now,
+                )
+                .await
+                .expect("failed");
+            assert_eq!(done, Completion::Applied);
+        }
+    }
+    let done = store
+        .complete_published_many("worker-1", &published)
+        .await
+        .expect("published");
+    assert!(done.iter().all(|d| *d == Completion::Applied));
+
+    let reconnect = |id: &str| format!("https://pinline.invalid/accounts/{id}/reconnect");
+    let mut taken = 0;
+    let mut dispatches = 0;
+    loop {
+        let n = app
+            .webhooks
+            .dispatch_outbox(&reconnect)
+            .await
+            .expect("dispatch");
+        if n == 0 {
+            break;
+        }
+        taken += n;
+        dispatches += 1;
+    }
+    assert_eq!(taken, a_posts + b_posts, "every event once");
+    assert!(
+        dispatches > 1,
+        "a batch is bounded: {dispatches} dispatches"
+    );
+
+    let deliveries = |profile: &'static str, webhook: String| async move {
+        store
+            .list_webhook_deliveries(profile, Some(&webhook), 10_000)
+            .await
+            .expect("deliveries")
+    };
+    let only_published = deliveries(PROFILE_A, published_only).await;
+    let all = deliveries(PROFILE_A, everything).await;
+    let only_failed = deliveries(PROFILE_B, failed_only).await;
+    assert_eq!(only_published.len(), a_posts);
+    assert_eq!(all.len(), a_posts);
+    assert_eq!(only_failed.len(), b_posts);
+    let post_ids = |rows: &[WebhookDeliveryRow]| -> HashSet<String> {
+        rows.iter()
+            .filter_map(|row| {
+                let payload: serde_json::Value =
+                    serde_json::from_str(&row.payload).expect("a JSON payload");
+                payload["data"]["post_id"].as_str().map(str::to_owned)
+            })
+            .collect()
+    };
+    let a_ids: HashSet<String> = claimed
+        .iter()
+        .filter(|claim| claim.post.profile_id == PROFILE_A)
+        .map(|claim| claim.post.id.clone())
+        .collect();
+    assert_eq!(
+        post_ids(&only_published),
+        a_ids,
+        "each post once, its own payload"
+    );
+    assert_eq!(post_ids(&all), a_ids);
+    assert_eq!(post_ids(&only_failed).len(), b_posts);
+    assert!(
+        only_failed
+            .iter()
+            .all(|row| row.event == events::POST_FAILED)
+    );
+}
+
+/// Posts published, failed and held, and account events, all written by the store alone (as a
+/// process that died before anything else happened would leave them), become deliveries once,
+/// however many dispatchers race for them.
+async fn outbox_events_are_fanned_out_once_by_racing_dispatchers(db: TestDatabase) {
+    let app = app(db, RetryPolicy::default()).await;
+    app.create(PROFILE_A, "/hook", &["*"]).await;
+    let store = &app.db.store;
+    let now = app.clock.now_ms();
+    let account = connect_account(store, PROFILE_A, "2001", now).await;
     let mut ids = Vec::new();
     for title in ["published", "failed", "held"] {
-        let post = NewPost {
-            profile_id: PROFILE_A.into(),
-            account_id: account.clone(),
-            board_id: "111".into(),
-            title: Some(title.into()),
-            media: r#"{"source_type":"image_url","url":"https://cdn.example.invalid/a.jpg"}"#
-                .into(),
-            ..NewPost::default()
-        };
-        match store.insert_post(&post, now).await.expect("insert") {
-            InsertOutcome::Created(row) => ids.push(row.id),
-            other => panic!("expected a new post, got {other:?}"),
-        }
+        ids.push(queue_post(store, PROFILE_A, &account, title, now).await);
     }
     let claimed = store
         .claim_due_posts("worker-1", now, 60_000, 10, 10)
