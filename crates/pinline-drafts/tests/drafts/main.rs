@@ -2,6 +2,7 @@
 
 mod bombs;
 mod chat;
+mod corpus;
 mod drafter;
 mod fetch;
 mod images;
