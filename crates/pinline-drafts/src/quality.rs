@@ -7,7 +7,7 @@
 //! - **Filler**: none of [`BANNED_PHRASES`] (calls to action and stock phrases that say nothing
 //!   about the idea), compared case-insensitively.
 //! - **Variety**: the [`word_overlap`] of any two descriptions is under [`MAX_OVERLAP`].
-//! - **Alt text**: not empty, not a placeholder ([`generic_alt`]), and it names something.
+//! - **Alt text**: not empty, not a placeholder ([`generic_alt`]), and its own per variant.
 //! - **Language**: the copy reads as the page's language ([`reads_as`]).
 
 use std::collections::HashSet;
@@ -148,6 +148,9 @@ pub fn generic_alt(alt: &str) -> bool {
 /// Whether `text` reads as `language`: `whatlang` agrees, or is not sure and the text is
 /// short (a name and a number read as any language).
 pub fn reads_as(text: &str, language: &Language) -> bool {
+    if detect_text(text).is_some_and(|(detected, _)| detected.code == language.code) {
+        return true;
+    }
     // Names (capitalised words) read as any language; what is left is what tells.
     let cased = text.chars().any(|c| c.is_uppercase());
     let telling: String = if cased {
@@ -211,6 +214,14 @@ pub fn check_copies(copies: &[PinCopy], language: &Language) -> Result<(), Strin
     }
     for (i, a) in copies.iter().enumerate() {
         for (j, b) in copies.iter().enumerate().skip(i + 1) {
+            // Each variant shows its own crop, so each has its own alt text.
+            if a.alt_text.trim() == b.alt_text.trim() {
+                return Err(format!(
+                    "drafts {} and {} have the same alt text",
+                    i + 1,
+                    j + 1
+                ));
+            }
             let overlap = word_overlap(&a.description, &b.description);
             if overlap >= MAX_OVERLAP {
                 return Err(format!(

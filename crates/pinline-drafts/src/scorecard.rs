@@ -395,51 +395,10 @@ impl SavedSite {
         }
         let served = Arc::new(served);
         let picture = Arc::new(stand_in_picture());
-        let task = tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let served = served.clone();
-                let picture = picture.clone();
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buffer = [0u8; 4096];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
-                        match stream.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(read) => head.extend_from_slice(&buffer[..read]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&head);
-                    let path = head
-                        .lines()
-                        .next()
-                        .and_then(|line| line.split_whitespace().nth(1))
-                        .unwrap_or("/")
-                        .to_owned();
-                    let host = head
-                        .lines()
-                        .find_map(|line| {
-                            let (name, value) = line.split_once(':')?;
-                            name.trim()
-                                .eq_ignore_ascii_case("host")
-                                .then(|| value.trim().to_owned())
-                        })
-                        .unwrap_or_default();
-                    let host = host
-                        .rsplit_once(':')
-                        .map_or(host.as_str(), |(h, _)| h)
-                        .to_ascii_lowercase();
-                    let (kind, body) = match served.get(&(host, path)) {
-                        Some(page) => ("text/html; charset=utf-8", page.clone()),
-                        None => ("image/jpeg", picture.clone()),
-                    };
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = stream.write_all(answer.as_bytes()).await;
-                    let _ = stream.write_all(&body).await;
-                    let _ = stream.shutdown().await;
-                });
+        let task = serve(listener, move |request: Request| {
+            match served.get(&(request.host.clone(), request.path.clone())) {
+                Some(page) => ("text/html; charset=utf-8", page.as_ref().clone()),
+                None => ("image/jpeg", picture.as_ref().clone()),
             }
         });
         Ok(SavedSite { address, task })
@@ -449,6 +408,215 @@ impl SavedSite {
     pub fn port(&self) -> u16 {
         self.address.port()
     }
+}
+
+/// One request as the loopback servers here see it.
+#[derive(Debug)]
+struct Request {
+    /// The `Host` header without its port, lowercased.
+    host: String,
+    /// The path and query.
+    path: String,
+    /// The body.
+    body: Vec<u8>,
+}
+
+/// Serves HTTP/1.1 on `listener`, one request per connection, answering every request with
+/// `answer`'s content type and body.
+fn serve(
+    listener: TcpListener,
+    answer: impl Fn(Request) -> (&'static str, Vec<u8>) + Send + Sync + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut received = Vec::new();
+                let mut buffer = [0u8; 8192];
+                let head_end = loop {
+                    if let Some(at) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                    if received.len() > 64 * 1024 {
+                        return;
+                    }
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => received.extend_from_slice(&buffer[..read]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&received[..head_end]).into_owned();
+                let header = |name: &str| {
+                    head.lines().skip(1).find_map(|line| {
+                        let (key, value) = line.split_once(':')?;
+                        key.trim()
+                            .eq_ignore_ascii_case(name)
+                            .then(|| value.trim().to_owned())
+                    })
+                };
+                let length: usize = header("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+                    .min(4 * 1024 * 1024);
+                while received.len() < head_end + length {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => received.extend_from_slice(&buffer[..read]),
+                    }
+                }
+                let host = header("host").unwrap_or_default();
+                let host = host
+                    .rsplit_once(':')
+                    .map_or(host.as_str(), |(h, _)| h)
+                    .to_ascii_lowercase();
+                let path = head
+                    .lines()
+                    .next()
+                    .and_then(|line| line.split_whitespace().nth(1))
+                    .unwrap_or("/")
+                    .to_owned();
+                let body = received[head_end..head_end + length].to_vec();
+                let (kind, body) = answer(Request { host, path, body });
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    })
+}
+
+/// A stand-in for an OpenAI-compatible chat model on loopback, for the model path of the
+/// scorer and its tests. It writes the way a careful model would be asked to: each draft from
+/// its own share of the page's sentences and its own fact, with the page's name in the title
+/// and its picture's description as alt text, so its copy is in the page's language without
+/// knowing the language.
+#[derive(Debug)]
+pub struct ModelStub {
+    address: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ModelStub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ModelStub {
+    /// Starts the stand-in on `127.0.0.1`.
+    pub async fn start() -> Result<ModelStub, String> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|error| format!("could not listen on loopback: {error}"))?;
+        let address = listener
+            .local_addr()
+            .map_err(|error| format!("no local address: {error}"))?;
+        let task = serve(listener, |request: Request| {
+            let answer = serde_json::from_slice::<serde_json::Value>(&request.body)
+                .map(|body| stub_answer(&body))
+                .unwrap_or_else(|_| serde_json::json!({"choices": []}));
+            ("application/json", answer.to_string().into_bytes())
+        });
+        Ok(ModelStub { address, task })
+    }
+
+    /// The base URL to configure (`…/v1`).
+    pub fn base_url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}/v1", self.address))
+            .expect("a socket address makes a valid URL")
+    }
+}
+
+/// The stand-in's completion for one request.
+fn stub_answer(body: &serde_json::Value) -> serde_json::Value {
+    let request: serde_json::Value = body["messages"][1]["content"]
+        .as_str()
+        .and_then(|content| serde_json::from_str(content).ok())
+        .unwrap_or_default();
+    let idea = &request["idea"];
+    let count = idea["angles"].as_array().map_or(1, Vec::len).max(1);
+    let name = idea["name"].as_str().unwrap_or_default();
+    let page_title = idea["page_title"].as_str().unwrap_or(name);
+    let sentences: Vec<&str> = idea["page_sentences"]
+        .as_array()
+        .map(|all| all.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    let mut facts: Vec<String> = Vec::new();
+    for key in [
+        "ingredients",
+        "total_time",
+        "price",
+        "brand",
+        "material",
+        "venue",
+        "performers",
+        "author",
+        "date",
+        "place",
+        "category",
+        "cuisine",
+        "servings",
+        "colour",
+        "topics",
+    ] {
+        match &idea["facts"][key] {
+            serde_json::Value::String(text) => facts.push(text.clone()),
+            serde_json::Value::Array(items) => {
+                let items: Vec<&str> = items
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .take(4)
+                    .collect();
+                if !items.is_empty() {
+                    facts.push(items.join(", "));
+                }
+            }
+            _ => {}
+        }
+    }
+    let picture = idea["picture"].as_str();
+    let drafts: Vec<serde_json::Value> = (0..count)
+        .map(|index| {
+            let fact = (!facts.is_empty()).then(|| facts[index % facts.len()].clone());
+            let mut title = match (&fact, index) {
+                (Some(fact), 1..) => format!("{page_title} – {fact}"),
+                _ => page_title.to_owned(),
+            };
+            if title.chars().count() > TITLE_MAX_CHARS {
+                title = page_title.to_owned();
+            }
+            let own: Vec<&str> = sentences
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % count == index)
+                .map(|(_, s)| *s)
+                .take(3)
+                .collect();
+            let mut parts: Vec<String> = fact.iter().map(|f| format!("{f}.")).collect();
+            parts.extend(own.iter().map(|s| (*s).to_owned()));
+            let mut description = parts.join(" ");
+            if description.is_empty() {
+                description = name.to_owned();
+            }
+            let alt = match (picture, &fact) {
+                (Some(picture), _) if index == 0 => picture.to_owned(),
+                (_, Some(fact)) => format!("{name} – {fact}"),
+                _ => name.to_owned(),
+            };
+            serde_json::json!({"title": title, "description": description, "alt_text": alt})
+        })
+        .collect();
+    let content = serde_json::json!({ "drafts": drafts }).to_string();
+    serde_json::json!({
+        "id": "stub",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
+    })
 }
 
 /// Points every absolute `http(s)://host` link (also JSON-escaped `https:\/\/host`, and

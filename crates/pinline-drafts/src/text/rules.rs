@@ -601,6 +601,74 @@ impl Facts {
     }
 }
 
+/// What a chat model is told about an idea: its language, what it is, the facts read from the
+/// page (written the language's way), the page's own sentences, and the angles to take.
+pub(crate) fn brief(
+    meta: &PageMetadata,
+    hints: &Hints,
+    count: usize,
+) -> (serde_json::Value, Language) {
+    let facts = Facts::read(meta, hints);
+    let kind = match facts.kind {
+        Kind::Recipe => "recipe",
+        Kind::Product => "product",
+        Kind::Article => "article",
+        Kind::Event => "event",
+        Kind::Work => "creative work",
+        Kind::Other => "page",
+    };
+    let angles: &[&str] = match facts.kind {
+        Kind::Recipe => &[
+            "the dish and its key ingredients",
+            "the time and effort",
+            "the occasion",
+        ],
+        Kind::Product => &["what it is", "what it is for", "its price or material"],
+        Kind::Article => &[
+            "its finding",
+            "the question it answers",
+            "its place or topic",
+        ],
+        Kind::Event => &["who and where", "the line-up", "when"],
+        Kind::Work | Kind::Other => &["what it is", "its details", "its topic"],
+    };
+    let angles: Vec<&str> = angles.iter().copied().cycle().take(count).collect();
+    let brief = serde_json::json!({
+        "language": {"code": facts.language.code, "name": facts.language.english_name()},
+        "kind": kind,
+        "name": facts.subject,
+        "page_title": meta
+            .open_graph
+            .title
+            .as_deref()
+            .or(meta.html_title.as_deref())
+            .map(|title| crate::metadata::strip_site_decoration(title, &meta.site_name_candidates())),
+        "facts": {
+            "ingredients": facts.ingredients,
+            "total_time": facts.time_text(facts.minutes),
+            "prep_time": facts.time_text(facts.prep_minutes),
+            "servings": facts.servings,
+            "category": facts.category,
+            "cuisine": facts.cuisine,
+            "brand": facts.brand,
+            "price": facts.price_text(),
+            "material": facts.material,
+            "colour": facts.color,
+            "author": facts.author,
+            "date": facts.date,
+            "place": facts.place,
+            "venue": facts.venue,
+            "performers": facts.performers,
+            "topics": facts.topics,
+        },
+        "picture": facts.image_alt,
+        "page_sentences": facts.sentences,
+        "angles": angles,
+        "person": {"title": hints.title, "text": hints.text},
+    });
+    (brief, facts.language)
+}
+
 /// Writes `count` pieces of copy from the page, each from its own angle.
 pub(crate) fn write(
     meta: &PageMetadata,
@@ -734,12 +802,14 @@ fn page_sentences(
     subject: &str,
     language: &Language,
 ) -> Vec<String> {
-    let mut sources: Vec<&str> = Vec::new();
+    // (text, said by the page about itself rather than about the thing)
+    let mut sources: Vec<(&str, bool)> = Vec::new();
     if let Some(text) = hints.text.as_deref() {
-        sources.push(text);
+        sources.push((text, false));
     }
-    if let Some(description) = meta.main_entity().and_then(StructuredData::description) {
-        sources.push(description);
+    let entity_description = meta.main_entity().and_then(StructuredData::description);
+    if let Some(description) = entity_description {
+        sources.push((description, false));
     }
     for description in [
         meta.open_graph.description.as_deref(),
@@ -749,12 +819,14 @@ fn page_sentences(
     .into_iter()
     .flatten()
     {
-        sources.push(description);
+        sources.push((description, true));
     }
-    sources.extend(meta.paragraphs.iter().map(String::as_str));
+    sources.extend(meta.paragraphs.iter().map(|p| (p.as_str(), false)));
+    let site_names: Vec<String> = meta.site_names.iter().map(|n| n.to_lowercase()).collect();
+    let subject_words = crate::quality::word_set(subject);
     let subject_lower = subject.to_lowercase();
     let mut taken: Vec<String> = Vec::new();
-    for source in sources {
+    for (source, page_level) in sources {
         for sentence in split_sentences(source) {
             if taken.len() >= 15 {
                 return taken;
@@ -767,6 +839,17 @@ fn page_sentences(
                 || word_overlap(&sentence, subject) >= 0.8
             {
                 continue;
+            }
+            // A store's or a paper's tagline ("Shop kitchenware at X") is about the site: it
+            // names the site, or, beside the thing's own description, says nothing of it.
+            if page_level {
+                let names_site = site_names.iter().any(|name| bare.contains(name.as_str()));
+                let about_subject = crate::quality::word_set(&sentence)
+                    .iter()
+                    .any(|word| word.chars().count() >= 3 && subject_words.contains(word));
+                if !about_subject && (names_site || entity_description.is_some()) {
+                    continue;
+                }
             }
             if taken.iter().any(|t| word_overlap(t, &sentence) >= 0.5) {
                 continue;

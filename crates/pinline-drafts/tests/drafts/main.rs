@@ -8,5 +8,6 @@ mod fetch;
 mod images;
 mod limits;
 mod metadata;
+mod pages;
 mod support;
 mod text;
