@@ -671,11 +671,31 @@ fn stand_in_picture() -> Vec<u8> {
     bytes.into_inner()
 }
 
+/// A chat generator that asks `stub`, for the model path of the scorer.
+pub fn stand_in_generator(stub: &ModelStub) -> Result<crate::ChatGenerator, String> {
+    crate::ChatGenerator::new(crate::ChatSettings {
+        base_url: stub.base_url(),
+        model: "stand-in".to_owned(),
+        api_key: secrecy::SecretString::from("stand-in-key".to_owned()),
+        timeout: std::time::Duration::from_secs(10),
+    })
+    .map_err(|error| error.to_string())
+}
+
 /// Drafts every page of the folder with `generator` and scores it.
 pub async fn score_folder(dir: &Path, generator: Arc<dyn Generator>) -> Result<Report, String> {
     let expected = read_manifest(dir)?;
+    score_pages(dir, &expected, generator).await
+}
+
+/// Drafts the `expected` pages of the folder with `generator` and scores them.
+pub async fn score_pages(
+    dir: &Path,
+    expected: &[ExpectedPage],
+    generator: Arc<dyn Generator>,
+) -> Result<Report, String> {
     let mut pages = Vec::new();
-    for page in &expected {
+    for page in expected {
         let url = url::Url::parse(&page.original_url)
             .map_err(|error| format!("{}: bad original_url: {error}", page.file))?;
         let bytes = std::fs::read(dir.join(&page.file))
@@ -695,7 +715,7 @@ pub async fn score_folder(dir: &Path, generator: Arc<dyn Generator>) -> Result<R
     };
     let drafter = Drafter::with_fetcher(settings, Fetcher::with_guard(policy, guard), generator);
     let mut report = Report::default();
-    for page in &expected {
+    for page in expected {
         let mut url = url::Url::parse(&page.original_url)
             .map_err(|error| format!("{}: bad original_url: {error}", page.file))?;
         let _ = url.set_scheme("http");

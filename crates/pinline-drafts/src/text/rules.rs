@@ -199,10 +199,22 @@ impl Facts {
             .as_deref()
             .and_then(|date| phrases.and_then(|p| p.date(date)));
         let subject_lower = facts.subject.to_lowercase();
+        // The site's own name and the author are not what the idea is about.
+        let not_topics: Vec<String> = meta
+            .site_name_candidates()
+            .iter()
+            .chain(facts.author.iter())
+            .map(|name| name.to_lowercase())
+            .collect();
         let mut topics: Vec<String> = Vec::new();
         for topic in declared_topics {
             let lower = topic.to_lowercase();
+            let names_site_or_author = not_topics.iter().any(|name| {
+                (lower.chars().count() >= 4 && name.contains(&lower))
+                    || (name.chars().count() >= 4 && lower.contains(name.as_str()))
+            });
             if topic.chars().count() <= 40
+                && !names_site_or_author
                 && !subject_lower.contains(&lower)
                 && !topics.iter().any(|t| t.to_lowercase() == lower)
             {
@@ -878,7 +890,12 @@ fn worth_repeating(sentence: &str, language: &Language) -> bool {
     ]
     .iter()
     .any(|mark| lower.contains(mark));
-    if !long_enough || chars > 320 || boilerplate || filler_in(sentence).is_some() {
+    // Breadcrumbs, menus and footnotes: "Home > Recipes > Soup", "► Video", "* Percent…".
+    let furniture = sentence.matches(" > ").count() >= 2
+        || sentence.contains(['►', '•', '|', '»'])
+        || sentence.starts_with('*')
+        || sentence.contains("**");
+    if !long_enough || chars > 320 || boilerplate || furniture || filler_in(sentence).is_some() {
         return false;
     }
     if sentence.ends_with(':')

@@ -3,11 +3,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use std::time::Duration;
-
-use pinline_drafts::scorecard::{ModelStub, score_folder};
-use pinline_drafts::{ChatGenerator, ChatSettings, RuleGenerator};
-use secrecy::SecretString;
+use pinline_drafts::RuleGenerator;
+use pinline_drafts::scorecard::{ModelStub, score_folder, stand_in_generator};
 
 /// The saved pages sit beside the repository, at `../shared/data/drafts-pages`.
 pub fn pages_dir() -> PathBuf {
@@ -39,13 +36,7 @@ async fn at_least_eighteen_of_the_twenty_shared_pages_pass_every_check() {
 async fn the_model_path_is_checked_by_the_same_rules() {
     pinline_outbound::restrict_to_loopback();
     let model = ModelStub::start().await.expect("the stand-in starts");
-    let generator = ChatGenerator::new(ChatSettings {
-        base_url: model.base_url(),
-        model: "stand-in".to_owned(),
-        api_key: SecretString::from("stand-in-key".to_owned()),
-        timeout: Duration::from_secs(10),
-    })
-    .expect("the generator builds");
+    let generator = stand_in_generator(&model).expect("the generator builds");
     let report = score_folder(&pages_dir(), Arc::new(generator))
         .await
         .expect("the shared pages are readable");
