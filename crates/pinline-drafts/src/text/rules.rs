@@ -195,6 +195,17 @@ impl Facts {
                     author[prefix.len()..].trim().to_owned()
                 })
         });
+        // A page that names its publisher as its author has no author to tell.
+        let sites = meta.site_name_candidates();
+        if let Some(author) = &facts.author {
+            let author = author.to_lowercase();
+            if sites.iter().any(|site| {
+                let site = site.to_lowercase();
+                site.contains(&author) || author.contains(&site)
+            }) {
+                facts.author = None;
+            }
+        }
         facts.date = published
             .as_deref()
             .and_then(|date| phrases.and_then(|p| p.date(date)));
@@ -215,6 +226,7 @@ impl Facts {
             });
             if topic.chars().count() <= 40
                 && !names_site_or_author
+                && word_overlap(&topic, &facts.subject) < 0.5
                 && !subject_lower.contains(&lower)
                 && !topics.iter().any(|t| t.to_lowercase() == lower)
             {
@@ -272,7 +284,9 @@ impl Facts {
     }
 
     fn dash(&self, extra: Option<String>) -> String {
-        let extra = extra.filter(|e| !self.subject.to_lowercase().contains(&e.to_lowercase()));
+        let extra = extra.filter(|e| {
+            !self.subject.to_lowercase().contains(&e.to_lowercase()) && self.written_here(e)
+        });
         let subject = &self.subject;
         match extra {
             Some(extra) if self.language.is_unspaced() => {
@@ -292,7 +306,7 @@ impl Facts {
         label: impl Fn(&Phrases) -> &'static str,
         value: Option<String>,
     ) -> Option<String> {
-        let value = value.filter(|v| !v.is_empty())?;
+        let value = value.filter(|v| !v.is_empty() && self.written_here(v))?;
         Some(match self.phrases {
             Some(p) => p.labelled(label(p), &value),
             None => value,
@@ -572,6 +586,15 @@ impl Facts {
         }
     }
 
+    /// Whether a value can stand in this language's copy: pages in Chinese or Japanese often
+    /// keep English category names in their data, which do not belong in their copy.
+    fn written_here(&self, value: &str) -> bool {
+        !self.language.is_unspaced()
+            || !value
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c.is_ascii_whitespace() || c == '-')
+    }
+
     /// The venue without its city.
     fn venue_name(&self) -> Option<String> {
         self.venue
@@ -602,14 +625,39 @@ impl Facts {
             .nth(n)
     }
 
-    /// A keyword that is not already in the subject.
+    /// The `skip`th name the page's sentences mention most (a capitalised word that does not
+    /// open its sentence), not already in the subject; for scripts without capitals, the
+    /// page's most frequent keywords.
     fn keyword(&self, skip: usize) -> Option<String> {
         let subject = self.subject.to_lowercase();
-        self.keywords
-            .iter()
-            .filter(|k| !subject.contains(&k.to_lowercase()))
-            .nth(skip)
-            .cloned()
+        if self.language.is_unspaced() {
+            return self
+                .keywords
+                .iter()
+                .filter(|k| !subject.contains(&k.to_lowercase()))
+                .nth(skip)
+                .cloned();
+        }
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for sentence in &self.sentences {
+            for word in sentence.split_whitespace().skip(1) {
+                let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+                let is_name = word.chars().next().is_some_and(char::is_uppercase)
+                    && word.chars().count() >= 4
+                    && !word.chars().all(|c| c.is_uppercase())
+                    && !subject.contains(&word.to_lowercase());
+                if !is_name {
+                    continue;
+                }
+                match counts.iter_mut().find(|(w, _)| w == word) {
+                    Some((_, count)) => *count += 1,
+                    None => counts.push((word.to_owned(), 1)),
+                }
+            }
+        }
+        // Most mentioned first; ties in the order the page mentions them.
+        counts.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+        counts.into_iter().nth(skip).map(|(word, _)| word)
     }
 }
 
@@ -711,6 +759,10 @@ pub(crate) fn write(
         }
         if alts.contains(&alt) {
             alt = facts.photo(&facts.subject, index % 2 == 1);
+            if alts.contains(&alt) {
+                // The subject alone still says what the picture shows.
+                alt = facts.subject.clone();
+            }
             if alts.contains(&alt) {
                 alt = facts.photo(
                     &facts.joined(|_| "{x} – {y}", &facts.subject, facts.keyword(index)),
@@ -1153,10 +1205,12 @@ pub(crate) fn ingredient_name(raw: &str) -> Option<String> {
         }
         start += 1;
     }
-    // A quantity after the name ("Hackfleisch 500 g", "卵 2個") ends it.
+    // A quantity after the name ("Hackfleisch 500 g", "卵 2個", "水 適量") ends it.
     let mut kept: Vec<String> = words[start..]
         .iter()
-        .take_while(|w| !w.chars().any(|c| c.is_ascii_digit()))
+        .take_while(|w| {
+            !w.chars().any(|c| c.is_ascii_digit()) && !MEASURES.contains(&w.to_lowercase().as_str())
+        })
         .take(4)
         .map(|w| (*w).to_owned())
         .collect();
@@ -1170,7 +1224,8 @@ pub(crate) fn ingredient_name(raw: &str) -> Option<String> {
     let name = kept.join(" ");
     let name = name.trim_matches(|c: char| !c.is_alphanumeric()).to_owned();
     let letters = name.chars().filter(|c| c.is_alphabetic()).count();
-    (letters >= 2 && name.chars().count() <= 40).then_some(name)
+    let wide = name.chars().filter(|c| is_wide(*c)).count();
+    ((letters >= 2 || wide >= 1) && name.chars().count() <= 40).then_some(name)
 }
 
 fn first_number(text: &str) -> Option<String> {
