@@ -1436,6 +1436,37 @@ mod tests {
         assert_eq!(meta.best_title(), Some("Leek soup"));
     }
 
+    /// An entity, escaped `levels` more times (`&aacute;` → `&amp;aacute;`).
+    fn escaped(entity: &str, levels: usize) -> String {
+        let mut text = entity.to_owned();
+        for _ in 0..levels {
+            text = text.replacen('&', "&amp;", 1);
+        }
+        text
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_entity_survives_reading(
+            parts in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "&aacute;", "&eacute;", "&#039;", "&#x27;", "&quot;", "&amp;", "&lt;",
+                        "&ntilde;", "&iexcl;", "&#8217;", "&nbsp;", "word", " ", "caf",
+                    ]),
+                    0usize..3,
+                ),
+                0..24,
+            )
+        ) {
+            let raw: String = parts.iter().map(|(entity, levels)| escaped(entity, *levels)).collect();
+            let text = clean_text(&raw).unwrap_or_default();
+            for entity in ["&aacute;", "&eacute;", "&#039;", "&#x27;", "&quot;", "&amp;", "&ntilde;", "&iexcl;", "&#8217;", "&nbsp;"] {
+                proptest::prop_assert!(!text.contains(entity), "{entity} in {text:?} from {raw:?}");
+            }
+        }
+    }
+
     #[test]
     fn srcset_gives_its_widest_picture() {
         assert_eq!(
