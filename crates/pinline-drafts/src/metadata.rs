@@ -1111,21 +1111,29 @@ fn is_furniture(element: &ElementRef<'_>) -> bool {
         })
 }
 
+/// How far up the tree an element's containers are looked at; hostile nesting stops here.
+const MAX_ANCESTORS: usize = 48;
+
 fn in_furniture(element: &ElementRef<'_>) -> bool {
     std::iter::once(*element)
         .chain(element.ancestors().filter_map(ElementRef::wrap))
+        .take(MAX_ANCESTORS)
         .any(|e| is_furniture(&e))
 }
 
 fn in_main_content(element: &ElementRef<'_>) -> bool {
-    element.ancestors().filter_map(ElementRef::wrap).any(|e| {
-        let value = e.value();
-        matches!(value.name(), "main" | "article")
-            || value
-                .attr("itemprop")
-                .is_some_and(|p| p.contains("articleBody") || p.contains("recipeInstructions"))
-            || value.attr("role") == Some("main")
-    })
+    element
+        .ancestors()
+        .filter_map(ElementRef::wrap)
+        .take(MAX_ANCESTORS)
+        .any(|e| {
+            let value = e.value();
+            matches!(value.name(), "main" | "article")
+                || value
+                    .attr("itemprop")
+                    .is_some_and(|p| p.contains("articleBody") || p.contains("recipeInstructions"))
+                || value.attr("role") == Some("main")
+        })
 }
 
 /// The first paragraphs of the main text: `<p>`s outside navigation, headers, footers and
@@ -1136,8 +1144,11 @@ fn main_paragraphs(document: &Html) -> Vec<String> {
     };
     let mut main = Vec::new();
     let mut other = Vec::new();
+    // Enough paragraphs to find a dozen in the main text; a page of a million paragraphs is
+    // not read to its end.
+    let mut looked_at = 0;
     for element in document.select(&selector) {
-        if main.len() >= 12 {
+        if main.len() >= 12 || looked_at >= 400 {
             break;
         }
         let Some(text) = clean_text(&element.text().collect::<String>()) else {
@@ -1145,7 +1156,11 @@ fn main_paragraphs(document: &Html) -> Vec<String> {
         };
         let wide = text.chars().filter(|c| is_wide(*c)).count();
         let long_enough = text.chars().count() >= 60 || wide >= 20;
-        if !long_enough || in_furniture(&element) {
+        if !long_enough {
+            continue;
+        }
+        looked_at += 1;
+        if in_furniture(&element) {
             continue;
         }
         if in_main_content(&element) {
@@ -1184,7 +1199,7 @@ fn content_images(
         .collect();
     let mut scored: Vec<(i32, usize, PageImage)> = Vec::new();
     for (index, element) in document.select(&selector).enumerate() {
-        if scored.len() >= 40 {
+        if scored.len() >= 40 || index >= 1000 {
             break;
         }
         let value = element.value();
@@ -1465,6 +1480,22 @@ mod tests {
                 proptest::prop_assert!(!text.contains(entity), "{entity} in {text:?} from {raw:?}");
             }
         }
+    }
+
+    #[test]
+    fn deep_pages_with_many_paragraphs_are_read_in_bounded_work() {
+        let sentence = "A paragraph long enough to be read as part of the page's main text. ";
+        let html = format!(
+            "<title>Deep</title>{}{}",
+            "<div class=x>".repeat(3000),
+            format!("<p>{sentence}</p><img src=/a.jpg alt='a picture of the deep page'>")
+                .repeat(20_000)
+        );
+        let started = std::time::Instant::now();
+        let meta = PageMetadata::from_html(&html, None);
+        assert!(meta.paragraphs.len() <= 12);
+        // Reading is linear in the page: far under what quadratic work would take.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
     }
 
     #[test]
