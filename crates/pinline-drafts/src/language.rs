@@ -57,6 +57,14 @@ impl Language {
 
     /// The language's name in English, for a model's instructions.
     pub fn english_name(&self) -> String {
+        if self.code == "zh" {
+            let script = if self.traditional {
+                "traditional"
+            } else {
+                "simplified"
+            };
+            return format!("Chinese ({script} characters)");
+        }
         whatlang::Lang::from_code(self.iso639_3())
             .map_or_else(|| self.code.clone(), |lang| lang.eng_name().to_owned())
     }

@@ -191,9 +191,8 @@ impl Facts {
             ["by ", "par ", "von ", "por ", "di ", "door "]
                 .iter()
                 .find(|prefix| lower.starts_with(*prefix))
-                .map_or(author.clone(), |prefix| {
-                    author[prefix.len()..].trim().to_owned()
-                })
+                .and_then(|prefix| author.get(prefix.len()..))
+                .map_or(author.clone(), |rest| rest.trim().to_owned())
         });
         // A page that names its publisher as its author has no author to tell.
         let sites = meta.site_name_candidates();
@@ -1280,5 +1279,30 @@ mod tests {
             split_sentences("簡単です。おいしい！"),
             ["簡単です。", "おいしい！"]
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_gives_copy_within_the_limits(
+            title in "\\PC{0,160}",
+            text in "\\PC{0,900}",
+            count in 1usize..=5,
+        ) {
+            let meta = PageMetadata::from_text(Some(&title), Some(&text));
+            let copies = write(&meta, &Hints::default(), count, GeneratorUsed::Rules);
+            prop_assert_eq!(copies.len(), count);
+            for copy in copies {
+                prop_assert!(copy.title.chars().count() <= TITLE_MAX_CHARS);
+                prop_assert!(copy.description.chars().count() <= DESCRIPTION_MAX_CHARS);
+                prop_assert!(copy.alt_text.chars().count() <= crate::text::ALT_TEXT_MAX_CHARS);
+            }
+        }
     }
 }
