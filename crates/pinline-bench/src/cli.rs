@@ -13,7 +13,7 @@ use crate::{BackendKind, BenchOptions, Scenario, Size};
 #[command(after_help = BENCH_EXAMPLES)]
 pub struct BenchArgs {
     /// Scenarios to run: sandbox, throughput, claim, pacing, api, stampede, schedule, idle,
-    /// chaos (default: all of them).
+    /// chaos (default: all of them), and drafts (only when named).
     #[arg(value_name = "SCENARIO")]
     pub scenarios: Vec<Scenario>,
 
@@ -89,7 +89,10 @@ Scenarios:
               core and SQL statements/s over 10 s (goal <= 1 % and <= 10/s), claims/s, and
               how soon a post accepted for now is published
   chaos       3 replicas, sandbox faults, a revocation, a forced expiry, SIGKILLs; then a replica
-              SIGSTOPped past its lease: lost and duplicated posts (goal 0 and 0, else exit 1)";
+              SIGSTOPped past its lease: lost and duplicated posts (goal 0 and 0, else exit 1)
+  drafts      the saved pages of ../shared/data/drafts-pages drafted and scored (limits, title,
+              language, key terms, filler, alt text, variety, image), built-in copy and a model
+              stand-in (goal: 90 % of pages pass every check); run only when named";
 
 /// `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

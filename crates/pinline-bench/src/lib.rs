@@ -31,6 +31,9 @@
 //!   forced expiries and a replica SIGKILLed every few seconds (some inside a refresh): lost and
 //!   duplicated posts, accounts wrongly `needs_reauth` and `post.published` webhooks missing (all
 //!   must be 0), plus a fencing run where a replica is SIGSTOPped past its lease.
+//! * [`drafts`] (only when named): the drafts of saved pages scored on limits, title,
+//!   language, key terms, filler, alt text, variety and image, with the built-in copy and with a
+//!   chat model stand-in.
 //!
 //! The last four run real `pinline serve` child processes ([`replicas`]): the current
 //! executable when it is `pinline`, else `PINLINE_BENCH_EXE`, else `target/<profile>/pinline`
@@ -44,6 +47,7 @@ pub mod bulk;
 pub mod chaos;
 pub mod claim;
 pub mod cli;
+pub mod drafts;
 pub mod env;
 pub mod idle;
 pub mod pacing;
@@ -76,6 +80,8 @@ pub enum Scenario {
     Schedule,
     Idle,
     Chaos,
+    /// Draft quality on saved pages; run only when named.
+    Drafts,
 }
 
 impl Scenario {
@@ -103,6 +109,7 @@ impl Scenario {
             Scenario::Schedule => "schedule",
             Scenario::Idle => "idle",
             Scenario::Chaos => "chaos",
+            Scenario::Drafts => "drafts",
         }
     }
 
@@ -121,7 +128,7 @@ impl Scenario {
 
     /// False for the scenario that measures the in-memory sandbox alone.
     fn uses_database(self) -> bool {
-        self != Scenario::Sandbox
+        !matches!(self, Scenario::Sandbox | Scenario::Drafts)
     }
 }
 
@@ -145,9 +152,10 @@ impl FromStr for Scenario {
             "schedule" => Ok(Scenario::Schedule),
             "idle" => Ok(Scenario::Idle),
             "chaos" => Ok(Scenario::Chaos),
+            "drafts" => Ok(Scenario::Drafts),
             _ => Err(format!(
                 "unknown scenario `{s}`; known: sandbox, throughput, claim, pacing, api, stampede, \
-                 schedule, idle, chaos"
+                 schedule, idle, chaos, drafts"
             )),
         }
     }
@@ -269,6 +277,7 @@ pub async fn run(
                 Scenario::Schedule => schedule::run(options, backend).await,
                 Scenario::Idle => idle::run(options, backend).await,
                 Scenario::Chaos => chaos::run(options, backend).await,
+                Scenario::Drafts => drafts::run(options).await,
             };
             match outcome.with_context(|| format!("while running {scenario} on {place}"))? {
                 Ran::Tables { tables, failures } => {

@@ -10,17 +10,21 @@
 //! 1. **Fetch** ([`fetch`]): a link is fetched under a [`FetchPolicy`] — size caps, one
 //!    deadline, hand-followed redirects with loop detection, http(s) only, and every hop's
 //!    addresses checked and pinned so that private networks cannot be reached.
-//! 2. **Read** ([`metadata`]): OpenGraph, Twitter card, `<title>`, meta description and
-//!    keywords, canonical link, and schema.org JSON-LD (products, articles, recipes) become one
-//!    [`PageMetadata`]. A text-only idea becomes metadata too.
+//! 2. **Read** ([`metadata`]): OpenGraph (with its product and article tags), Twitter card,
+//!    `<title>`, meta description and keywords, canonical link, the document's language,
+//!    schema.org entities from JSON-LD and microdata (the most specific one is what the page is
+//!    about), and the pictures and paragraphs of the main content become one
+//!    [`PageMetadata`], its text decoded once. A text-only idea becomes metadata too.
 //! 3. **Picture** ([`image_prep`]): the image given, or else the page's best image that
 //!    fetches and decodes (only once its header shows it fits the decoding limits), is shrunk
 //!    when far larger than needed, turned upright, cropped to 2:3 around its most detailed region
 //!    (a different window per draft when the picture allows), resized to 1000×1500 and encoded
 //!    as a JPEG under a size cap.
 //! 4. **Write** ([`text`]): a [`Generator`] writes one piece of copy per draft, each from a
-//!    different angle, cut to Pinterest's limits at word boundaries. [`RuleGenerator`] is built
-//!    in; [`ChatGenerator`] asks an OpenAI-compatible model and falls back to the rules.
+//!    different angle and in the page's [`language`], cut to Pinterest's limits at word
+//!    boundaries. [`RuleGenerator`] is built in; [`ChatGenerator`] asks an OpenAI-compatible
+//!    model and uses its answer only when it passes the [`quality`] rules, falling back to the
+//!    rules otherwise.
 //!
 //! Steps 3 and 4 run concurrently. Parsing a page and preparing an image run on the drafter's
 //! own work threads, so that they do not stall the async runtime, and take a turn from one small
@@ -55,7 +59,10 @@ mod decode_cost;
 mod error;
 pub mod fetch;
 pub mod image_prep;
+pub mod language;
 pub mod metadata;
+pub mod quality;
+pub mod scorecard;
 pub mod text;
 
 use std::sync::Arc;
@@ -166,7 +173,8 @@ pub struct SourceSummary {
     pub title: Option<String>,
     /// The page's best description.
     pub description: Option<String>,
-    /// `product`, `article` or `recipe` when the page has such structured data.
+    /// `product`, `recipe`, `event`, `work` or `article`: what the page is about, when its
+    /// structured data says so.
     pub structured_type: Option<String>,
     /// Where the image came from, when it was fetched.
     pub image_url: Option<Url>,
@@ -216,6 +224,16 @@ impl Drafter {
     /// A drafter with these settings and this copy generator.
     pub fn new(settings: DraftSettings, generator: Arc<dyn Generator>) -> Self {
         let fetcher = Fetcher::new(settings.fetch.clone());
+        Self::with_fetcher(settings, fetcher, generator)
+    }
+
+    /// A drafter that fetches through `fetcher` (one built with its own guard, such as one
+    /// whose resolver serves saved pages on loopback) rather than one built from the settings.
+    pub fn with_fetcher(
+        settings: DraftSettings,
+        fetcher: Fetcher,
+        generator: Arc<dyn Generator>,
+    ) -> Self {
         let turns = settings.parallel_work.max(1);
         Self {
             settings,
@@ -342,18 +360,11 @@ impl Drafter {
             kind,
             url: source_url,
             site_name: meta.site_name(),
-            title: meta.best_title().map(str::to_owned),
+            title: meta.clean_title(),
             description: meta
                 .best_description()
                 .map(|d| text::cut_at_word_boundary(d, 300)),
-            structured_type: meta.structured.first().map(|item| {
-                match item {
-                    StructuredData::Product(_) => "product",
-                    StructuredData::Article(_) => "article",
-                    StructuredData::Recipe(_) => "recipe",
-                }
-                .to_owned()
-            }),
+            structured_type: meta.main_entity().map(|item| item.kind_name().to_owned()),
             image_url,
         };
         Ok(copies

@@ -2,7 +2,8 @@
 //!
 //! A [`Generator`] turns page metadata and the person's own hints into `count` pieces of
 //! [`PinCopy`] that differ from each other. [`RuleGenerator`] is built in and needs nothing: it
-//! fills templates with what the page says (price, brand, ingredients, cooking time, author).
+//! writes in the page's language from what the page says (ingredients, cooking time, price,
+//! brand, author, venue), each variant from its own angle.
 //! [`ChatGenerator`] asks an OpenAI-compatible chat endpoint and falls back to the rules on any
 //! failure, recording that it did.
 //!
@@ -11,6 +12,7 @@
 //! not bytes, so a title in Japanese or with emoji is cut as safely as one in English.
 
 mod chat;
+pub(crate) mod rules;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,7 +26,7 @@ pub use chat::{ChatGenerator, ChatSettings};
 use pinline_pinterest::facts::pin_limits;
 
 use crate::DraftError;
-use crate::metadata::{PageMetadata, StructuredData};
+use crate::metadata::PageMetadata;
 
 /// Pinterest's limit on a pin title, in characters (from the fact tables, like every intake's).
 pub const TITLE_MAX_CHARS: usize = pin_limits::TITLE_MAX;
@@ -261,8 +263,8 @@ pub fn extract_keywords(meta: &PageMetadata, hints: &Hints, max: usize) -> Vec<S
     keywords
 }
 
-/// The built-in generator: templates over the metadata, one angle per variant (benefit-led,
-/// question-led, list-led, direct, save-for-later).
+/// The built-in generator: templates over the page's facts in the page's language, one angle
+/// per variant (see [`rules`](self) for the angles).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RuleGenerator;
 
@@ -278,298 +280,6 @@ impl Generator for RuleGenerator {
     }
 }
 
-/// The variants' angles, in the order drafts are numbered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Angle {
-    Benefit,
-    Question,
-    List,
-    Direct,
-    SaveForLater,
-}
-
-const ANGLES: [Angle; 5] = [
-    Angle::Benefit,
-    Angle::Question,
-    Angle::List,
-    Angle::Direct,
-    Angle::SaveForLater,
-];
-
-/// What the templates know about the idea, read once.
-#[derive(Debug)]
-struct Facts {
-    kind: Kind,
-    subject: String,
-    summary: Option<String>,
-    site: Option<String>,
-    brand: Option<String>,
-    price: Option<String>,
-    author: Option<String>,
-    ingredients: usize,
-    minutes: Option<u32>,
-    keywords: Vec<String>,
-    alt_hint: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Product,
-    Recipe,
-    Article,
-    Other,
-}
-
-impl Facts {
-    fn read(meta: &PageMetadata, hints: &Hints) -> Self {
-        let kind = match meta.structured.first() {
-            Some(StructuredData::Product(_)) => Kind::Product,
-            Some(StructuredData::Recipe(_)) => Kind::Recipe,
-            Some(StructuredData::Article(_)) => Kind::Article,
-            None => match meta.open_graph.kind.as_deref() {
-                Some("product" | "og:product" | "product.item") => Kind::Product,
-                Some("article") => Kind::Article,
-                _ => Kind::Other,
-            },
-        };
-        let site = meta.site_name();
-        let subject = hints
-            .title
-            .clone()
-            .or_else(|| {
-                meta.best_title()
-                    .map(|title| strip_site_suffix(title, site.as_deref()))
-            })
-            .or_else(|| {
-                hints
-                    .text
-                    .as_deref()
-                    .map(|text| cut_at_word_boundary(text, 90))
-            })
-            .unwrap_or_default();
-        let summary = meta
-            .best_description()
-            .map(str::to_owned)
-            .or_else(|| hints.text.clone())
-            .filter(|summary| *summary != subject);
-        let product = meta.product();
-        let recipe = meta.recipe();
-        let price = product.and_then(|p| {
-            p.price
-                .as_deref()
-                .map(|price| format_price(price, p.currency.as_deref()))
-        });
-        Facts {
-            kind,
-            subject,
-            summary,
-            site,
-            brand: product.and_then(|p| p.brand.clone()),
-            price,
-            author: meta.article().and_then(|a| a.author.clone()),
-            ingredients: recipe.map_or(0, |r| r.ingredient_count),
-            minutes: recipe.and_then(|r| r.total_minutes),
-            keywords: extract_keywords(meta, hints, MAX_KEYWORDS),
-            alt_hint: meta.image_alt().map(str::to_owned),
-        }
-    }
-
-    fn time(&self) -> Option<String> {
-        self.minutes
-            .filter(|m| *m > 0)
-            .map(|minutes| match (minutes / 60, minutes % 60) {
-                (0, m) => format!("{m} min"),
-                (h, 0) => format!("{h} h"),
-                (h, m) => format!("{h} h {m} min"),
-            })
-    }
-
-    fn subject_or(&self, fallback: &str) -> String {
-        if self.subject.is_empty() {
-            fallback.to_owned()
-        } else {
-            self.subject.clone()
-        }
-    }
-
-    fn title(&self, angle: Angle) -> String {
-        let subject = self.subject_or("An idea worth saving");
-        let time = self.time();
-        match angle {
-            Angle::Benefit => match self.kind {
-                Kind::Recipe => match (&time, self.ingredients) {
-                    (Some(time), _) => format!("{subject}: ready in {time}"),
-                    (None, n) if n > 0 => format!("{subject} with just {n} ingredients"),
-                    _ => format!("{subject}, made simple"),
-                },
-                Kind::Product => match (&self.price, &self.brand) {
-                    (Some(price), _) => format!("{subject} for {price}"),
-                    (None, Some(brand)) => format!("{subject} by {brand}"),
-                    _ => subject,
-                },
-                Kind::Article | Kind::Other => subject,
-            },
-            Angle::Question => {
-                if subject.ends_with('?') {
-                    return subject;
-                }
-                match self.kind {
-                    Kind::Recipe => format!("Craving {subject}?"),
-                    Kind::Product => format!("Looking for {subject}?"),
-                    Kind::Article | Kind::Other => format!("{subject}? Here is what to know"),
-                }
-            }
-            Angle::List => {
-                let facts = self.fact_list();
-                if facts.is_empty() {
-                    match self.kind {
-                        Kind::Article => format!("{subject}: the key points"),
-                        _ => format!("{subject}: ideas to save"),
-                    }
-                } else {
-                    format!("{subject}: {}", facts.join(" · "))
-                }
-            }
-            Angle::Direct => match &self.site {
-                Some(site) if !subject.contains(site.as_str()) => format!("{subject} | {site}"),
-                _ => subject,
-            },
-            Angle::SaveForLater => format!("Save for later: {subject}"),
-        }
-    }
-
-    /// Short facts for list-led copy, most telling first.
-    fn fact_list(&self) -> Vec<String> {
-        let mut facts = Vec::new();
-        match self.kind {
-            Kind::Recipe => {
-                if self.ingredients > 0 {
-                    facts.push(format!("{} ingredients", self.ingredients));
-                }
-                if let Some(time) = self.time() {
-                    facts.push(format!("ready in {time}"));
-                }
-            }
-            Kind::Product => {
-                if let Some(brand) = &self.brand {
-                    facts.push(format!("by {brand}"));
-                }
-                if let Some(price) = &self.price {
-                    facts.push(price.clone());
-                }
-            }
-            Kind::Article => {
-                if let Some(author) = &self.author {
-                    facts.push(format!("by {author}"));
-                }
-            }
-            Kind::Other => {}
-        }
-        facts
-    }
-
-    fn call_to_action(&self) -> String {
-        let on_site = self
-            .site
-            .as_deref()
-            .map(|site| format!(" on {site}"))
-            .unwrap_or_default();
-        match self.kind {
-            Kind::Recipe => {
-                format!("Save it for your next cooking day and get the full recipe{on_site}.")
-            }
-            Kind::Product => format!("Tap to see the details{on_site}."),
-            Kind::Article => format!("Tap to read the whole story{on_site}."),
-            Kind::Other if self.site.is_some() => format!("Tap to see more{on_site}."),
-            Kind::Other => "Save it for later.".to_owned(),
-        }
-    }
-
-    fn description(&self, angle: Angle) -> String {
-        let summary = self.summary.clone().unwrap_or_default();
-        let facts_sentence = {
-            let facts = self.fact_list();
-            if facts.is_empty() {
-                String::new()
-            } else {
-                let mut sentence = facts.join(", ");
-                capitalise_first(&mut sentence);
-                format!("{sentence}.")
-            }
-        };
-        let keywords_line = if self.keywords.is_empty() {
-            String::new()
-        } else {
-            let top: Vec<&str> = self.keywords.iter().take(5).map(String::as_str).collect();
-            format!("Ideas for: {}.", top.join(", "))
-        };
-        let parts: Vec<String> = match angle {
-            Angle::Benefit => vec![summary, facts_sentence, self.call_to_action()],
-            Angle::Question => {
-                let question = match self.kind {
-                    Kind::Recipe => "Looking for something good to cook tonight?",
-                    Kind::Product => "Still searching for the right pick?",
-                    Kind::Article => "Want the short version first?",
-                    Kind::Other => "Looking for fresh inspiration?",
-                };
-                vec![question.to_owned(), summary, self.call_to_action()]
-            }
-            Angle::List => {
-                let mut bullets: Vec<String> = self
-                    .fact_list()
-                    .into_iter()
-                    .map(|mut fact| {
-                        capitalise_first(&mut fact);
-                        format!("• {fact}")
-                    })
-                    .collect();
-                bullets.extend(self.keywords.iter().take(3).map(|k| format!("• {k}")));
-                let list = if bullets.is_empty() {
-                    String::new()
-                } else {
-                    format!("What you will find:\n{}\n", bullets.join("\n"))
-                };
-                vec![list, summary, self.call_to_action()]
-            }
-            Angle::Direct => vec![summary, keywords_line],
-            Angle::SaveForLater => vec![
-                format!(
-                    "Pin it now, come back when you need it: {}.",
-                    self.subject_or("this idea")
-                        .trim_end_matches(['.', '!', '?'])
-                ),
-                summary,
-                self.call_to_action(),
-            ],
-        };
-        parts
-            .into_iter()
-            .filter(|part| !part.trim().is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-            .replace("\n ", "\n")
-    }
-
-    fn alt_text(&self) -> String {
-        if let Some(alt) = &self.alt_hint {
-            return alt.clone();
-        }
-        if self.subject.is_empty() {
-            return "Pin image".to_owned();
-        }
-        let subject = &self.subject;
-        match self.kind {
-            Kind::Recipe => format!("Photo of {subject}"),
-            Kind::Product => match &self.brand {
-                Some(brand) => format!("Product photo of {subject} by {brand}"),
-                None => format!("Product photo of {subject}"),
-            },
-            Kind::Article => format!("Image for the article “{subject}”"),
-            Kind::Other => format!("Image for “{subject}”"),
-        }
-    }
-}
-
 impl RuleGenerator {
     /// Writes `count` pieces of copy synchronously, each labelled with `generator`.
     pub fn write(
@@ -579,61 +289,7 @@ impl RuleGenerator {
         count: usize,
         generator: GeneratorUsed,
     ) -> Vec<PinCopy> {
-        let facts = Facts::read(meta, hints);
-        let alt_text = facts.alt_text();
-        ANGLES
-            .iter()
-            .cycle()
-            .take(count)
-            .map(|angle| {
-                finish_copy(
-                    &facts.title(*angle),
-                    &facts.description(*angle),
-                    &alt_text,
-                    facts.keywords.clone(),
-                    meta.link(),
-                    generator.clone(),
-                )
-            })
-            .collect()
-    }
-}
-
-fn capitalise_first(text: &mut String) {
-    if let Some(first) = text.chars().next() {
-        let upper: String = first.to_uppercase().collect();
-        text.replace_range(..first.len_utf8(), &upper);
-    }
-}
-
-/// `<title>` often ends in " | Site" or " - Site"; the pin title should not.
-fn strip_site_suffix(title: &str, site: Option<&str>) -> String {
-    let Some(site) = site else {
-        return title.to_owned();
-    };
-    for separator in [" | ", " - ", " – ", " — ", " · "] {
-        if let Some((head, tail)) = title.rsplit_once(separator)
-            && tail.trim().eq_ignore_ascii_case(site)
-            && !head.trim().is_empty()
-        {
-            return head.trim().to_owned();
-        }
-    }
-    title.to_owned()
-}
-
-fn format_price(price: &str, currency: Option<&str>) -> String {
-    let symbol = match currency.map(str::to_ascii_uppercase).as_deref() {
-        Some("USD") => Some("$"),
-        Some("EUR") => Some("€"),
-        Some("GBP") => Some("£"),
-        Some("JPY") => Some("¥"),
-        _ => None,
-    };
-    match (symbol, currency) {
-        (Some(symbol), _) => format!("{symbol}{price}"),
-        (None, Some(code)) => format!("{price} {code}"),
-        (None, None) => price.to_owned(),
+        rules::write(meta, hints, count, generator)
     }
 }
 
@@ -694,25 +350,6 @@ mod tests {
         };
         let keywords = extract_keywords(&meta, &Hints::default(), 5);
         assert_eq!(keywords, ["Dessert", "baking", "lemon", "tart", "curd"]);
-    }
-
-    #[test]
-    fn price_formats_with_symbol_or_code() {
-        assert_eq!(format_price("29.99", Some("USD")), "$29.99");
-        assert_eq!(format_price("29.99", Some("chf")), "29.99 chf");
-        assert_eq!(format_price("29.99", None), "29.99");
-    }
-
-    #[test]
-    fn site_suffix_is_stripped_from_titles() {
-        assert_eq!(
-            strip_site_suffix("Lemon tart | Bake Club", Some("Bake Club")),
-            "Lemon tart"
-        );
-        assert_eq!(
-            strip_site_suffix("Lemon tart | Other", Some("Bake Club")),
-            "Lemon tart | Other"
-        );
     }
 
     fn words() -> impl Strategy<Value = String> {

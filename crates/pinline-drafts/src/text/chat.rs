@@ -1,11 +1,17 @@
 //! Pin copy from an OpenAI-compatible chat model, with the rules as a safety net.
 //!
 //! One `POST {base_url}/chat/completions` asks for a JSON object (`response_format:
-//! json_object`) holding exactly `count` drafts. Any failure — a connection error, the timeout,
-//! a non-2xx status, a body that is not the expected JSON, too few or empty drafts — makes the
-//! generator answer with [`RuleGenerator`]'s copy instead, labelled
-//! [`GeneratorUsed::RulesAfterChatFailed`] with the reason. Drafting never fails because a model
-//! did.
+//! json_object`) holding exactly `count` drafts. The model is told the page's language, what
+//! the page is about and the facts read from it (written the language's way), the page's own
+//! sentences, one angle per draft, Pinterest's limits and the phrases it must not use.
+//!
+//! Its answer is checked by the same rules as every draft ([`crate::quality::check_copies`]):
+//! within the limits as written, in the page's language, without filler, with alt text that
+//! names something, and descriptions that differ. Any failure — a connection error, the
+//! timeout, a non-2xx status, a body that is not the expected JSON, too few or empty drafts, or
+//! an answer that breaks a rule — makes the generator answer with [`RuleGenerator`]'s copy
+//! instead, labelled [`GeneratorUsed::RulesAfterChatFailed`] with the reason. Drafting never
+//! fails because a model did.
 //!
 //! The API key lives in a [`SecretString`] and is exposed only to build the `Authorization`
 //! header, which is marked sensitive. Failure reasons are written here from status codes and
@@ -23,10 +29,12 @@ use url::Url;
 
 use super::{
     ALT_TEXT_MAX_CHARS, DESCRIPTION_MAX_CHARS, GenerateFuture, Generator, GeneratorUsed, Hints,
-    MAX_KEYWORDS, PinCopy, RuleGenerator, TITLE_MAX_CHARS, extract_keywords, finish_copy,
+    MAX_KEYWORDS, PinCopy, RuleGenerator, TITLE_MAX_CHARS, extract_keywords, finish_copy, rules,
 };
 use crate::DraftError;
+use crate::language::Language;
 use crate::metadata::PageMetadata;
+use crate::quality::{BANNED_PHRASES, check_copies};
 
 /// How to reach the chat model.
 #[derive(Debug, Clone)]
@@ -93,7 +101,8 @@ impl ChatGenerator {
         hints: &Hints,
         count: usize,
     ) -> Result<Vec<PinCopy>, String> {
-        let body = request_body(&self.settings.model, meta, hints, count);
+        let (brief, language) = rules::brief(meta, hints, count);
+        let body = request_body(&self.settings.model, brief, count);
         let mut bearer =
             HeaderValue::from_str(&format!("Bearer {}", self.settings.api_key.expose_secret()))
                 .map_err(|_| {
@@ -131,7 +140,7 @@ impl ChatGenerator {
             .ok_or_else(|| "the chat answer has no message content".to_owned())?;
         let drafts: ChatDrafts = serde_json::from_str(strip_code_fence(&content))
             .map_err(|error| format!("the chat answer is not the requested JSON ({error})"))?;
-        self.validate(drafts, meta, hints, count)
+        self.validate(drafts, meta, hints, count, &language)
     }
 
     fn validate(
@@ -140,6 +149,7 @@ impl ChatGenerator {
         meta: &PageMetadata,
         hints: &Hints,
         count: usize,
+        language: &Language,
     ) -> Result<Vec<PinCopy>, String> {
         let usable: Vec<ChatDraft> = drafts
             .drafts
@@ -152,23 +162,36 @@ impl ChatGenerator {
                 usable.len()
             ));
         }
+        let usable: Vec<ChatDraft> = usable.into_iter().take(count).collect();
+        for (index, draft) in usable.iter().enumerate() {
+            let over = draft.title.chars().count() > TITLE_MAX_CHARS
+                || draft.description.chars().count() > DESCRIPTION_MAX_CHARS
+                || draft
+                    .alt_text
+                    .as_ref()
+                    .is_some_and(|alt| alt.chars().count() > ALT_TEXT_MAX_CHARS);
+            if over {
+                return Err(format!(
+                    "draft {} of the chat answer is over the limits",
+                    index + 1
+                ));
+            }
+        }
         let extracted = extract_keywords(meta, hints, MAX_KEYWORDS);
-        let rules_alt = self.rules.write(meta, hints, 1, GeneratorUsed::Rules);
-        let fallback_alt = rules_alt
-            .first()
-            .map(|copy| copy.alt_text.clone())
-            .unwrap_or_default();
+        // The rules' alt text for the same variant stands in where the model wrote none.
+        let rules_copy = self.rules.write(meta, hints, count, GeneratorUsed::Rules);
         let generator = GeneratorUsed::Chat {
             model: self.settings.model.clone(),
         };
-        Ok(usable
+        let copies: Vec<PinCopy> = usable
             .into_iter()
-            .take(count)
-            .map(|draft| {
+            .enumerate()
+            .map(|(index, draft)| {
                 let alt_text = draft
                     .alt_text
                     .filter(|alt| !alt.trim().is_empty())
-                    .unwrap_or_else(|| fallback_alt.clone());
+                    .or_else(|| rules_copy.get(index).map(|copy| copy.alt_text.clone()))
+                    .unwrap_or_default();
                 let keywords = if draft.keywords.is_empty() {
                     extracted.clone()
                 } else {
@@ -184,7 +207,10 @@ impl ChatGenerator {
                     generator.clone(),
                 )
             })
-            .collect())
+            .collect();
+        check_copies(&copies, language)
+            .map_err(|broken| format!("the chat answer breaks a rule: {broken}"))?;
+        Ok(copies)
     }
 }
 
@@ -245,37 +271,30 @@ struct ChatDraft {
 
 const SYSTEM_PROMPT: &str = "You write Pinterest pin copy. Answer with one JSON object and \
 nothing else: {\"drafts\": [{\"title\": string, \"description\": string, \"alt_text\": string, \
-\"keywords\": [string]}]}. Each draft takes a different angle (benefit-led, question-led, \
-list-led, ...). Titles are specific and searchable; descriptions read naturally, use the \
-page's facts, and end with a gentle call to action; alt text describes the image for people \
-who cannot see it. No hashtags, no made-up facts, no links.";
+\"keywords\": [string]}]}. Write every word in the idea's language. Each draft takes the angle \
+it is given and uses different facts and sentences from the others, with its own title, \
+description and alt text; no two descriptions may share most of their words. Use only the \
+facts given; no made-up facts, no hashtags, no links, no calls to action and none of the banned \
+phrases. Alt text describes the picture for people who cannot see it, from what the page says \
+about it.";
 
-fn request_body(
-    model: &str,
-    meta: &PageMetadata,
-    hints: &Hints,
-    count: usize,
-) -> serde_json::Value {
-    let idea = json!({
-        "person_title": hints.title,
-        "person_text": hints.text,
-        "page_title": meta.best_title(),
-        "page_description": meta.best_description(),
-        "site": meta.site_name(),
-        "image_alt": meta.image_alt(),
-        "structured_data": meta.structured,
-        "keywords": meta.declared_keywords(),
+fn request_body(model: &str, brief: serde_json::Value, count: usize) -> serde_json::Value {
+    let request = json!({
+        "instruction": format!("Write exactly {count} drafts for this idea, one per angle."),
+        "limits": {
+            "title_characters": TITLE_MAX_CHARS,
+            "description_characters": DESCRIPTION_MAX_CHARS,
+            "alt_text_characters": ALT_TEXT_MAX_CHARS,
+            "keywords": MAX_KEYWORDS,
+        },
+        "banned_phrases": BANNED_PHRASES,
+        "idea": brief,
     });
-    let instruction = format!(
-        "Write exactly {count} drafts for this idea. Limits: title at most {TITLE_MAX_CHARS} \
-         characters, description at most {DESCRIPTION_MAX_CHARS}, alt_text at most \
-         {ALT_TEXT_MAX_CHARS}, at most {MAX_KEYWORDS} keywords.\n\nIdea:\n{idea}"
-    );
     json!({
         "model": model,
         "messages": [
             {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": instruction},
+            {"role": "user", "content": request.to_string()},
         ],
         "response_format": {"type": "json_object"},
         "temperature": 0.7,

@@ -115,11 +115,10 @@ fn fallback_reason(copies: &[PinCopy]) -> String {
 
 #[tokio::test]
 async fn uses_the_model_answer_and_sends_the_key_as_bearer() {
-    let long_title = "A very long title ".repeat(20);
     let content = json!({"drafts": [
         {"title": "Warm brass light for late nights", "description": "Model description one.",
          "alt_text": "Brass lamp glowing", "keywords": ["brass lamp", "desk"]},
-        {"title": long_title, "description": "Model description two."}
+        {"title": "A desk lamp in solid brass", "description": "Solid brass, a linen shade and a warm bulb for the evening."}
     ]})
     .to_string();
     let (site, fake) = fake_endpoint(move || completion(&content)).await;
@@ -140,7 +139,6 @@ async fn uses_the_model_answer_and_sends_the_key_as_bearer() {
         copies[0].link.as_ref().map(Url::as_str),
         Some("https://shop.example/lamp")
     );
-    assert!(copies[1].title.chars().count() <= TITLE_MAX_CHARS);
     assert!(
         !copies[1].alt_text.is_empty(),
         "a missing alt text is filled in"
@@ -205,6 +203,17 @@ async fn malformed_answers_fall_back_to_the_rules() {
             Box::new(|| completion(r#"{"drafts": [{"title": "One", "description": "Only one"}]}"#)),
         ),
         (
+            "over the limits",
+            Box::new(|| {
+                let long = "A very long title ".repeat(20);
+                completion(
+                    &json!({"drafts": [{"title": long, "description": "One lamp."},
+                                       {"title": "t", "description": "Another lamp entirely."}]})
+                    .to_string(),
+                )
+            }),
+        ),
+        (
             "empty title",
             Box::new(|| {
                 completion(
@@ -237,4 +246,104 @@ async fn the_key_never_appears_in_debug_output_or_reasons() {
     let silent = silent_endpoint().await;
     let copies = generate(&self::generator(&silent), 1).await;
     assert!(!format!("{copies:?}").contains(KEY));
+}
+
+fn french_page() -> PageMetadata {
+    let url = Url::parse("https://cuisine.example/ratatouille").expect("the page URL parses");
+    PageMetadata::from_html(
+        r#"<html lang="fr"><head>
+           <meta property="og:title" content="Ratatouille du marché">
+           <meta property="og:description" content="Une ratatouille fondante avec des aubergines, des courgettes et des poivrons du marché, mijotés longuement dans l'huile d'olive.">
+           </head></html>"#,
+        Some(&url),
+    )
+}
+
+#[tokio::test]
+async fn answers_that_break_the_rules_fall_back_to_the_rules() {
+    let cases: Vec<(&str, &'static str, &'static str)> = vec![
+        (
+            "English on a French page",
+            r#"{"drafts": [
+              {"title": "Ratatouille from the market", "description": "A slow-cooked vegetable stew with aubergines and peppers that everyone will love at dinner.", "alt_text": "A pot of ratatouille"},
+              {"title": "Ratatouille tonight", "description": "Cook the vegetables one by one in olive oil, then let them simmer together for an hour.", "alt_text": "Ratatouille in a bowl"}]}"#,
+            "not written in French",
+        ),
+        (
+            "filler",
+            r#"{"drafts": [
+              {"title": "Ratatouille du marché", "description": "Une ratatouille fondante aux aubergines. Cliquez ici pour la recette.", "alt_text": "Une cocotte de ratatouille"},
+              {"title": "Ratatouille d'été", "description": "Des courgettes et des poivrons mijotés longuement dans l'huile d'olive.", "alt_text": "Ratatouille dans un bol"}]}"#,
+            "filler",
+        ),
+        (
+            "the same description twice",
+            r#"{"drafts": [
+              {"title": "Ratatouille du marché", "description": "Une ratatouille fondante aux aubergines et aux courgettes du marché.", "alt_text": "Une cocotte de ratatouille"},
+              {"title": "Ratatouille d'été", "description": "Une ratatouille fondante aux aubergines et aux courgettes du marché !", "alt_text": "Ratatouille dans un bol"}]}"#,
+            "nearly the same",
+        ),
+        (
+            "a placeholder alt text",
+            r#"{"drafts": [
+              {"title": "Ratatouille du marché", "description": "Une ratatouille fondante aux aubergines et aux courgettes du marché.", "alt_text": "Image for Ratatouille"},
+              {"title": "Ratatouille d'été", "description": "Des poivrons mijotés longuement dans l'huile d'olive, à servir tiède.", "alt_text": "Ratatouille dans un bol"}]}"#,
+            "filler",
+        ),
+    ];
+    for (name, content, expected) in cases {
+        let (site, _fake) = fake_endpoint(move || completion(content)).await;
+        let copies = generator(&site)
+            .generate(&french_page(), &Hints::default(), 2)
+            .await
+            .expect("the chat generator always answers");
+        let reason = fallback_reason(&copies);
+        assert!(reason.contains(expected), "{name}: {reason}");
+        // The built-in copy that replaces it is French.
+        assert!(
+            copies.iter().all(|c| !c.description.contains("Ready in") && !c.alt_text.starts_with("Photo of")),
+            "{name}: {copies:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_model_is_told_the_language_the_facts_and_the_limits() {
+    let content = json!({"drafts": [
+        {"title": "Ratatouille du marché", "description": "Une ratatouille fondante aux aubergines et aux courgettes du marché.", "alt_text": "Une cocotte de ratatouille"},
+        {"title": "Ratatouille d'été", "description": "Des poivrons mijotés longuement dans l'huile d'olive, à servir tiède.", "alt_text": "Ratatouille dans un bol"}
+    ]})
+    .to_string();
+    let (site, fake) = fake_endpoint(move || completion(&content)).await;
+    let copies = generator(&site)
+        .generate(&french_page(), &Hints::default(), 2)
+        .await
+        .expect("the chat generator always answers");
+    assert!(
+        matches!(copies[0].generator, GeneratorUsed::Chat { .. }),
+        "{:?}",
+        copies[0].generator
+    );
+    let seen = fake.seen.lock().expect("the log lock is not poisoned");
+    let request: Value = serde_json::from_str(
+        seen[0].1["messages"][1]["content"]
+            .as_str()
+            .expect("the user message is text"),
+    )
+    .expect("the user message is JSON");
+    assert_eq!(request["idea"]["language"]["code"], "fr");
+    assert_eq!(request["idea"]["language"]["name"], "French");
+    assert_eq!(request["idea"]["name"], "Ratatouille du marché");
+    assert_eq!(request["limits"]["title_characters"], TITLE_MAX_CHARS);
+    assert_eq!(request["idea"]["angles"].as_array().map(Vec::len), Some(2));
+    assert!(
+        request["banned_phrases"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    );
+    assert!(
+        request["idea"]["page_sentences"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("aubergines"))
+    );
 }

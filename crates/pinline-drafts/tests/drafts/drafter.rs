@@ -93,7 +93,7 @@ async fn a_page_link_becomes_drafts() {
             Some(site.url("/img/tart.png").as_str())
         );
     }
-    assert_eq!(drafts[0].title, "Lemon tart: ready in 45 min");
+    assert_eq!(drafts[1].title, "Lemon tart in 45 min");
     assert_ne!(drafts[0].image.crop, drafts[1].image.crop);
 }
 

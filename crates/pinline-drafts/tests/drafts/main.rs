@@ -2,10 +2,12 @@
 
 mod bombs;
 mod chat;
+mod corpus;
 mod drafter;
 mod fetch;
 mod images;
 mod limits;
 mod metadata;
+mod pages;
 mod support;
 mod text;

@@ -16,7 +16,8 @@ fn recipe_page() -> PageMetadata {
         r#"<meta property="og:site_name" content="Bake Club">
         <script type="application/ld+json">
         {"@type": "Recipe", "name": "Lemon tart", "description": "A bright, sharp lemon tart.",
-         "image": "/tart.jpg", "recipeIngredient": ["a","b","c","d","e","f","g"],
+         "image": "/tart.jpg", "recipeIngredient": ["200 g flour", "100 g butter", "3 lemons",
+           "2 eggs", "150 g sugar", "100 ml cream", "1 pinch of salt"],
          "totalTime": "PT1H5M", "keywords": "dessert, baking"}</script>"#,
     )
 }
@@ -49,10 +50,18 @@ async fn recipe_copy_uses_time_and_ingredients_and_variants_differ() {
     unique.sort_unstable();
     unique.dedup();
     assert_eq!(unique.len(), 5, "titles repeat: {titles:?}");
-    assert_eq!(titles[0], "Lemon tart: ready in 1 h 5 min");
-    assert_eq!(titles[1], "Craving Lemon tart?");
-    assert!(titles[2].contains("7 ingredients"), "{titles:?}");
-    assert!(copies[2].description.contains("• 7 ingredients"));
+    assert_eq!(titles[0], "Lemon tart with flour and butter");
+    assert_eq!(titles[1], "Lemon tart in 1 hr 5 min");
+    assert!(
+        copies[0]
+            .description
+            .contains("Made with flour, butter, lemons, eggs and sugar.")
+    );
+    assert!(
+        copies[1].description.contains("7 ingredients"),
+        "{}",
+        copies[1].description
+    );
     for copy in &copies {
         assert_within_limits(&copy.title, &copy.description, &copy.alt_text);
         assert_eq!(copy.generator, GeneratorUsed::Rules);
@@ -66,7 +75,6 @@ async fn recipe_copy_uses_time_and_ingredients_and_variants_differ() {
             "{:?}",
             copy.keywords
         );
-        assert_eq!(copy.alt_text, "Photo of Lemon tart");
     }
 }
 
@@ -81,13 +89,10 @@ async fn product_copy_uses_price_and_brand() {
         .generate(&meta, &Hints::default(), 3)
         .await
         .expect("the rules never fail");
-    assert_eq!(copies[0].title, "Brass desk lamp for $29.99");
-    assert_eq!(copies[1].title, "Looking for Brass desk lamp?");
-    assert_eq!(copies[2].title, "Brass desk lamp: by Lumen · $29.99");
-    assert_eq!(
-        copies[0].alt_text,
-        "Product photo of Brass desk lamp by Lumen"
-    );
+    assert_eq!(copies[0].title, "Brass desk lamp by Lumen");
+    assert_eq!(copies[2].title, "Brass desk lamp – $29.99");
+    assert!(copies[2].description.contains("Price: $29.99."));
+    assert_eq!(copies[0].alt_text, "Photo of Brass desk lamp");
 }
 
 #[tokio::test]
@@ -105,7 +110,6 @@ async fn long_multibyte_text_is_cut_at_word_boundaries() {
     for copy in &copies {
         assert_within_limits(&copy.title, &copy.description, &copy.alt_text);
         assert!(copy.title.ends_with('…'), "{}", copy.title);
-        assert!(copy.description.ends_with('…'));
         // Every word that survives the cut is a whole word of the input.
         for word in copy.title.trim_end_matches('…').split_whitespace() {
             let word = word.trim_end_matches(['?', ':', ',']);
@@ -121,8 +125,12 @@ async fn long_multibyte_text_is_cut_at_word_boundaries() {
             .split_whitespace()
             .last()
             .expect("the description has words");
+        // A variant left without sentences of its own falls back on the (cut) title.
+        // Keywords are written in lowercase.
+        let last_word = last_word.trim_end_matches([',', '.']).to_lowercase();
+        let whole = |words: &[&str]| words.iter().any(|w| w.to_lowercase() == last_word);
         assert!(
-            words_of_description.contains(&last_word.trim_end_matches([',', '.'])),
+            whole(&words_of_description) || whole(&words_of_title),
             "{last_word:?} was cut mid-word"
         );
         assert!(copy.link.is_none(), "text ideas have no link");
