@@ -105,6 +105,14 @@ pub struct PublisherSettings {
     /// A post whose user's pacer says to wait longer than this (a `Retry-After`, an exhausted
     /// window until its reset) goes back to the queue until then instead of holding a slot.
     pub max_pacer_wait: Duration,
+    /// While posts fall due one by one (the last claim found some, but fewer than it asked
+    /// for), the next claim starts at least this long after the last one: each claim then
+    /// takes what fell due meanwhile, not the one post due this millisecond. A claim costs the
+    /// same handful of statements for 1 post or 100, so this bounds the statements per post
+    /// under a steady schedule, at the price of at most this much lag. It does not hold back a
+    /// claim after a wake-up (a post accepted for now), nor while a backlog drains (the last
+    /// claim came back full).
+    pub claim_gap: Duration,
 }
 
 impl Default for PublisherSettings {
@@ -116,6 +124,7 @@ impl Default for PublisherSettings {
             adopt_page_size: 250,
             adopt_skew: Duration::from_secs(10),
             max_pacer_wait: Duration::from_secs(5),
+            claim_gap: Duration::from_millis(10),
         }
     }
 }
@@ -337,7 +346,8 @@ impl Publisher {
     /// posts as slots were freed while the previous claim was running, so that under load a
     /// claimed post is waiting whenever a slot frees up, while a worker whose posts wait for
     /// the pacer (slots turning over slowly) claims no more than its free slots, keeping other
-    /// accounts' new posts from queueing behind them here.
+    /// accounts' new posts from queueing behind them here. While posts fall due one by one,
+    /// claims are at least `claim_gap` apart, so that each takes what fell due meanwhile.
     ///
     /// What wakes it: a claim coming back, a slot freed, [`Publisher::wake`], an account event,
     /// shutdown, and one timer. After a claim that found nothing it claims again only when woken
@@ -390,6 +400,9 @@ impl Publisher {
         let mut claim_if_due = false;
         // When the last claim started, unix ms by the queue's clock.
         let mut last_claim_at = i64::MIN;
+        // The earliest start of a claim that only follows posts falling due one by one.
+        let claim_gap = self.inner.settings.claim_gap;
+        let mut gap_until = tokio::time::Instant::now();
         let mut next_look = tokio::time::Instant::now() + idle_poll;
         let mut next_held_sweep = tokio::time::Instant::now() + HELD_SWEEP;
         let mut stopping = false;
@@ -425,9 +438,12 @@ impl Publisher {
             if !stopping && claiming.is_none() {
                 let free = self.inner.permits.available_permits();
                 let want = (free + ahead).saturating_sub(ready.len()).min(batch);
-                if want > 0 && (claim_now || more_due || (found_some && free >= refill_at)) {
+                let trickle = found_some && free >= refill_at;
+                let gap_passed = tokio::time::Instant::now() >= gap_until;
+                if want > 0 && (claim_now || more_due || (trickle && gap_passed)) {
                     claim_now = false;
                     check_due = false;
+                    gap_until = tokio::time::Instant::now() + claim_gap;
                     asked = want;
                     freed_before = self.inner.slots_freed.load(Ordering::Relaxed);
                     // No later than the claim's own "now": what was due by then, it saw.
@@ -471,11 +487,20 @@ impl Publisher {
             }
             // (Stopping, the sweep no longer runs: its time must not wake the loop again and
             // again while the last posts finish.)
-            let look = tokio::time::sleep_until(if stopping {
+            let mut wake_at = if stopping {
                 next_look
             } else {
                 next_look.min(next_held_sweep)
-            });
+            };
+            if !stopping
+                && claiming.is_none()
+                && found_some
+                && tokio::time::Instant::now() < gap_until
+            {
+                // Posts are falling due one by one: claim again when the gap has passed.
+                wake_at = wake_at.min(gap_until);
+            }
+            let look = tokio::time::sleep_until(wake_at);
             tokio::select! {
                 changed = shutdown.changed(), if !stopping => {
                     if changed.is_err() {
