@@ -36,7 +36,7 @@
 //! for now starts as soon as its wake-up is seen, and a scheduled one at its time.
 //! [`Publisher::stats`] counts the claims and due checks, so that a loop that spins shows.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -111,7 +111,7 @@ pub struct PublisherSettings {
     /// same handful of statements for 1 post or 100, so this bounds the statements per post
     /// under a steady schedule, at the price of at most this much lag. It does not hold back a
     /// claim after a wake-up (a post accepted for now), nor while a backlog drains (the last
-    /// claim came back full).
+    /// claim came back full, or took as many of one account's posts as a claim may).
     pub claim_gap: Duration,
 }
 
@@ -402,6 +402,8 @@ impl Publisher {
         let mut last_claim_at = i64::MIN;
         // The earliest start of a claim that only follows posts falling due one by one.
         let claim_gap = self.inner.settings.claim_gap;
+        let per_account =
+            usize::try_from(self.inner.queue.settings().per_account_batch.max(1)).unwrap_or(1);
         let mut gap_until = tokio::time::Instant::now();
         let mut next_look = tokio::time::Instant::now() + idle_poll;
         let mut next_held_sweep = tokio::time::Instant::now() + HELD_SWEEP;
@@ -512,7 +514,11 @@ impl Publisher {
                     match claimed {
                         Ok(claims) => {
                             found_some = !claims.is_empty();
-                            more_due = found_some && claims.len() >= asked;
+                            // Full, or an account gave as many as one claim takes of it:
+                            // more are probably due now, so no gap before the next claim.
+                            more_due = found_some
+                                && (claims.len() >= asked
+                                    || an_account_was_capped(&claims, per_account));
                             let freed = self.inner.slots_freed.load(Ordering::Relaxed);
                             ahead = if more_due {
                                 usize::try_from(freed - freed_before).unwrap_or(batch).min(batch)
@@ -1101,6 +1107,17 @@ pub const HELD_SWEEP: Duration = Duration::from_secs(5);
 pub const DUE_RECHECK: Duration = Duration::from_millis(250);
 
 /// The result of the claim in flight; never ready when there is none.
+/// True when some account has `per_account` or more posts in `claims`: the claim took as many
+/// of its posts as one claim may, so more of them may be due.
+fn an_account_was_capped(claims: &[ClaimedPost], per_account: usize) -> bool {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    claims.iter().any(|claim| {
+        let count = counts.entry(claim.post.account_id.as_str()).or_insert(0);
+        *count += 1;
+        *count >= per_account
+    })
+}
+
 async fn next_claim(claiming: &mut Option<ClaimTask>) -> Result<Vec<ClaimedPost>, String> {
     match claiming {
         Some(ClaimTask(task)) => match task.await {
