@@ -1071,7 +1071,7 @@ mod tests {
         let error = client
             .ensure_environment(&Environment::Production)
             .expect_err("production credential on a custom client");
-        assert_eq!(error.class(), crate::ErrorClass::Auth);
+        assert_eq!(error.class(), crate::ErrorClass::CredentialMismatch);
         assert!(error.to_string().contains("production"), "{error}");
     }
 

@@ -35,7 +35,7 @@
 //! | HTTP 403 | `scope` | |
 //! | HTTP 404 | `not_found` | |
 //! | HTTP 400, 409, 413, 415, 422 | `validation` | |
-//! | environment mismatch (refused) | `auth` | the credential cannot work here at all |
+//! | environment mismatch (refused) | `credential_mismatch` | the credential cannot work here at all; nothing is sent |
 //! | invalid id or field (refused) | `validation` | |
 //! | anything else, undecodable success bodies | `unknown` | |
 //!
@@ -64,19 +64,24 @@ pub enum ErrorClass {
     NotFound,
     /// The network or Pinterest failed; the same request may succeed later.
     Transient,
+    /// The stored credential was issued for another app or environment than the one
+    /// configured: no request is sent with it. Fixing the configuration or reconnecting the
+    /// account under the configured app clears it; retrying cannot.
+    CredentialMismatch,
     /// None of the above.
     Unknown,
 }
 
 impl ErrorClass {
     /// Every class, for metrics labels and exhaustive tests.
-    pub const ALL: [ErrorClass; 7] = [
+    pub const ALL: [ErrorClass; 8] = [
         ErrorClass::Auth,
         ErrorClass::Scope,
         ErrorClass::RateLimited,
         ErrorClass::Validation,
         ErrorClass::NotFound,
         ErrorClass::Transient,
+        ErrorClass::CredentialMismatch,
         ErrorClass::Unknown,
     ];
 
@@ -89,8 +94,16 @@ impl ErrorClass {
             ErrorClass::Validation => "validation",
             ErrorClass::NotFound => "not_found",
             ErrorClass::Transient => "transient",
+            ErrorClass::CredentialMismatch => "credential_mismatch",
             ErrorClass::Unknown => "unknown",
         }
+    }
+
+    /// The class named by [`ErrorClass::as_str`]; `None` for any other text.
+    pub fn parse(name: &str) -> Option<ErrorClass> {
+        ErrorClass::ALL
+            .into_iter()
+            .find(|class| class.as_str() == name)
     }
 }
 
@@ -250,7 +263,7 @@ pub enum Refusal {
 impl Refusal {
     fn class(&self) -> ErrorClass {
         match self {
-            Refusal::EnvironmentMismatch { .. } => ErrorClass::Auth,
+            Refusal::EnvironmentMismatch { .. } => ErrorClass::CredentialMismatch,
             Refusal::InvalidId { .. } | Refusal::InvalidField { .. } => ErrorClass::Validation,
             Refusal::InvalidRequest(_) => ErrorClass::Unknown,
             Refusal::DeadlinePassed => ErrorClass::Transient,
@@ -712,6 +725,7 @@ mod tests {
                 "validation",
                 "not_found",
                 "transient",
+                "credential_mismatch",
                 "unknown"
             ]
         );
@@ -791,7 +805,7 @@ mod tests {
                 client: "production".to_owned(),
             },
         );
-        assert_eq!(mismatch.class(), ErrorClass::Auth);
+        assert_eq!(mismatch.class(), ErrorClass::CredentialMismatch);
         assert!(!mismatch.outcome_unknown());
         assert!(mismatch.to_string().contains("pinterest_sandbox"));
     }

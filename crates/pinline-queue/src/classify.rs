@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | outcome unknown (a create was sent, no answer) | [`Decision::Unknown`] | the pin may exist: search the board before sending again |
 //! | `auth` | [`Decision::Hold`] | the account must be reconnected; only *its* posts wait |
+//! | `credential_mismatch` | [`Decision::Hold`] | the account was connected under another app or environment: its posts wait for the configuration or a reconnect, never for a retry |
 //! | `validation`, `not_found`, `scope` | [`Decision::Fail`] | sending the same request again cannot succeed |
 //! | `rate_limited`, `transient`, `unknown` | [`Decision::Retry`] | backoff (never sooner than `Retry-After`), until attempts run out → [`Decision::Fail`] |
 //!
@@ -27,8 +28,10 @@ pub enum Decision {
         class: ErrorClass,
         message: String,
     },
-    /// Hold it (and the account's other queued posts) until the account is reconnected.
-    Hold { reason: String },
+    /// Hold it (and the account's other queued posts) until the account is usable again. The
+    /// class and message are recorded on the attempt and on the post, so "why did this not
+    /// publish?" has an answer where an operator looks.
+    Hold { class: ErrorClass, message: String },
     /// Give up.
     Fail { class: ErrorClass, message: String },
     /// The create may have happened: reconcile (search the board) before any new attempt.
@@ -73,7 +76,8 @@ pub fn decide_vault(
         VaultError::Pinterest(error) => decide(error, attempts, policy, now_ms, jitter),
         other => match other.class() {
             ErrorClass::Unknown => Decision::Hold {
-                reason: other.to_string(),
+                class: ErrorClass::Unknown,
+                message: other.to_string(),
             },
             class => decide_class(
                 class,
@@ -99,7 +103,7 @@ pub fn decide_class(
     jitter: f64,
 ) -> Decision {
     match class {
-        ErrorClass::Auth => Decision::Hold { reason: message },
+        ErrorClass::Auth | ErrorClass::CredentialMismatch => Decision::Hold { class, message },
         ErrorClass::Validation | ErrorClass::NotFound | ErrorClass::Scope => {
             Decision::Fail { class, message }
         }
@@ -236,11 +240,25 @@ mod tests {
         };
         assert!(matches!(
             decide_vault(&reauth, 1, &policy(), NOW, 0.5),
-            Decision::Hold { reason } if reason.contains("refresh token revoked")
+            Decision::Hold { class: ErrorClass::Auth, message } if message.contains("refresh token revoked")
         ));
         assert!(matches!(
             decide_vault(&VaultError::Decrypt, 1, &policy(), NOW, 0.5),
-            Decision::Hold { .. }
+            Decision::Hold {
+                class: ErrorClass::Unknown,
+                ..
+            }
+        ));
+        let mismatch = VaultError::CredentialMismatch {
+            stored: "production (app 1)".into(),
+            configured: "pinterest_sandbox (app 2)".into(),
+        };
+        assert!(matches!(
+            decide_vault(&mismatch, 1, &policy(), NOW, 0.5),
+            Decision::Hold {
+                class: ErrorClass::CredentialMismatch,
+                ..
+            }
         ));
         let refresh = VaultError::RefreshFailed {
             class: "transient".into(),

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use pinline_pinterest::ErrorClass;
 use pinline_store::{
-    ClaimRequest, ClaimedPost, Completion, InsertOutcome, NewPost, PublishedPost, Store, StoreError,
+    ClaimRequest, ClaimedPost, Completion, InsertOutcome, NewAccountEvent, NewPost, PublishedPost,
+    Store, StoreError,
 };
 use pinline_vault::clock::SharedClock;
+use pinline_vault::events::kind as vault_kind;
 use tokio::sync::oneshot;
 
 use crate::classify::Decision;
@@ -279,12 +281,20 @@ impl Queue {
                     .fail_post(id, owner, fence, class.as_str(), message, now)
                     .await
             }
-            Decision::Hold { reason } => {
-                let held = self.store.hold_post(id, owner, fence, reason, now).await?;
+            Decision::Hold { class, message } => {
+                let class_name = class.as_str();
+                let held = self
+                    .store
+                    .hold_post(id, owner, fence, class_name, message, now)
+                    .await?;
                 if held.is_applied() {
+                    let account_id = claim.post.account_id.as_str();
                     self.store
-                        .hold_account_posts(&claim.post.account_id, reason, now)
+                        .hold_account_posts(account_id, class_name, message, now)
                         .await?;
+                    if *class == ErrorClass::CredentialMismatch {
+                        self.mark_credential_mismatch(account_id, message).await?;
+                    }
                 }
                 Ok(held)
             }
@@ -307,10 +317,33 @@ impl Queue {
         }
     }
 
-    /// Holds an account's queued posts (it needs reconnecting).
-    pub async fn hold_account(&self, account_id: &str, reason: &str) -> Result<u64, StoreError> {
+    /// Holds an account's queued posts (it needs reconnecting), with the class of the cause.
+    pub async fn hold_account(
+        &self,
+        account_id: &str,
+        class: ErrorClass,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
         self.store
-            .hold_account_posts(account_id, reason, self.now_ms())
+            .hold_account_posts(account_id, class.as_str(), reason, self.now_ms())
+            .await
+    }
+
+    /// Marks the account's credential as issued for another app or environment than the
+    /// configured one: its last error, and one `account.credential_mismatch` event per spell
+    /// (see [`Store::mark_credential_mismatch`]). Returns whether this call set the mark.
+    pub async fn mark_credential_mismatch(
+        &self,
+        account_id: &str,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        let event = NewAccountEvent {
+            kind: vault_kind::CREDENTIAL_MISMATCH,
+            detail: message,
+            error_class: Some(ErrorClass::CredentialMismatch.as_str()),
+        };
+        self.store
+            .mark_credential_mismatch(account_id, message, &[event], self.now_ms())
             .await
     }
 

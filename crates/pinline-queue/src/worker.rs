@@ -32,7 +32,8 @@
 //! expiring lease, a read of two index ends) and sleeps until that time, or until
 //! [`Publisher::wake`] (a post was accepted, a canary released), or at most `idle_poll` (work that
 //! another process queued or scheduled without telling this one). An idle worker therefore costs
-//! one such read per `idle_poll`, plus the held-post sweep every [`HELD_SWEEP`]; a post accepted
+//! one such read per `idle_poll`, plus the held-post sweep every
+//! [`PublisherSettings::held_sweep`]; a post accepted
 //! for now starts as soon as its wake-up is seen, and a scheduled one at its time.
 //! [`Publisher::stats`] counts the claims and due checks, so that a loop that spins shows.
 
@@ -113,6 +114,10 @@ pub struct PublisherSettings {
     /// claim after a wake-up (a post accepted for now), nor while a backlog drains (the last
     /// claim came back full, or took as many of one account's posts as a claim may).
     pub claim_gap: Duration,
+    /// How often the run loop looks for usable accounts whose held posts were never released
+    /// (a reconnect whose event went elsewhere, a configuration fixed by a restart): one read of
+    /// the (few) held posts, idle or not.
+    pub held_sweep: Duration,
 }
 
 impl Default for PublisherSettings {
@@ -125,6 +130,7 @@ impl Default for PublisherSettings {
             adopt_skew: Duration::from_secs(10),
             max_pacer_wait: Duration::from_secs(5),
             claim_gap: Duration::from_millis(10),
+            held_sweep: Duration::from_secs(5),
         }
     }
 }
@@ -140,6 +146,8 @@ pub struct PublisherStats {
     pub empty_claims: u64,
     /// Look-ups of the next due time ([`Store::next_claim_due`]).
     pub due_checks: u64,
+    /// Runs of the held-post sweep (every [`PublisherSettings::held_sweep`]).
+    pub held_sweeps: u64,
 }
 
 /// How one claimed post ended in this worker.
@@ -187,6 +195,7 @@ struct Inner {
     claims: AtomicU64,
     empty_claims: AtomicU64,
     due_checks: AtomicU64,
+    held_sweeps: AtomicU64,
     events: broadcast::Sender<PostEvent>,
     /// Given with every event: the webhook outbox's dispatcher reads the event's row (written
     /// with the completion) when woken.
@@ -270,6 +279,7 @@ impl Publisher {
                 claims: AtomicU64::new(0),
                 empty_claims: AtomicU64::new(0),
                 due_checks: AtomicU64::new(0),
+                held_sweeps: AtomicU64::new(0),
                 events,
                 outbox_hint: OutboxHint::default(),
             }),
@@ -300,6 +310,7 @@ impl Publisher {
             claims: self.inner.claims.load(Ordering::Relaxed),
             empty_claims: self.inner.empty_claims.load(Ordering::Relaxed),
             due_checks: self.inner.due_checks.load(Ordering::Relaxed),
+            held_sweeps: self.inner.held_sweeps.load(Ordering::Relaxed),
         }
     }
 
@@ -355,7 +366,7 @@ impl Publisher {
     /// timer is set to that due time, to the next held-post sweep, or to `idle_poll`, whichever
     /// comes first. A post that was due before the empty claim (it went to another process) is
     /// looked at again after [`DUE_RECHECK`], not claimed at once. Idle, the worker runs at most
-    /// one due check per `idle_poll` and one sweep per [`HELD_SWEEP`].
+    /// one due check per `idle_poll` and one sweep per [`PublisherSettings::held_sweep`].
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         let mut vault_events = Some(self.inner.vault.subscribe());
         // Posts written by something other than the store (a bulk load, a restore) are brought
@@ -406,7 +417,7 @@ impl Publisher {
             usize::try_from(self.inner.queue.settings().per_account_batch.max(1)).unwrap_or(1);
         let mut gap_until = tokio::time::Instant::now();
         let mut next_look = tokio::time::Instant::now() + idle_poll;
-        let mut next_held_sweep = tokio::time::Instant::now() + HELD_SWEEP;
+        let mut next_held_sweep = tokio::time::Instant::now() + self.inner.settings.held_sweep;
         let mut stopping = false;
         loop {
             if !stopping && *shutdown.borrow() {
@@ -416,7 +427,7 @@ impl Publisher {
             // releasing, or a hold landed after the release): every few seconds, accounts that
             // are usable again but still have held posts get their canary.
             if !stopping && tokio::time::Instant::now() >= next_held_sweep {
-                next_held_sweep = tokio::time::Instant::now() + HELD_SWEEP;
+                next_held_sweep = tokio::time::Instant::now() + self.inner.settings.held_sweep;
                 self.release_missed_reconnects().await;
             }
             while tasks.try_join_next().is_some() {
@@ -586,10 +597,15 @@ impl Publisher {
             vault_kind::CONNECTED => self.release_canary(&event.account_id).await,
             vault_kind::NEEDS_REAUTH | vault_kind::DISCONNECTED => {
                 let reason = format!("{}: {}", event.kind, event.detail);
+                let class = event
+                    .error_class
+                    .as_deref()
+                    .and_then(ErrorClass::parse)
+                    .unwrap_or(ErrorClass::Auth);
                 match self
                     .inner
                     .queue
-                    .hold_account(&event.account_id, &reason)
+                    .hold_account(&event.account_id, class, &reason)
                     .await
                 {
                     Ok(held) if held > 0 => tracing::info!(
@@ -627,14 +643,62 @@ impl Publisher {
     }
 
     /// Releases a canary for each usable account that still has held posts and no canary.
+    ///
+    /// "Usable" is the status (`active`, `refreshing`) and what the vault can do with the
+    /// account here: its credential was issued for the configured app and environment, and a
+    /// configured master key opens its tokens. An account that fails that check keeps its posts
+    /// held with no attempt, however often this runs: releasing them would only hold them
+    /// again, one attempt and one `post.held` webhook per sweep, without end. A credential
+    /// mismatch found here is marked on the account (once); the mark is cleared when the
+    /// check passes again (the configuration was fixed).
     async fn release_missed_reconnects(&self) {
-        match self.inner.store.usable_accounts_with_held_posts().await {
-            Ok(accounts) => {
-                for account_id in accounts {
+        self.inner.held_sweeps.fetch_add(1, Ordering::Relaxed);
+        let accounts = match self.inner.store.usable_accounts_with_held_posts().await {
+            Ok(accounts) => accounts,
+            Err(error) => {
+                tracing::warn!(%error, "looking for held posts to release failed");
+                return;
+            }
+        };
+        let mismatch = ErrorClass::CredentialMismatch.as_str();
+        for (account_id, last_error) in accounts {
+            let marked = last_error.as_deref() == Some(mismatch);
+            match self.inner.vault.check_usable_here(&account_id).await {
+                Ok(()) => {
+                    if marked
+                        && let Err(error) = self
+                            .inner
+                            .store
+                            .clear_credential_mismatch(&account_id, self.inner.queue.now_ms())
+                            .await
+                    {
+                        tracing::warn!(account_id, %error, "clearing a credential mismatch failed");
+                    }
                     self.release_canary(&account_id).await;
                 }
+                // Marked already: nothing to write, so a standing mismatch costs this sweep one
+                // read of the account and no write.
+                Err(VaultError::CredentialMismatch { .. }) if marked => {}
+                Err(error @ VaultError::CredentialMismatch { .. }) => {
+                    match self
+                        .inner
+                        .queue
+                        .mark_credential_mismatch(&account_id, &error.to_string())
+                        .await
+                    {
+                        Ok(true) => self.inner.outbox_hint.notify(),
+                        Ok(false) => {}
+                        Err(error) => {
+                            tracing::warn!(account_id, %error, "marking a credential mismatch failed");
+                        }
+                    }
+                }
+                Err(error) => tracing::debug!(
+                    account_id,
+                    %error,
+                    "held posts stay held: the account is still not usable here"
+                ),
             }
-            Err(error) => tracing::warn!(%error, "looking for held posts to release failed"),
         }
     }
 
@@ -685,14 +749,20 @@ impl Publisher {
         };
         match AccountStatus::parse(&account.status) {
             AccountStatus::NeedsReauth => {
-                let reason = account.status_reason.clone().unwrap_or_else(|| {
+                let message = account.status_reason.clone().unwrap_or_else(|| {
                     "Pinterest refused the stored tokens; reconnect the account".into()
                 });
-                return Ok(Step::Decided(Decision::Hold { reason }));
+                return Ok(Step::Decided(Decision::Hold {
+                    class: ErrorClass::Auth,
+                    message,
+                }));
             }
             AccountStatus::Disconnected => {
-                let reason = "the account is disconnected; connect it again".to_owned();
-                return Ok(Step::Decided(Decision::Hold { reason }));
+                let message = "the account is disconnected; connect it again".to_owned();
+                return Ok(Step::Decided(Decision::Hold {
+                    class: ErrorClass::Auth,
+                    message,
+                }));
             }
             AccountStatus::Active | AccountStatus::Refreshing => {}
         }
@@ -1022,17 +1092,18 @@ impl Publisher {
                 }
                 Outcome::Failed
             }
-            Decision::Hold { reason } => {
+            Decision::Hold { class, message } => {
                 tracing::warn!(
                     event = post_kind::HELD,
                     post_id = %post.id,
                     account_id = %post.account_id,
-                    %reason,
-                    "post held until the account is reconnected"
+                    error_class = class.as_str(),
+                    %message,
+                    "post held until the account can publish again"
                 );
                 self.emit(PostEvent {
-                    error_class: Some(ErrorClass::Auth.as_str().to_owned()),
-                    message: Some(reason),
+                    error_class: Some(class.as_str().to_owned()),
+                    message: Some(message),
                     ..PostEvent::new(post_kind::HELD, post)
                 });
                 Outcome::Held
@@ -1096,10 +1167,6 @@ impl LeaseClock {
         }
     }
 }
-
-/// How often the run loop looks for usable accounts whose held posts were never released: one
-/// read of the (few) held posts, idle or not.
-pub const HELD_SWEEP: Duration = Duration::from_secs(5);
 
 /// How soon a worker looks again when a due check finds a post that was already due when a claim
 /// found nothing (another process took it, or holds its row): soon, but never a claim straight

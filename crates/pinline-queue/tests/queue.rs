@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
+use pinline_pinterest::ErrorClass;
 use pinline_queue::{Decision, Queue, QueueSettings};
 use pinline_store::testing::TestDatabase;
 use pinline_store::{
@@ -386,7 +387,8 @@ async fn held_posts_resume_after_their_canary(db: TestDatabase) {
     let first = &claimed[0];
     assert_eq!(first.post.id, posts[0].id);
     let hold = Decision::Hold {
-        reason: "refresh token revoked".into(),
+        class: ErrorClass::Auth,
+        message: "refresh token revoked".into(),
     };
     assert_eq!(
         q.apply(first, &hold).await.expect("hold"),
@@ -415,6 +417,14 @@ async fn held_posts_resume_after_their_canary(db: TestDatabase) {
         (row.status.as_str(), row.held_reason.as_deref()),
         ("held", Some("refresh token revoked"))
     );
+    // A held post says why, as a failed one does: its class and message.
+    assert_eq!(
+        (
+            row.last_error_class.as_deref(),
+            row.last_error_message.as_deref()
+        ),
+        (Some("auth"), Some("refresh token revoked"))
+    );
     assert_eq!(
         outcomes(&store.post_attempts(&posts[0].id).await.expect("a")),
         [Some("held")]
@@ -423,7 +433,7 @@ async fn held_posts_resume_after_their_canary(db: TestDatabase) {
     // Queued posts are held by the account-wide hold as well.
     let late = queue(store, &new_post(&profile, &account, "late"), q.now_ms()).await;
     assert_eq!(
-        q.hold_account(&account, "needs reauth")
+        q.hold_account(&account, ErrorClass::Auth, "needs reauth")
             .await
             .expect("hold"),
         1
@@ -1084,7 +1094,7 @@ async fn the_ready_queue_stays_true_through_every_change(db: TestDatabase) {
             }
             5 => {
                 store
-                    .hold_account_posts(account, "reconnect", now)
+                    .hold_account_posts(account, "auth", "reconnect", now)
                     .await
                     .expect("hold");
             }

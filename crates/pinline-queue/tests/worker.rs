@@ -901,6 +901,7 @@ async fn held_posts_of_a_usable_account_are_released_without_an_event(db: TestDa
         h.db.store
             .hold_account_posts(
                 &account.id,
+                "auth",
                 "held by a replica that then stopped",
                 h.clock.now_ms(),
             )

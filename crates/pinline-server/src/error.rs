@@ -166,6 +166,7 @@ fn pinterest_error(class: ErrorClass, message: String, retry_after: Option<u64>)
         ErrorClass::Validation => (StatusCode::UNPROCESSABLE_ENTITY, "pinterest_validation"),
         ErrorClass::NotFound => (StatusCode::NOT_FOUND, "pinterest_not_found"),
         ErrorClass::Transient => (StatusCode::SERVICE_UNAVAILABLE, "pinterest_unavailable"),
+        ErrorClass::CredentialMismatch => (StatusCode::CONFLICT, "credential_mismatch"),
         ErrorClass::Unknown => (StatusCode::BAD_GATEWAY, "pinterest_error"),
     };
     ApiError {
@@ -204,9 +205,12 @@ impl From<VaultError> for ApiError {
                 error.to_string(),
             ),
             VaultError::RefreshFailed { class, message } => {
-                let class = match class.as_str() {
-                    "auth" => ErrorClass::Auth,
-                    "rate_limited" => ErrorClass::RateLimited,
+                let class = match ErrorClass::parse(&class) {
+                    Some(
+                        class @ (ErrorClass::Auth
+                        | ErrorClass::RateLimited
+                        | ErrorClass::CredentialMismatch),
+                    ) => class,
                     _ => ErrorClass::Transient,
                 };
                 pinterest_error(

@@ -19,6 +19,7 @@ mod lockout;
 pub mod openapi;
 mod post_input;
 mod routes;
+mod schemas;
 pub mod serve;
 mod state;
 mod text;

@@ -119,6 +119,9 @@ macro_rules! insert_account_events {
     };
 }
 
+/// The last-error class of an account whose credential belongs to another app or environment.
+const CREDENTIAL_MISMATCH: &str = "credential_mismatch";
+
 const COLUMNS: &str = "id, profile_id, environment, client_id, pinterest_user_id, username, \
     scopes, status, status_reason, access_token_sealed, refresh_token_sealed, access_expires_at, \
     refresh_expires_at, token_version, refresh_lease_owner, refresh_lease_until, \
@@ -267,18 +270,21 @@ impl Store {
         Ok(rows)
     }
 
-    /// Active accounts whose access token expires before `access_before`, or whose refresh
-    /// token expires before `refresh_before`: the proactive refresher's work list.
+    /// Active accounts of `app` (environment, client id) whose access token expires before
+    /// `access_before`, or whose refresh token expires before `refresh_before`: the proactive
+    /// refresher's work list.
     pub async fn accounts_due_for_refresh(
         &self,
         access_before: i64,
         refresh_before: i64,
+        app: (&str, &str),
         limit: i64,
     ) -> Result<Vec<AccountRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM accounts
              WHERE status IN ('active', 'refreshing') AND refresh_token_sealed IS NOT NULL
                AND (access_expires_at < $1 OR refresh_expires_at < $2)
+               AND environment = $4 AND client_id = $5
              ORDER BY access_expires_at LIMIT $3"
         );
         let rows = with_pool!(self, pool => {
@@ -286,6 +292,8 @@ impl Store {
                 .bind(access_before)
                 .bind(refresh_before)
                 .bind(limit)
+                .bind(app.0)
+                .bind(app.1)
                 .fetch_all(pool)
                 .await?
         });
@@ -600,6 +608,62 @@ impl Store {
             .rows_affected()
         });
         Ok(updated == 1)
+    }
+
+    /// Records that the account's credential was issued for another app or environment than
+    /// the configured one, as its last error (class `credential_mismatch`), with `events` in
+    /// the same transaction. Only the first call of a spell changes anything: while the mark
+    /// stands, later calls write nothing and record no event, so an operator hears of it once.
+    /// Returns whether this call set the mark.
+    pub async fn mark_credential_mismatch(
+        &self,
+        account_id: &str,
+        message: &str,
+        events: &[NewAccountEvent<'_>],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let marked = write_tx!(self, tx => {
+            let updated = sqlx::query(
+                "UPDATE accounts SET last_error_class = $2, last_error_message = $3,
+                    last_error_at = $4, updated_at = $4
+                 WHERE id = $1 AND (last_error_class IS NULL OR last_error_class <> $2)",
+            )
+            .bind(account_id)
+            .bind(CREDENTIAL_MISMATCH)
+            .bind(message)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 1 {
+                insert_account_events!(tx, account_id, events, now);
+            }
+            updated
+        });
+        Ok(marked == 1)
+    }
+
+    /// Clears the mark of [`Store::mark_credential_mismatch`] once the credential matches the
+    /// configuration again (the configuration was fixed). Returns whether a mark was cleared.
+    pub async fn clear_credential_mismatch(
+        &self,
+        account_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let cleared = write_tx!(self, tx => {
+            sqlx::query(
+                "UPDATE accounts SET last_error_class = NULL, last_error_message = NULL,
+                    last_error_at = NULL, updated_at = $3
+                 WHERE id = $1 AND last_error_class = $2",
+            )
+            .bind(account_id)
+            .bind(CREDENTIAL_MISMATCH)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(cleared == 1)
     }
 
     /// Appends an event to an account's history; `for_webhooks` puts it in the webhook outbox

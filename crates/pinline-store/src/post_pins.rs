@@ -14,9 +14,11 @@ impl Store {
         now: i64,
     ) -> Result<Option<PostRow>, StoreError> {
         let sql = format!(
-            "UPDATE posts SET status = 'deleted', updated_at = $3
-             WHERE id = $1 AND profile_id = $2 AND status = 'published'
-             RETURNING {COLUMNS}"
+            "UPDATE posts SET status = '{}', updated_at = $3
+             WHERE id = $1 AND profile_id = $2 AND status = '{}'
+             RETURNING {COLUMNS}",
+            PostRow::DELETED,
+            PostRow::PUBLISHED
         );
         let row = write_tx!(self, tx => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))

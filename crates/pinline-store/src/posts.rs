@@ -107,6 +107,8 @@ impl PostRow {
     pub const HELD: &'static str = "held";
     /// Canceled by a user before it was published.
     pub const CANCELED: &'static str = "canceled";
+    /// Published, then its pin was deleted at Pinterest through pinline.
+    pub const DELETED: &'static str = "deleted";
 }
 
 /// One claim of a post and how it ended.
@@ -159,7 +161,8 @@ pub struct NewPost {
     /// A hash of the request body, to tell a replay from a different request under the same key.
     pub request_hash: Option<String>,
     /// When set, the post is committed `held` with this reason (its account needs
-    /// reconnecting) instead of `queued`, so no worker can claim it in between.
+    /// reconnecting) instead of `queued`, so no worker can claim it in between. The reason is
+    /// also its last error, of class `auth`: a held post says why wherever it is shown.
     pub held_reason: Option<String>,
 }
 
@@ -310,10 +313,12 @@ impl Store {
         let insert = format!(
             "INSERT INTO posts (id, profile_id, account_id, board_id, board_section_id, title,
                 description, link, alt_text, media, publish_at, status, held_reason,
+                last_error_class, last_error_message,
                 next_attempt_at, idempotency_key, request_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                CASE WHEN $16 IS NULL THEN 'queued' ELSE 'held' END, $16, $12, $13, $14, $15,
-                $15)
+                CASE WHEN $16 IS NULL THEN 'queued' ELSE 'held' END, $16,
+                CASE WHEN $16 IS NULL THEN NULL ELSE 'auth' END, $16,
+                $12, $13, $14, $15, $15)
              ON CONFLICT (profile_id, idempotency_key) WHERE idempotency_key IS NOT NULL
              DO NOTHING
              RETURNING {COLUMNS}"
@@ -489,11 +494,14 @@ impl Store {
     }
 
     /// Holds the post because its account cannot publish; it waits for the account's release.
+    /// The class and reason go on the attempt and on the post (its last error), like a
+    /// failure's: a held post says why.
     pub async fn hold_post(
         &self,
         id: &str,
         owner: &str,
         fence: i64,
+        error_class: &str,
         reason: &str,
         now: i64,
     ) -> Result<Completion, StoreError> {
@@ -502,8 +510,8 @@ impl Store {
             outcome: PostAttemptRow::HELD,
             next_attempt_at: None,
             held_reason: Some(reason),
-            error_class: None,
-            error_message: None,
+            error_class: Some(error_class),
+            error_message: Some(reason),
         };
         self.finish_attempt(id, owner, fence, &finish, now).await
     }
@@ -550,7 +558,8 @@ impl Store {
             } else {
                 // A failed or held post is an event for webhooks: marked here, in the same
                 // transaction as the change, so it is never lost (see `outbox`). A held post's
-                // reason goes with its attempt, since the post's own is cleared on release.
+                // reason goes with its attempt too, since the post's `held_reason` is cleared on
+                // release.
                 let event = finish.outcome == PostAttemptRow::FAILED
                     || finish.outcome == PostAttemptRow::HELD;
                 sqlx::query(
@@ -563,7 +572,7 @@ impl Store {
                 .bind(now)
                 .bind(finish.outcome)
                 .bind(finish.error_class)
-                .bind(finish.error_message.or(finish.held_reason))
+                .bind(finish.error_message)
                 .bind(event)
                 .execute(&mut *tx)
                 .await?;
@@ -623,21 +632,25 @@ impl Store {
         Ok(fenced_unless(updated == 1))
     }
 
-    /// Holds every queued post of an account (it needs reconnecting). Returns how many.
+    /// Holds every queued post of an account (it needs reconnecting, or its credential belongs
+    /// to another app), each with the class and reason as its last error. Returns how many.
     pub async fn hold_account_posts(
         &self,
         account_id: &str,
+        error_class: &str,
         reason: &str,
         now: i64,
     ) -> Result<u64, StoreError> {
         let held = write_tx!(self, tx => {
             sqlx::query(
-                "UPDATE posts SET status = 'held', held_reason = $2, updated_at = $3
+                "UPDATE posts SET status = 'held', held_reason = $2, last_error_class = $4,
+                    last_error_message = $2, updated_at = $3
                  WHERE account_id = $1 AND status = 'queued'",
             )
             .bind(account_id)
             .bind(reason)
             .bind(now)
+            .bind(error_class)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -719,13 +732,16 @@ impl Store {
         Ok(canary)
     }
 
-    /// Accounts that are usable (`active` or `refreshing`) yet still have held posts and no
-    /// canary on its way: a reconnect whose release was missed (its event went to a process
-    /// that stopped, or arrived out of turn). Few rows: held posts are rare.
-    pub async fn usable_accounts_with_held_posts(&self) -> Result<Vec<String>, StoreError> {
+    /// Accounts whose status is usable (`active` or `refreshing`) yet still have held posts
+    /// and no canary on its way: a reconnect whose release was missed (its event went to a
+    /// process that stopped, or arrived out of turn), or an account whose credential does not
+    /// fit the configuration. Each with its last error's class. Few rows: held posts are rare.
+    pub async fn usable_accounts_with_held_posts(
+        &self,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
         let ids = with_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT DISTINCT p.account_id FROM posts p
+            sqlx::query_as(
+                "SELECT DISTINCT p.account_id, a.last_error_class FROM posts p
                  JOIN accounts a ON a.id = p.account_id
                  WHERE p.status = 'held' AND a.status IN ('active', 'refreshing')
                    AND NOT EXISTS (

@@ -43,7 +43,7 @@ impl AccountStatus {
 /// The last failure recorded for an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LastError {
-    /// `auth`, `scope`, `rate_limited`, `validation`, `not_found`, `transient` or `unknown`.
+    /// One of `pinline_pinterest::ErrorClass`'s names (`auth`, `credential_mismatch`, …).
     pub class: String,
     /// What happened, in words.
     pub message: String,

@@ -113,17 +113,23 @@ fn with_fix(mut check: Check, fix: impl Into<String>) -> Check {
     check
 }
 
-/// Whole days, hours or minutes, for people.
+/// A duration for people, exact to its two largest units: `12 s`, `4 min 5 s`, `3 h 20 min`,
+/// `29 days 4 h`. Never rounded up: a failure 12 seconds old is not "1 minute" old.
 pub fn human_ms(ms: i64) -> String {
-    let ms = ms.abs();
-    if ms >= 2 * 86_400_000 {
-        format!("{} days", ms / 86_400_000)
-    } else if ms >= 3_600_000 {
-        format!("{} hours", ms / 3_600_000)
-    } else if ms < 120_000 {
-        "1 minute".to_owned()
-    } else {
-        format!("{} minutes", ms / 60_000)
+    let secs = ms.unsigned_abs() / 1000;
+    let (days, hours, mins) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60);
+    let pair = |big: u64, big_unit: &str, small: u64, small_unit: &str| {
+        if small == 0 {
+            format!("{big} {big_unit}")
+        } else {
+            format!("{big} {big_unit} {small} {small_unit}")
+        }
+    };
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3_600 => pair(mins, "min", secs % 60, "s"),
+        3_600..86_400 => pair(secs / 3_600, "h", mins, "min"),
+        _ => pair(days, if days == 1 { "day" } else { "days" }, hours, "h"),
     }
 }
 
@@ -253,6 +259,7 @@ impl Doctor<'_> {
                 "Pinterest could not be reached or failed temporarily; check PINTEREST_API_URL ({}) and the network, then run `pinline doctor` again",
                 self.vault.client().environment().api_url()
             ),
+            ErrorClass::CredentialMismatch => self.config_fix(),
             ErrorClass::Unknown => "run again with -v for details".into(),
         };
         (detail, fix)
@@ -317,7 +324,7 @@ pub async fn diagnose(
         }
     };
     let token_version = row.token_version;
-    let account = Account::from(&row);
+    let account = vault.shown(&row);
     let mut doctor = Doctor {
         vault,
         account: account.clone(),
@@ -327,43 +334,7 @@ pub async fn diagnose(
         "@{} (Pinterest user {}, {}, app {})",
         account.username, account.pinterest_user_id, account.environment, account.client_id
     );
-    checks.push(match account.status {
-        AccountStatus::Active => check("account", Status::Pass, format!("{who} is active")),
-        AccountStatus::Refreshing => check(
-            "account",
-            Status::Warn,
-            format!("{who} is refreshing (or a refresh was interrupted; the next use recovers it)"),
-        ),
-        AccountStatus::NeedsReauth => {
-            doctor.blocked = Some("skipped: the account needs to be reconnected".into());
-            with_fix(
-                check(
-                    "account",
-                    Status::Fail,
-                    format!(
-                        "{who} needs to be reconnected: {}; its posts are held until then",
-                        account
-                            .status_reason
-                            .as_deref()
-                            .unwrap_or("Pinterest refused its tokens")
-                            .trim_end_matches('.')
-                    ),
-                ),
-                doctor.reconnect_fix(),
-            )
-        }
-        AccountStatus::Disconnected => {
-            doctor.blocked = Some("skipped: the account is disconnected".into());
-            with_fix(
-                check(
-                    "account",
-                    Status::Fail,
-                    format!("{who} was disconnected; its tokens are erased"),
-                ),
-                "connect it again: `pinline accounts connect`",
-            )
-        }
-    });
+    checks.push(account_check(&mut doctor, &who));
     checks.push(last_failure(&doctor, account.last_error.as_ref(), now_ms));
 
     // (d, part) App and environment: no network needed.
@@ -663,14 +634,75 @@ pub async fn diagnose(
         checks.push(publish_check);
     }
 
-    let account = match store.account_by_id(account_id).await {
-        Ok(Some(row)) => Some(Account::from(&row)),
-        _ => Some(account),
+    // The network steps may have changed the account (a refresh refused: needs_reauth). The
+    // report states one account: when it changed, its first two checks are made again from the
+    // row as it is now, and say so.
+    let after = match store.account_by_id(account_id).await {
+        Ok(Some(row)) => vault.shown(&row),
+        _ => account.clone(),
     };
+    if after.status != account.status || after.last_error != account.last_error {
+        doctor.account = after.clone();
+        let blocked = doctor.blocked.take();
+        let again = [
+            account_check(&mut doctor, &who),
+            last_failure(&doctor, after.last_error.as_ref(), now_ms),
+        ];
+        doctor.blocked = blocked;
+        for mut fresh in again {
+            fresh.detail.push_str(" (read again after the steps below)");
+            if let Some(old) = checks.iter_mut().find(|c| c.name == fresh.name) {
+                *old = fresh;
+            }
+        }
+    }
     Report {
         account_id: account_id.to_owned(),
-        account,
+        account: Some(after),
         checks,
+    }
+}
+
+/// The `account` check: the account's status, as `doctor.account` has it. An unusable account
+/// blocks the network steps that follow.
+fn account_check(doctor: &mut Doctor<'_>, who: &str) -> Check {
+    match doctor.account.status {
+        AccountStatus::Active => check("account", Status::Pass, format!("{who} is active")),
+        AccountStatus::Refreshing => check(
+            "account",
+            Status::Warn,
+            format!("{who} is refreshing (or a refresh was interrupted; the next use recovers it)"),
+        ),
+        AccountStatus::NeedsReauth => {
+            doctor.blocked = Some("skipped: the account needs to be reconnected".into());
+            with_fix(
+                check(
+                    "account",
+                    Status::Fail,
+                    format!(
+                        "{who} needs to be reconnected: {}; its posts are held until then",
+                        doctor
+                            .account
+                            .status_reason
+                            .as_deref()
+                            .unwrap_or("Pinterest refused its tokens")
+                            .trim_end_matches('.')
+                    ),
+                ),
+                doctor.reconnect_fix(),
+            )
+        }
+        AccountStatus::Disconnected => {
+            doctor.blocked = Some("skipped: the account is disconnected".into());
+            with_fix(
+                check(
+                    "account",
+                    Status::Fail,
+                    format!("{who} was disconnected; its tokens are erased"),
+                ),
+                "connect it again: `pinline accounts connect`",
+            )
+        }
     }
 }
 
@@ -691,6 +723,7 @@ fn last_failure(doctor: &Doctor<'_>, last: Option<&LastError>, now_ms: i64) -> C
     );
     let fix = match last.class.as_str() {
         "auth" => doctor.reconnect_fix(),
+        "credential_mismatch" => doctor.config_fix(),
         "scope" if code == Some(29) => {
             "Trial-access apps cannot create pins (code 29): apply for Standard access, or use Pinterest's sandbox".to_owned()
         }
@@ -704,7 +737,9 @@ fn last_failure(doctor: &Doctor<'_>, last: Option<&LastError>, now_ms: i64) -> C
         _ => "if it repeats, run `pinline doctor --refresh` and check Pinterest's status".to_owned(),
     };
     // A failure the account recovered from is history; one that made it unusable is current.
-    let status = if doctor.account.status == AccountStatus::NeedsReauth {
+    let status = if doctor.account.status == AccountStatus::NeedsReauth
+        || last.class == ErrorClass::CredentialMismatch.as_str()
+    {
         Status::Fail
     } else {
         Status::Warn
@@ -729,6 +764,17 @@ mod tests {
             (Some(400), None)
         );
         assert_eq!(parse_recorded_error("connection refused"), (None, None));
+    }
+
+    #[test]
+    fn ages_are_exact() {
+        assert_eq!(human_ms(12_400), "12 s");
+        assert_eq!(human_ms(-12_400), "12 s");
+        assert_eq!(human_ms(60_000), "1 min");
+        assert_eq!(human_ms(245_000), "4 min 5 s");
+        assert_eq!(human_ms(3 * 3_600_000 + 20 * 60_000 + 7_000), "3 h 20 min");
+        assert_eq!(human_ms(86_400_000), "1 day");
+        assert_eq!(human_ms(29 * 86_400_000 + 4 * 3_600_000), "29 days 4 h");
     }
 
     #[test]

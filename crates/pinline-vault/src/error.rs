@@ -101,14 +101,17 @@ impl VaultError {
             VaultError::Pinterest(error) => error.class(),
             VaultError::NeedsReauth { .. }
             | VaultError::Disconnected
-            | VaultError::CredentialMismatch { .. }
             | VaultError::ConnectRejected(_) => ErrorClass::Auth,
+            VaultError::CredentialMismatch { .. } => ErrorClass::CredentialMismatch,
             VaultError::ScopesNotGranted { .. } => ErrorClass::Scope,
             VaultError::AccountNotFound => ErrorClass::NotFound,
-            VaultError::RefreshFailed { class, .. } => match class.as_str() {
-                "auth" => ErrorClass::Auth,
-                "scope" => ErrorClass::Scope,
-                "rate_limited" => ErrorClass::RateLimited,
+            VaultError::RefreshFailed { class, .. } => match ErrorClass::parse(class) {
+                Some(
+                    class @ (ErrorClass::Auth
+                    | ErrorClass::Scope
+                    | ErrorClass::RateLimited
+                    | ErrorClass::CredentialMismatch),
+                ) => class,
                 _ => ErrorClass::Transient,
             },
             VaultError::Store(error) if error.is_transient() => ErrorClass::Transient,

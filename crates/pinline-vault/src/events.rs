@@ -16,6 +16,9 @@ pub mod kind {
     pub const TOKEN_EXPIRING: &str = "account.token_expiring";
     pub const REFRESH_INTERRUPTED: &str = "account.refresh_interrupted";
     pub const DISCONNECTED: &str = "account.disconnected";
+    /// The account's credential was issued for another app or environment than the one
+    /// configured; recorded once per spell by the queue, which holds the account's posts.
+    pub const CREDENTIAL_MISMATCH: &str = "account.credential_mismatch";
 }
 
 /// One account event. Carries ids, names and words, never a token.

@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, broadcast};
 use url::Url;
 
-use crate::account::{Account, AccountStatus};
+use crate::account::{Account, AccountStatus, LastError};
 use crate::cipher::{KeyRing, Resealed};
 use crate::clock::SharedClock;
 use crate::events::{EventSender, OutboxHint, VaultEvent, kind};
@@ -450,17 +450,17 @@ impl Vault {
             .ok_or(VaultError::AccountNotFound)
     }
 
-    /// One account of a profile.
+    /// One account of a profile, as [`Vault::shown`] presents it.
     pub async fn account(&self, profile_id: &str, account_id: &str) -> Result<Account, VaultError> {
         self.inner
             .store
             .account(profile_id, account_id)
             .await?
-            .map(|row| Account::from(&row))
+            .map(|row| self.shown(&row))
             .ok_or(VaultError::AccountNotFound)
     }
 
-    /// A profile's accounts.
+    /// A profile's accounts, as [`Vault::shown`] presents them.
     pub async fn accounts(&self, profile_id: &str) -> Result<Vec<Account>, VaultError> {
         Ok(self
             .inner
@@ -468,8 +468,33 @@ impl Vault {
             .accounts(profile_id)
             .await?
             .iter()
-            .map(Account::from)
+            .map(|row| self.shown(row))
             .collect())
+    }
+
+    /// An account as people see it (API, CLI, dashboard): the row, and a credential issued for
+    /// another app or environment than the configured one as its last error whether or not a
+    /// post has run into it yet. The stored mark (and its one event) comes from the queue; the
+    /// configuration can change under it at any restart, so the comparison is made here, on
+    /// every read.
+    pub fn shown(&self, row: &AccountRow) -> Account {
+        let mut account = Account::from(row);
+        let stored = account.last_error.as_ref();
+        let marked =
+            stored.is_some_and(|error| error.class == ErrorClass::CredentialMismatch.as_str());
+        match self.ensure_same_app(&row.environment, &row.client_id) {
+            Err(error) if !marked && account.status != AccountStatus::Disconnected => {
+                account.last_error = Some(LastError {
+                    class: ErrorClass::CredentialMismatch.as_str().to_owned(),
+                    message: error.to_string(),
+                    at_ms: None,
+                });
+            }
+            // The configuration was fixed and no sweep has cleared the mark yet.
+            Ok(()) if marked => account.last_error = None,
+            _ => {}
+        }
+        account
     }
 
     /// Refuses an account whose credential was issued for another environment or app than the
@@ -488,6 +513,16 @@ impl Vault {
             });
         }
         Ok(())
+    }
+
+    /// Whether this process can use the account as configured, without any network call: its
+    /// status, the app and environment its credential was issued for, and a configured master
+    /// key that opens its stored access token. The held-post sweep asks this before it releases
+    /// an account's held posts, so that posts held for a cause that still stands stay held.
+    pub async fn check_usable_here(&self, account_id: &str) -> Result<(), VaultError> {
+        let row = self.load(account_id).await?;
+        self.ensure_usable(&row)?;
+        self.grant_from(&row).map(|_| ())
     }
 
     /// Refuses an account that cannot be used, before any network call.
@@ -1102,6 +1137,12 @@ impl Vault {
             .accounts_due_for_refresh(
                 now + duration_ms(self.inner.settings.access_refresh_margin),
                 now + duration_ms(self.inner.settings.refresh_renew_margin),
+                // Another app's or environment's refresh token cannot be sent from here: such
+                // an account waits for its configuration without a failed refresh every sweep.
+                (
+                    &self.inner.client.environment().as_str(),
+                    self.inner.client.client_id().as_str(),
+                ),
                 500,
             )
             .await?;

@@ -10,6 +10,16 @@ pub const ACCOUNT_REFRESH_FAILED: &str = "account.refresh_failed";
 pub const ACCOUNT_NEEDS_REAUTH: &str = "account.needs_reauth";
 /// An account's refresh token is close to expiring and could not be renewed yet.
 pub const ACCOUNT_TOKEN_EXPIRING: &str = "account.token_expiring";
+/// A refresh was interrupted (its process died between Pinterest's answer and the commit) and
+/// was retried with the stored refresh token.
+pub const ACCOUNT_REFRESH_INTERRUPTED: &str = "account.refresh_interrupted";
+/// An account was disconnected: its tokens are erased; `detail` says what Pinterest answered
+/// to their revocation.
+pub const ACCOUNT_DISCONNECTED: &str = "account.disconnected";
+/// An account's credential belongs to another app or environment than pinline is configured
+/// for; its posts are held until the configuration is fixed or the account reconnected. Sent
+/// once per spell.
+pub const ACCOUNT_CREDENTIAL_MISMATCH: &str = "account.credential_mismatch";
 /// A post went live on Pinterest.
 pub const POST_PUBLISHED: &str = "post.published";
 /// A post failed permanently.
@@ -26,6 +36,9 @@ pub const ALL: &[&str] = &[
     ACCOUNT_REFRESH_FAILED,
     ACCOUNT_NEEDS_REAUTH,
     ACCOUNT_TOKEN_EXPIRING,
+    ACCOUNT_REFRESH_INTERRUPTED,
+    ACCOUNT_DISCONNECTED,
+    ACCOUNT_CREDENTIAL_MISMATCH,
     POST_PUBLISHED,
     POST_FAILED,
     POST_HELD,

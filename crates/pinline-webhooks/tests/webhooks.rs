@@ -1200,6 +1200,7 @@ async fn outbox_events_are_fanned_out_once_by_racing_dispatchers(db: TestDatabas
             &ids[2],
             "worker-1",
             fence(&ids[2]),
+            "auth",
             "Pinterest refused the token",
             now,
         )
@@ -1217,11 +1218,12 @@ async fn outbox_events_are_fanned_out_once_by_racing_dispatchers(db: TestDatabas
         )
         .await
         .expect("event");
-    // An event no webhook carries is taken from the outbox without a delivery.
+    // An event no webhook carries (a kind another version of pinline recorded) is taken from
+    // the outbox without a delivery.
     store
         .record_account_event(
             &account,
-            "account.refresh_interrupted",
+            "account.kind_of_another_version",
             "a stopped refresh",
             None,
             true,

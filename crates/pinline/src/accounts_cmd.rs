@@ -62,7 +62,11 @@ fn print_table(accounts: &[Value]) {
         "ID", "USERNAME", "STATUS", "ACCESS", "REFRESH"
     );
     for account in &accounts {
-        let error = account["last_error"]["message"].as_str().unwrap_or("");
+        let error = crate::posts_cmd::classed(
+            &account["last_error"]["class"],
+            &account["last_error"]["message"],
+        )
+        .unwrap_or_default();
         println!(
             "{:<38} {:<20} {:<13} {:>7} {:>8}  {}",
             account["id"].as_str().unwrap_or(""),

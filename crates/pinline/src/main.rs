@@ -22,10 +22,11 @@ use crate::cli::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    // `pinline bench` logs warnings only unless -v: a line per published post would bury
-    // its tables (and cost time inside the measurements).
-    let bench = matches!(cli.command, Command::Bench(_));
-    init_logging(cli.verbose, bench);
+    // `pinline bench` and `pinline doctor` log warnings only unless -v: a line per published
+    // post would bury the bench's tables (and cost time inside the measurements), and the
+    // doctor's report is the whole answer, not the log lines of the steps behind it.
+    let quiet = matches!(cli.command, Command::Bench(_) | Command::Doctor(_));
+    init_logging(cli.verbose, quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,8 +76,10 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only for a person at a terminal, never in a file or a pipe.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }

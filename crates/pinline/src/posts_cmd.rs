@@ -116,10 +116,11 @@ pub fn print_table(posts: &[Value]) {
         "ID", "STATUS", "ACCOUNT", "BOARD", "PUBLISH AT"
     );
     for post in &posts {
+        let error = classed(&post["last_error"]["class"], &post["last_error"]["message"]);
         let note = post["pin"]["url"]
             .as_str()
             .or(post["pin"]["id"].as_str())
-            .or(post["last_error"]["message"].as_str())
+            .or(error.as_deref())
             .or(post["held_reason"].as_str())
             .or(post["title"].as_str())
             .unwrap_or("");
@@ -152,11 +153,20 @@ fn print_post(post: &Value, json: bool) -> anyhow::Result<()> {
                 attempt["attempt"],
                 attempt["started_at"].as_str().unwrap_or(""),
                 attempt["outcome"].as_str().unwrap_or("in progress"),
-                attempt["error_message"].as_str().unwrap_or(""),
+                classed(&attempt["error_class"], &attempt["error_message"]).unwrap_or_default(),
             );
         }
     }
     Ok(())
+}
+
+/// `class: message` of a recorded error, for people; `None` when there is none.
+pub fn classed(class: &Value, message: &Value) -> Option<String> {
+    match (class.as_str(), message.as_str()) {
+        (Some(class), Some(message)) => Some(format!("{class}: {message}")),
+        (Some(class), None) => Some(class.to_owned()),
+        (None, message) => message.map(str::to_owned),
+    }
 }
 
 /// Percent-encodes a query value.

@@ -253,6 +253,22 @@ async fn doctor_passes_on_a_healthy_account_and_names_the_fix_for_a_revoked_one(
     let (code, out, err) = world.doctor(&[]).await;
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(out.contains("[FAIL]"), "{out}");
+    // One account state in the whole report: the header's, found by the refresh step, and no
+    // earlier check still passing the account as it was read before that step.
+    assert!(out.contains("needs_reauth)"), "the header: {out}");
+    for contradiction in ["[PASS] account", "[PASS] last_failure"] {
+        assert!(!out.contains(contradiction), "{contradiction} in: {out}");
+    }
+    assert!(out.contains("read again after the steps below"), "{out}");
+    // A failure seconds old says so exactly.
+    assert!(
+        out.lines()
+            .any(|line| line.contains("[FAIL] last_failure") && line.contains(" s ago")),
+        "{out}"
+    );
+    // stderr has the one-line verdict, no info logs and no colour codes.
+    assert!(!err.contains('\u{1b}'), "colour codes on stderr: {err:?}");
+    assert!(!err.contains(" INFO "), "info logs on stderr: {err}");
     let reconnect = format!("{}/accounts/{}/reconnect", world.base_url, world.account_id);
     assert!(out.contains(&reconnect), "names the reconnect link: {out}");
     assert!(out.contains("pinline accounts connect"), "{out}");

@@ -49,6 +49,9 @@ pub fn plain_error(class: &str, message: &str) -> String {
         "validation" => "Pinterest rejected the request as invalid",
         "not_found" => "Pinterest could not find the board or pin",
         "transient" => "Pinterest could not be reached or failed briefly; pinline retries",
+        "credential_mismatch" => {
+            "the account was connected under another app or environment than pinline is configured for (fix the configuration or reconnect the account)"
+        }
         _ => "Pinterest answered with an unexpected error",
     };
     if message.is_empty() {

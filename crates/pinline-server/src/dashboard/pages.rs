@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use pinline_pinterest::ErrorClass;
 use pinline_store::{PostFilter, PostRow};
 use pinline_vault::{Account, AccountStatus};
 use serde::Deserialize;
@@ -347,7 +348,17 @@ struct AccountView {
 
 fn account_health(account: &Account) -> Option<String> {
     let reason = account.status_reason.as_deref();
+    let mismatch = account
+        .last_error
+        .as_ref()
+        .filter(|error| error.class == ErrorClass::CredentialMismatch.as_str());
     match account.status {
+        AccountStatus::Active | AccountStatus::Refreshing if mismatch.is_some() => Some(format!(
+            "This account cannot publish from this pinline: {}. Its posts are held, not lost, with no attempts, and publish once the configuration matches or the account is reconnected under the configured app.",
+            mismatch
+                .map(|e| e.message.trim_end_matches('.'))
+                .unwrap_or_default()
+        )),
         AccountStatus::Active => None,
         AccountStatus::Refreshing => Some("A token refresh is in progress.".into()),
         AccountStatus::NeedsReauth => Some(format!(

@@ -27,7 +27,7 @@ pub struct AccountView {
     /// The Pinterest username.
     pub username: String,
     pub pinterest_user_id: String,
-    /// The Pinterest environment the account lives in (`production`, `sandbox`, …).
+    #[schema(schema_with = crate::schemas::environment)]
     pub environment: String,
     /// The Pinterest app the account was connected through.
     pub app_client_id: String,
@@ -58,7 +58,7 @@ pub struct AccountView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = AccountError)]
 pub struct AccountErrorView {
-    /// `auth`, `scope`, `rate_limited`, `validation`, `not_found`, `transient` or `unknown`.
+    #[schema(schema_with = crate::schemas::error_class)]
     pub class: String,
     pub message: String,
     #[schema(format = DateTime)]

@@ -64,6 +64,7 @@ nothing.",
     responses(
         (status = 200, description = "The account is connected (or reconnected).", content_type = "text/html", body = String),
         (status = 400, description = "Not connected: the link is incomplete, expired, already used, or the person declined.", content_type = "text/html", body = String),
+        (status = 409, description = "Not connected: the link was started for another Pinterest app or environment than pinline runs with now.", content_type = "text/html", body = String),
         (status = 502, description = "Not connected: Pinterest refused or answered in an unexpected way.", content_type = "text/html", body = String),
         (status = 503, description = "Not connected: Pinterest or the database is not answering.", content_type = "text/html", body = String),
     ),
@@ -123,6 +124,28 @@ pub async fn oauth_callback(
         Err(error @ VaultError::ConnectRejected(_)) => {
             tracing::warn!(event = "account.connect_rejected", error = %error, "OAuth callback refused");
             page(StatusCode::BAD_REQUEST, "Not connected", &error.to_string()).into_response()
+        }
+        // The link was started under another app or environment than pinline runs with now
+        // (the configuration changed in between): its code belongs to that app, so it is not
+        // sent anywhere, and no account came of it.
+        Err(VaultError::CredentialMismatch { stored, configured }) => {
+            tracing::warn!(
+                event = "account.connect_rejected",
+                %stored,
+                %configured,
+                "OAuth callback for another app or environment refused"
+            );
+            page(
+                StatusCode::CONFLICT,
+                "Not connected",
+                &format!(
+                    "This connect link was started for {stored}, but pinline now runs with \
+                     {configured}, so nothing was connected. Start the connection again from \
+                     pinline; if the other app or environment is the right one, fix pinline's \
+                     configuration first (PINTEREST_CLIENT_ID, PINTEREST_API_URL)."
+                ),
+            )
+            .into_response()
         }
         Err(error) => {
             tracing::warn!(event = "account.connect_failed", error = %error, "OAuth callback failed");

@@ -90,11 +90,11 @@ pub struct PinView {
     pub url: Option<String>,
 }
 
-/// Why the last attempt failed.
+/// Why the last attempt failed, or why the post is held.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = PostError)]
 pub struct PostErrorView {
-    /// `auth`, `scope`, `rate_limited`, `validation`, `not_found`, `transient` or `unknown`.
+    #[schema(schema_with = crate::schemas::error_class)]
     pub class: String,
     pub message: Option<String>,
 }
@@ -151,8 +151,9 @@ pub struct AttemptView {
     pub started_at: String,
     #[schema(format = DateTime)]
     pub finished_at: Option<String>,
-    /// `published`, `retry`, `failed`, `held` or `adopted`; `null` while running.
+    #[schema(schema_with = crate::schemas::attempt_outcome)]
     pub outcome: Option<String>,
+    #[schema(schema_with = crate::schemas::nullable_error_class)]
     pub error_class: Option<String>,
     pub error_message: Option<String>,
 }
@@ -162,9 +163,10 @@ fn post_status_schema() -> Object {
     ObjectBuilder::new()
         .description(Some(
             "`queued` (waiting for its time or its turn), `publishing` (an attempt is running), \
-             `published`, `failed` (for good; see `last_error`), `held` (accepted for an account \
-             that must be reconnected first; see `held_reason`; it publishes after the \
-             reconnect) or `canceled`.",
+             `published`, `failed` (for good; see `last_error`), `held` (its account cannot \
+             publish: it must be reconnected, or its credential belongs to another app; see \
+             `held_reason` and `last_error`; it publishes once that is fixed), `canceled`, or \
+             `deleted` (published, then its pin deleted through pinline).",
         ))
         .schema_type(Type::String)
         .enum_values(Some(STATUSES))
@@ -593,13 +595,14 @@ pub struct PostPage {
     pub next_cursor: Option<String>,
 }
 
-const STATUSES: [&str; 6] = [
-    "queued",
-    "publishing",
-    "published",
-    "failed",
-    "held",
-    "canceled",
+const STATUSES: [&str; 7] = [
+    PostRow::QUEUED,
+    PostRow::PUBLISHING,
+    PostRow::PUBLISHED,
+    PostRow::FAILED,
+    PostRow::HELD,
+    PostRow::CANCELED,
+    PostRow::DELETED,
 ];
 
 fn encode_cursor(cursor: &PostCursor) -> String {

@@ -120,9 +120,9 @@ pub struct WebhookList {
 #[schema(as = Delivery)]
 pub struct DeliveryView {
     pub id: String,
-    /// The event name (`post.published`, `account.needs_reauth`, …).
+    #[schema(schema_with = crate::schemas::event_name)]
     pub event: String,
-    /// `pending`, `delivered` or `failed`.
+    #[schema(schema_with = crate::schemas::delivery_status)]
     pub status: String,
     pub attempts: i64,
     /// The receiver's last HTTP status.

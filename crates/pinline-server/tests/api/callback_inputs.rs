@@ -1,6 +1,7 @@
 //! The OAuth callback under arbitrary input: random and hostile query strings (missing, repeated
 //! and oversized parameters, markup, control characters, forged states next to a real pending
-//! one) always get a 4xx page that echoes nothing as markup, and never exchange a code.
+//! one) always get a 4xx page that echoes nothing as markup, and never exchange a code. A
+//! callback for a connect started under another app or environment says so, with what to do.
 
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
@@ -11,7 +12,10 @@ use reqwest::Method;
 
 use crate::support::spawn_app;
 
-backend_tests!(arbitrary_callbacks_get_a_page_and_exchange_nothing);
+backend_tests!(
+    arbitrary_callbacks_get_a_page_and_exchange_nothing,
+    a_callback_for_another_app_says_what_happened_and_what_to_do,
+);
 
 /// One query string: a few parameters with names from the callback's vocabulary (and others),
 /// values anything, each percent-encoded as a browser would.
@@ -81,4 +85,55 @@ async fn arbitrary_callbacks_get_a_page_and_exchange_nothing(db: TestDatabase) {
         exchanges_before,
         "no arbitrary callback reached Pinterest's token endpoint"
     );
+}
+
+async fn a_callback_for_another_app_says_what_happened_and_what_to_do(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let started = app
+        .api(
+            Method::POST,
+            "/v1/accounts/connect",
+            Some(&app.key_alpha),
+            None,
+        )
+        .await;
+    assert_eq!(started.status, 201, "{}", started.text);
+    let authorize = url::Url::parse(started.json["authorize_url"].as_str().expect("url"))
+        .expect("authorize_url");
+    let state = authorize
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .map(|(_, value)| value.into_owned())
+        .expect("state");
+    // The connect was started under another app, as when pinline restarts with another
+    // PINTEREST_CLIENT_ID while a person is on Pinterest's consent page.
+    app.db
+        .execute("UPDATE oauth_states SET client_id = '7777777'")
+        .await;
+    let exchanges_before = app.sandbox_stats().await["token_requests"].clone();
+    let mut callback = url::Url::parse(&format!("{}/oauth/callback", app.base_url)).expect("url");
+    callback
+        .query_pairs_mut()
+        .append_pair("state", &state)
+        .append_pair("code", "a-code-for-the-other-app");
+    let response = app.http.get(callback).send().await.expect("callback");
+    assert_eq!(response.status().as_u16(), 409);
+    let page = response.text().await.expect("page");
+    for words in [
+        "7777777",
+        "nothing was connected",
+        "Start the connection again",
+    ] {
+        assert!(page.contains(words), "{words:?} in {page}");
+    }
+    assert!(!page.contains("was connected on"), "{page}");
+    assert_eq!(
+        app.sandbox_stats().await["token_requests"],
+        exchanges_before,
+        "the other app's code was not sent anywhere"
+    );
+    let accounts = app
+        .api(Method::GET, "/v1/accounts", Some(&app.key_alpha), None)
+        .await;
+    assert_eq!(accounts.json["items"], serde_json::json!([]));
 }

@@ -23,21 +23,6 @@ backend_tests!(
     connections_beyond_the_cap_wait_for_a_free_slot,
 );
 
-async fn with_board(app: &TestApp) -> (String, String) {
-    let account = app.connected_account(&app.key_alpha, "maker").await;
-    let id = account["id"].as_str().expect("id").to_owned();
-    let board = app
-        .api(
-            Method::POST,
-            &format!("/v1/accounts/{id}/boards"),
-            Some(&app.key_alpha),
-            Some(json!({"name": "Recipes"})),
-        )
-        .await;
-    assert_eq!(board.status, 201, "{}", board.text);
-    (id, board.json["id"].as_str().expect("board id").to_owned())
-}
-
 fn post_body(account: &str, board: &str) -> Value {
     json!({
         "account_id": account,
@@ -78,7 +63,7 @@ fn assert_refused(reply: &crate::support::Reply, status: u16, code: &str, field:
 
 async fn nul_and_controls_are_refused_before_the_database(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app).await;
+    let (account, board) = app.account_with_board("maker").await;
     let key = Some(app.key_alpha.as_str());
 
     // Text fields of a post, alone and in a batch.
@@ -205,7 +190,7 @@ async fn nul_and_controls_are_refused_before_the_database(db: TestDatabase) {
 
 async fn bidi_controls_are_refused_and_joiners_kept(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app).await;
+    let (account, board) = app.account_with_board("maker").await;
     let key = Some(app.key_alpha.as_str());
     for title in ["\u{202e}trat nomel", "a\u{2066}b\u{2069}"] {
         let mut body = post_body(&account, &board);
@@ -224,7 +209,7 @@ async fn bidi_controls_are_refused_and_joiners_kept(db: TestDatabase) {
 
 async fn bodies_are_read_strictly(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app).await;
+    let (account, board) = app.account_with_board("maker").await;
     let post = post_body(&account, &board).to_string();
     let duplicated = post.replacen('{', "{\"title\": \"first\", ", 1);
 

@@ -7,5 +7,6 @@ mod drafts;
 mod hostile;
 mod openapi;
 mod posts;
+mod stops;
 mod support;
 mod webhooks;

@@ -9,13 +9,14 @@ use pinline_store::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Reply, TestApp, spawn_app};
+use crate::support::{Reply, TestApp, eventually, received_types, receiver, spawn_app};
 
 backend_tests!(
     the_document_is_openapi_3_1,
     the_document_and_the_router_agree,
     real_answers_match_their_schemas,
     the_reference_page_shows_every_operation,
+    every_enum_the_api_serves_is_documented,
 );
 
 /// What the router serves, by hand: a route added to the server without documenting it (or
@@ -463,4 +464,200 @@ async fn the_reference_page_shows_every_operation(db: TestDatabase) {
     let text = html_escape::decode_html_entities(&html);
     assert!(text.contains("curl -X POST \"$PINLINE_URL/v1/posts\""));
     assert!(text.contains("-H \"Idempotency-Key: "));
+}
+
+/// The values a documented enum allows (nulls left out): `components.schemas.<schema>` at the
+/// property path `path` (`items` steps into an array).
+fn documented_enum(doc: &Value, schema: &str, path: &[&str]) -> BTreeSet<String> {
+    let mut at = &doc["components"]["schemas"][schema];
+    for step in path {
+        at = if *step == "items" {
+            &at["items"]
+        } else {
+            &at["properties"][step]
+        };
+    }
+    at["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{schema}.{} has no enum: {at}", path.join(".")))
+        .iter()
+        .filter_map(|value| value.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn names<'a>(values: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    values.into_iter().map(str::to_owned).collect()
+}
+
+async fn every_enum_the_api_serves_is_documented(db: TestDatabase) {
+    use pinline_pinterest::ErrorClass;
+    use pinline_store::{PostAttemptRow, PostRow, WebhookDeliveryRow};
+    use pinline_vault::AccountStatus;
+
+    let app = spawn_app(db).await;
+    let doc = document(&app).await;
+
+    // Each documented enum is exactly the list the code serves from.
+    let classes = names(ErrorClass::ALL.map(ErrorClass::as_str));
+    let statuses = names(
+        [
+            AccountStatus::Active,
+            AccountStatus::Refreshing,
+            AccountStatus::NeedsReauth,
+            AccountStatus::Disconnected,
+        ]
+        .map(AccountStatus::as_str),
+    );
+    let post_statuses = names([
+        PostRow::QUEUED,
+        PostRow::PUBLISHING,
+        PostRow::PUBLISHED,
+        PostRow::FAILED,
+        PostRow::HELD,
+        PostRow::CANCELED,
+        PostRow::DELETED,
+    ]);
+    let outcomes = names([
+        PostAttemptRow::PUBLISHED,
+        PostAttemptRow::RETRY,
+        PostAttemptRow::FAILED,
+        PostAttemptRow::HELD,
+        PostAttemptRow::ADOPTED,
+        PostAttemptRow::FENCED_OUT,
+    ]);
+    let events = names(pinline_webhooks::events::ALL.iter().copied());
+    let mut filters = events.clone();
+    filters.insert(pinline_webhooks::events::WILDCARD.to_owned());
+    let deliveries = names([
+        WebhookDeliveryRow::PENDING,
+        WebhookDeliveryRow::DELIVERED,
+        WebhookDeliveryRow::FAILED,
+    ]);
+    for (schema, path, expected) in [
+        ("Account", &["status"][..], &statuses),
+        ("AccountError", &["class"][..], &classes),
+        ("Post", &["status"][..], &post_statuses),
+        ("PostError", &["class"][..], &classes),
+        ("Attempt", &["outcome"][..], &outcomes),
+        ("Attempt", &["error_class"][..], &classes),
+        ("Delivery", &["event"][..], &events),
+        ("Delivery", &["status"][..], &deliveries),
+        ("CreateWebhook", &["events", "items"][..], &filters),
+    ] {
+        assert_eq!(
+            &documented_enum(&doc, schema, path),
+            expected,
+            "{schema}.{}",
+            path.join(".")
+        );
+    }
+    // The environment is a pattern: the three kinds pinline stores, and nothing else.
+    let pattern = doc["components"]["schemas"]["Account"]["properties"]["environment"]["pattern"]
+        .as_str()
+        .expect("a pattern for Account.environment");
+    let environment = validator(&doc, &json!({"type": "string", "pattern": pattern}));
+    for stored in [
+        "production",
+        "pinterest_sandbox",
+        "custom:http://127.0.0.1:9999",
+    ] {
+        assert!(environment.is_valid(&json!(stored)), "{stored} ~ {pattern}");
+    }
+    assert!(!environment.is_valid(&json!("sandbox")), "{pattern}");
+
+    // And what is served falls inside them: an account (its environment), a post failed by
+    // Pinterest (its attempt's outcome and class), a webhook's deliveries (their events).
+    let key = app.key_alpha.clone();
+    let (url, received) = receiver().await;
+    let hook = app
+        .api(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&key),
+            Some(json!({"url": url})),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let hook_id = hook.json["id"].as_str().expect("webhook id").to_owned();
+    let account = app.connected_account(&key, "enums").await;
+    let account_id = account["id"].as_str().expect("id").to_owned();
+    assert!(
+        account["environment"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("custom:")),
+        "{account}"
+    );
+    let shown = app
+        .api(
+            Method::GET,
+            &format!("/v1/accounts/{account_id}"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_conforms(&doc, "GET", "/v1/accounts/{account_id}", &shown);
+    let board = app
+        .api(
+            Method::POST,
+            &format!("/v1/accounts/{account_id}/boards"),
+            Some(&key),
+            Some(json!({"name": "Enums"})),
+        )
+        .await;
+    app.sandbox_control(
+        "/faults",
+        json!({"rules": [{"operation": "pins/create", "kind": "error", "status": 400, "code": 1, "count": 1}]}),
+    )
+    .await;
+    let created = app
+        .api(
+            Method::POST,
+            "/v1/posts",
+            Some(&key),
+            Some(json!({
+                "account_id": account_id,
+                "board_id": board.json["id"],
+                "image_url": "https://example.invalid/e.jpg",
+            })),
+        )
+        .await;
+    let id = created.json["id"].as_str().expect("id").to_owned();
+    eventually(
+        std::time::Duration::from_secs(20),
+        "the post to fail",
+        || async {
+            app.api(Method::GET, &format!("/v1/posts/{id}"), Some(&key), None)
+                .await
+                .json["status"]
+                == json!("failed")
+        },
+    )
+    .await;
+    let failed = app
+        .api(Method::GET, &format!("/v1/posts/{id}"), Some(&key), None)
+        .await;
+    assert_eq!(
+        failed.json["attempt_log"][0]["error_class"],
+        json!("validation")
+    );
+    assert_conforms(&doc, "GET", "/v1/posts/{post_id}", &failed);
+    eventually(
+        std::time::Duration::from_secs(20),
+        "the webhooks",
+        || async {
+            let types = received_types(&received);
+            types.iter().any(|t| t == "account.connected")
+                && types.iter().any(|t| t == "post.failed")
+        },
+    )
+    .await;
+    let log = app
+        .api(
+            Method::GET,
+            &format!("/v1/webhooks/{hook_id}/deliveries"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_conforms(&doc, "GET", "/v1/webhooks/{webhook_id}/deliveries", &log);
 }

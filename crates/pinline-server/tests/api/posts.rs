@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use std::time::Duration;
 
-use crate::support::{TestApp, error_code, eventually, spawn_app};
+use crate::support::{error_code, eventually, spawn_app};
 
 backend_tests!(
     a_valid_post_is_committed_and_readable,
@@ -31,21 +31,6 @@ backend_tests!(
     a_post_due_now_wakes_another_replica,
 );
 
-async fn with_board(app: &TestApp, privacy: &str) -> (String, String) {
-    let account = app.connected_account(&app.key_alpha, "maker").await;
-    let id = account["id"].as_str().expect("id").to_owned();
-    let board = app
-        .api(
-            Method::POST,
-            &format!("/v1/accounts/{id}/boards"),
-            Some(&app.key_alpha),
-            Some(json!({"name": format!("Recipes {privacy}"), "privacy": privacy})),
-        )
-        .await;
-    assert_eq!(board.status, 201, "{}", board.text);
-    (id, board.json["id"].as_str().expect("board id").to_owned())
-}
-
 fn post_body(account: &str, board: &str) -> Value {
     json!({
         "account_id": account,
@@ -60,7 +45,7 @@ fn post_body(account: &str, board: &str) -> Value {
 
 async fn a_valid_post_is_committed_and_readable(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let created = app
         .api(
             Method::POST,
@@ -95,7 +80,7 @@ async fn a_valid_post_is_committed_and_readable(db: TestDatabase) {
 
 async fn idempotency_keys_replay_or_conflict(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let send = |body: Value| {
         app.http
             .post(format!("{}/v1/posts", app.base_url))
@@ -119,7 +104,7 @@ async fn idempotency_keys_replay_or_conflict(db: TestDatabase) {
 
 async fn every_bad_field_is_named(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let key = Some(app.key_alpha.as_str());
     let cases: Vec<(&str, Value)> = vec![
         ("title", json!({"title": "x".repeat(101)})),
@@ -186,10 +171,10 @@ async fn every_bad_field_is_named(db: TestDatabase) {
 
 async fn board_names_resolve_once_or_list_the_boards(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let mut body = post_body(&account, &board);
     body.as_object_mut().expect("object").remove("board_id");
-    body["board"] = json!("recipes public");
+    body["board"] = json!("recipes");
     let resolved = app
         .api(
             Method::POST,
@@ -210,7 +195,7 @@ async fn board_names_resolve_once_or_list_the_boards(db: TestDatabase) {
         unknown.json["error"]["message"]
             .as_str()
             .unwrap_or("")
-            .contains("Recipes PUBLIC"),
+            .contains("Recipes"),
         "{}",
         unknown.text
     );
@@ -300,8 +285,8 @@ async fn secret_boards_need_secret_scopes(db: TestDatabase) {
 
 async fn posts_for_a_revoked_account_are_held(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
-    revoke_at_pinterest(&app, &account).await;
+    let (account, board) = app.account_with_board("maker").await;
+    app.revoke_at_pinterest(&account).await;
     let refresh = app
         .api(
             Method::POST,
@@ -330,7 +315,7 @@ async fn posts_for_a_revoked_account_are_held(db: TestDatabase) {
     );
     let mut by_name = post_body(&account, &board);
     by_name.as_object_mut().expect("object").remove("board_id");
-    by_name["board"] = json!("Recipes PUBLIC");
+    by_name["board"] = json!("Recipes");
     let refused = app
         .api(
             Method::POST,
@@ -344,7 +329,7 @@ async fn posts_for_a_revoked_account_are_held(db: TestDatabase) {
 
 async fn batches_answer_each_post(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let mut bad = post_body(&account, &board);
     bad["title"] = json!("x".repeat(150));
     let reply = app
@@ -365,7 +350,7 @@ async fn batches_answer_each_post(db: TestDatabase) {
 
 async fn posts_are_listed_edited_and_canceled(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let key = Some(app.key_alpha.as_str());
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -426,7 +411,7 @@ async fn posts_are_listed_edited_and_canceled(db: TestDatabase) {
 
 async fn posts_are_private_to_their_profile(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let created = app
         .api(
             Method::POST,
@@ -466,7 +451,7 @@ async fn posts_are_private_to_their_profile(db: TestDatabase) {
 
 async fn an_accepted_post_publishes_and_its_pin_can_be_deleted(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let key = Some(app.key_alpha.as_str());
     let created = app
         .api(
@@ -514,8 +499,8 @@ async fn an_accepted_post_publishes_and_its_pin_can_be_deleted(db: TestDatabase)
 /// Pinterest's refusal. It is held like every later one, not refused.
 async fn the_post_that_finds_a_revocation_is_held_too(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, _) = with_board(&app, "PUBLIC").await;
-    revoke_at_pinterest(&app, &account).await;
+    let (account, _) = app.account_with_board("maker").await;
+    app.revoke_at_pinterest(&account).await;
     // A board this replica has not seen: checking it needs Pinterest.
     let held = app
         .api(
@@ -538,27 +523,9 @@ async fn the_post_that_finds_a_revocation_is_held_too(db: TestDatabase) {
     assert_eq!(shown.json["status"], json!("needs_reauth"));
 }
 
-/// Revokes the account's tokens at the sandbox, as a person removing the app would.
-async fn revoke_at_pinterest(app: &TestApp, account: &str) {
-    let shown = app
-        .api(
-            Method::GET,
-            &format!("/v1/accounts/{account}"),
-            Some(&app.key_alpha),
-            None,
-        )
-        .await;
-    let user = shown.json["pinterest_user_id"]
-        .as_str()
-        .expect("user")
-        .to_owned();
-    app.sandbox_control(&format!("/users/{user}/revoke"), json!({}))
-        .await;
-}
-
 async fn patch_checks_fields_as_post_does(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let mut body = post_body(&account, &board);
     body["publish_at"] = json!("2099-01-01T09:00:00Z");
     let created = app
@@ -602,7 +569,7 @@ async fn patch_checks_fields_as_post_does(db: TestDatabase) {
 
 async fn a_database_failure_is_never_answered_as_bad_input(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     // The API key still checks out; the account read in the middle of acceptance fails. Before,
     // that read as "no such account" (422), and a client would drop a post that was fine.
     app.db.break_table("accounts").await;
@@ -641,7 +608,7 @@ async fn every_rejection_has_the_error_shape(db: TestDatabase) {
 
 async fn a_full_batch_fits_the_body_limit(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     // 500 posts with every text field at Pinterest's limit: over axum's default 2 MB.
     let post = json!({
         "account_id": account,
@@ -674,7 +641,7 @@ async fn a_full_batch_fits_the_body_limit(db: TestDatabase) {
 
 async fn a_database_that_is_down_is_a_503_to_retry(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     // Every connection gone, as when the database restarts: a post is neither refused as bad
     // input nor lost silently; the client is told to send it again shortly.
     app.db.store.close().await;
@@ -718,7 +685,7 @@ async fn a_post_due_now_wakes_another_replica(db: TestDatabase) {
             let _ = stopped.await;
         },
     ));
-    let (account, board) = with_board(&app, "PUBLIC").await;
+    let (account, board) = app.account_with_board("maker").await;
     let reply = app
         .api(
             Method::POST,

@@ -63,6 +63,8 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub http: reqwest::Client,
     pub clock: OffsetClock,
+    /// The app's publisher (its counters show how often it looked at the queue).
+    pub publisher: Publisher,
     pub key_alpha: String,
     pub key_beta: String,
     shutdown: watch::Sender<bool>,
@@ -82,6 +84,19 @@ pub async fn spawn_app(db: TestDatabase) -> TestApp {
 
 /// [`spawn_app`] with its own connection limits (a short header-read timeout, say).
 pub async fn spawn_app_with(db: TestDatabase, limits: ConnectionLimits) -> TestApp {
+    spawn_app_configured(db, limits, PublisherSettings::default()).await
+}
+
+/// [`spawn_app`] with its own publisher settings (a held-post sweep played faster, say).
+pub async fn spawn_app_publishing(db: TestDatabase, publishing: PublisherSettings) -> TestApp {
+    spawn_app_configured(db, ConnectionLimits::default(), publishing).await
+}
+
+async fn spawn_app_configured(
+    db: TestDatabase,
+    limits: ConnectionLimits,
+    publishing: PublisherSettings,
+) -> TestApp {
     log_buffer();
     // Nothing a test does may leave the machine.
     pinline_outbound::restrict_to_loopback();
@@ -141,7 +156,7 @@ pub async fn spawn_app_with(db: TestDatabase, limits: ConnectionLimits) -> TestA
         vault.clone(),
         Arc::new(Pacer::new(pacing, shared_clock.clone())),
         db.store.clone(),
-        PublisherSettings::default(),
+        publishing,
     );
     // Test pages are served on loopback, which production drafting refuses.
     let drafter = pinline_drafts::Drafter::new(
@@ -174,7 +189,7 @@ pub async fn spawn_app_with(db: TestDatabase, limits: ConnectionLimits) -> TestA
             let _ = server_stop.wait_for(|s| *s).await;
         },
     ));
-    let tasks = background::spawn_all(vault, webhooks, publisher, stopped);
+    let tasks = background::spawn_all(vault, webhooks, publisher.clone(), stopped);
     let key_alpha = api_keys::create_api_key(&db.store, "alpha", "test", 0)
         .await
         .expect("key")
@@ -192,11 +207,56 @@ pub async fn spawn_app_with(db: TestDatabase, limits: ConnectionLimits) -> TestA
             .build()
             .expect("http"),
         clock,
+        publisher,
         key_alpha,
         key_beta,
         shutdown,
         _tasks: tasks,
     }
+}
+
+/// What a webhook receiver got: each request's headers and body.
+pub type Received = Arc<Mutex<Vec<(axum::http::HeaderMap, axum::body::Bytes)>>>;
+
+/// A webhook receiver on 127.0.0.1: its URL and what it received.
+pub async fn receiver() -> (String, Received) {
+    let received: Received = Arc::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((headers, body));
+                    "ok"
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, received)
+}
+
+/// The event types a receiver got, in order.
+pub fn received_types(received: &Received) -> Vec<String> {
+    received
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(|(_, body)| {
+            let payload: Value = serde_json::from_slice(body).ok()?;
+            payload["type"].as_str().map(str::to_owned)
+        })
+        .collect()
 }
 
 /// A reply read completely.
@@ -368,6 +428,43 @@ impl TestApp {
                     .cloned()
             })
             .expect("the connected account is listed")
+    }
+}
+
+impl TestApp {
+    /// Connects `username` for profile alpha and creates a public board "Recipes" on it:
+    /// (account id, board id).
+    pub async fn account_with_board(&self, username: &str) -> (String, String) {
+        let account = self.connected_account(&self.key_alpha, username).await;
+        let id = account["id"].as_str().expect("id").to_owned();
+        let board = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/v1/accounts/{id}/boards"),
+                Some(&self.key_alpha),
+                Some(json!({"name": "Recipes", "privacy": "PUBLIC"})),
+            )
+            .await;
+        assert_eq!(board.status, 201, "{}", board.text);
+        (id, board.json["id"].as_str().expect("board id").to_owned())
+    }
+
+    /// Revokes the account's tokens at the sandbox, as a person removing the app would.
+    pub async fn revoke_at_pinterest(&self, account: &str) {
+        let shown = self
+            .api(
+                reqwest::Method::GET,
+                &format!("/v1/accounts/{account}"),
+                Some(&self.key_alpha),
+                None,
+            )
+            .await;
+        let user = shown.json["pinterest_user_id"]
+            .as_str()
+            .expect("user")
+            .to_owned();
+        self.sandbox_control(&format!("/users/{user}/revoke"), json!({}))
+            .await;
     }
 }
 

@@ -1,44 +1,14 @@
 //! Webhooks through the API: a revoked account turns `needs_reauth` after one refresh attempt
 //! and a signed `account.needs_reauth` webhook reaches the profile's receiver.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::HeaderMap;
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{error_code, eventually, spawn_app};
-
-type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
-
-async fn receiver() -> (String, Received) {
-    let received: Received = Arc::default();
-    let sink = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let sink = sink.clone();
-            async move {
-                sink.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((headers, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, received)
-}
+use crate::support::{error_code, eventually, receiver, spawn_app};
 
 backend_tests!(
     revocation_turns_needs_reauth_and_sends_a_signed_webhook,
