@@ -8,6 +8,8 @@ use pinline_store::{ApiKeyRow, Store, StoreError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::key_scopes::KeyScopes;
+
 const KEY_PREFIX: &str = "pl_";
 const SHOWN_PREFIX_LEN: usize = 10;
 
@@ -30,11 +32,23 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-/// Creates a key for the profile named `profile_name` (creating the profile if needed).
+/// Creates a key with every scope for the profile named `profile_name` (creating the profile
+/// if needed).
 pub async fn create_api_key(
     store: &Store,
     profile_name: &str,
     key_name: &str,
+    now_ms: i64,
+) -> Result<NewApiKey, StoreError> {
+    create_scoped_api_key(store, profile_name, key_name, &KeyScopes::Every, now_ms).await
+}
+
+/// Creates a key that may do only what `scopes` allow.
+pub async fn create_scoped_api_key(
+    store: &Store,
+    profile_name: &str,
+    key_name: &str,
+    scopes: &KeyScopes,
     now_ms: i64,
 ) -> Result<NewApiKey, StoreError> {
     let profile = store
@@ -51,6 +65,7 @@ pub async fn create_api_key(
         created_at: now_ms,
         last_used_at: None,
         revoked_at: None,
+        scopes: scopes.to_stored(),
     };
     store.insert_api_key(&row, &hash_api_key(&key)).await?;
     Ok(NewApiKey { key, row })

@@ -15,6 +15,7 @@ mod docs;
 mod edge;
 mod error;
 mod extract;
+pub mod key_scopes;
 mod lockout;
 pub mod openapi;
 mod post_input;

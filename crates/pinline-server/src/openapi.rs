@@ -52,7 +52,8 @@ events, with their delivery log."),
 )]
 struct ApiDoc;
 
-/// Adds the bearer-token scheme that `security(("api_key" = []))` refers to.
+/// Adds the bearer-token scheme that each operation's `security(("api_key" = ["posts:write"]))`
+/// refers to; the list names the key scopes the operation needs (see `key_scopes`).
 struct ApiKeyScheme;
 
 impl Modify for ApiKeyScheme {
@@ -66,7 +67,13 @@ impl Modify for ApiKeyScheme {
                     .bearer_format("pl_…")
                     .description(Some(
                         "An API key, `pl_` followed by 43 characters, created with \
-                         `pinline keys create`. It scopes every request to one profile.",
+                         `pinline keys create`. It scopes every request to one profile. A key \
+                         may be limited to some scopes (`pinline keys create --scope \
+                         posts:read`, repeatable): `accounts:read`, `accounts:write`, \
+                         `posts:read`, `posts:write`, `drafts:read`, `drafts:write`, \
+                         `webhooks:read`, `webhooks:write`. Each operation's security \
+                         requirement lists the scopes it needs; a key without one is answered \
+                         403 `insufficient_scope`.",
                     ))
                     .build(),
             ),
@@ -152,6 +159,20 @@ impl Modify for CommonResponses {
                         error("The body is larger than this operation accepts (`body_too_large`).")
                             .into(),
                     );
+                }
+                if secured {
+                    // Every secured operation states its key scopes in `security`; a key
+                    // without one of them is refused before anything else is looked at.
+                    const SCOPE: &str = "The API key lacks a scope this operation needs (`insufficient_scope`; the operation's `security` lists them).";
+                    match responses.get_mut("403") {
+                        Some(utoipa::openapi::RefOr::T(existing)) => {
+                            existing.description = format!("{} Or: {SCOPE}", existing.description);
+                        }
+                        Some(_) => {}
+                        None => {
+                            responses.insert("403".to_owned(), error(SCOPE).into());
+                        }
+                    }
                 }
                 if operation.security.is_some() && !responses.contains_key("429") {
                     responses.insert(

@@ -22,6 +22,8 @@ pub struct ApiKeyRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// What the key may do: scope names separated by commas; `None` is every scope.
+    pub scopes: Option<String>,
 }
 
 impl Store {
@@ -66,8 +68,9 @@ impl Store {
     pub async fn insert_api_key(&self, row: &ApiKeyRow, key_hash: &str) -> Result<(), StoreError> {
         write_tx!(self, tx => {
             sqlx::query(
-                "INSERT INTO api_keys (id, profile_id, name, key_prefix, key_hash, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO api_keys (id, profile_id, name, key_prefix, key_hash, created_at,
+                    scopes)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&row.id)
             .bind(&row.profile_id)
@@ -75,6 +78,7 @@ impl Store {
             .bind(&row.key_prefix)
             .bind(key_hash)
             .bind(row.created_at)
+            .bind(&row.scopes)
             .execute(&mut *tx)
             .await?;
         });
@@ -85,7 +89,8 @@ impl Store {
     pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         let row = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, profile_id, name, key_prefix, created_at, last_used_at, revoked_at
+                "SELECT id, profile_id, name, key_prefix, created_at, last_used_at, revoked_at,
+                    scopes
                  FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
             )
             .bind(key_hash)
@@ -111,7 +116,8 @@ impl Store {
     pub async fn api_keys(&self, profile_id: &str) -> Result<Vec<ApiKeyRow>, StoreError> {
         let rows = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, profile_id, name, key_prefix, created_at, last_used_at, revoked_at
+                "SELECT id, profile_id, name, key_prefix, created_at, last_used_at, revoked_at,
+                    scopes
                  FROM api_keys WHERE profile_id = $1 ORDER BY created_at DESC, id",
             )
             .bind(profile_id)

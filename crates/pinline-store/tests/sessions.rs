@@ -23,6 +23,7 @@ async fn key(db: &TestDatabase) -> ApiKeyRow {
         created_at: 0,
         last_used_at: None,
         revoked_at: None,
+        scopes: None,
     };
     db.store
         .insert_api_key(&key, "hash-1")

@@ -6,6 +6,8 @@ use clap::Subcommand;
 use pinline_store::Store;
 use pinline_vault::clock::{Clock, SystemClock};
 
+use pinline_server::key_scopes::{KeyScope, KeyScopes};
+
 use crate::config::DataArgs;
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +23,11 @@ pub enum KeysCommand {
         /// Print only the key (for scripts).
         #[arg(long)]
         quiet: bool,
+        /// Limit the key to this scope (repeatable): accounts:read, accounts:write, posts:read,
+        /// posts:write, drafts:read, drafts:write, webhooks:read, webhooks:write. Without it the
+        /// key may do everything.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<KeyScope>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -45,6 +52,16 @@ pub enum KeysCommand {
     },
 }
 
+/// A key's scopes for JSON: every scope's name when it has them all.
+fn scope_names(stored: Option<&str>) -> Vec<&'static str> {
+    let scopes = KeyScopes::from_stored(stored);
+    KeyScope::ALL
+        .into_iter()
+        .filter(|scope| scopes.allows(*scope))
+        .map(KeyScope::as_str)
+        .collect()
+}
+
 async fn open(data: &DataArgs) -> anyhow::Result<Store> {
     let location = data.database()?;
     Store::open(&location)
@@ -59,12 +76,20 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             profile,
             name,
             quiet,
+            scopes,
             data,
         } => {
             let store = open(&data).await?;
-            let created = pinline_server::api_keys::create_api_key(&store, &profile, &name, now)
-                .await
-                .context("while creating the key")?;
+            let scopes = if scopes.is_empty() {
+                KeyScopes::Every
+            } else {
+                KeyScopes::Only(scopes)
+            };
+            let created = pinline_server::api_keys::create_scoped_api_key(
+                &store, &profile, &name, &scopes, now,
+            )
+            .await
+            .context("while creating the key")?;
             if quiet {
                 println!("{}", created.key);
             } else {
@@ -74,6 +99,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
                     "Use it as:  Authorization: Bearer {}…",
                     created.row.key_prefix
                 );
+                println!("It may use {}.", scopes.describe());
             }
             store.close().await;
         }
@@ -102,14 +128,15 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
                             "id": k.id, "name": k.name, "prefix": k.key_prefix,
                             "created_at_ms": k.created_at, "last_used_at_ms": k.last_used_at,
                             "revoked": k.revoked_at.is_some(),
+                            "scopes": scope_names(k.scopes.as_deref()),
                         })
                     })
                     .collect();
                 println!("{}", crate::terminal::json(&items));
             } else {
                 println!(
-                    "{:<38} {:<12} {:<12} {:<8} LAST USED",
-                    "ID", "NAME", "PREFIX", "STATUS"
+                    "{:<38} {:<12} {:<12} {:<8} {:<26} SCOPES",
+                    "ID", "NAME", "PREFIX", "STATUS", "LAST USED"
                 );
                 for key in keys {
                     let status = if key.revoked_at.is_some() {
@@ -132,8 +159,11 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
                         },
                     );
                     println!(
-                        "{:<38} {:<12} {:<12} {status:<8} {last_used}",
-                        key.id, key.name, key.key_prefix
+                        "{:<38} {:<12} {:<12} {status:<8} {last_used:<26} {}",
+                        key.id,
+                        key.name,
+                        key.key_prefix,
+                        KeyScopes::from_stored(key.scopes.as_deref()).describe()
                     );
                 }
             }

@@ -88,6 +88,57 @@ async fn the_cli_creates_keys_and_lists_accounts(db: TestDatabase) {
         stderr.contains("PINLINE_API_KEY"),
         "names the fix: {stderr}"
     );
+
+    // A key limited to reading: it lists, and a write is refused naming the scope.
+    let db_env = [("PINLINE_DATABASE_URL", db.url.as_str())];
+    let (code, reader, stderr) = cli(
+        &[
+            "keys",
+            "create",
+            "--profile",
+            "ops",
+            "--name",
+            "reader",
+            "--quiet",
+            "--scope",
+            "accounts:read",
+            "--scope",
+            "posts:read",
+        ],
+        &db_env,
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let reader_env = [
+        ("PINLINE_URL", server.base_url.as_str()),
+        ("PINLINE_API_KEY", reader.trim()),
+    ];
+    let (code, out, _) = cli(&["accounts", "list", "--json"], &reader_env).await;
+    assert_eq!(code, 0, "{out}");
+    let (code, _, stderr) = cli(&["accounts", "connect"], &reader_env).await;
+    assert_eq!(code, 1);
+    assert!(stderr.contains("accounts:write"), "{stderr}");
+    let (code, out, _) = cli(&["keys", "list", "--profile", "ops"], &db_env).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("accounts:read, posts:read"), "{out}");
+    assert!(out.contains("every scope"), "{out}");
+    let (code, _, stderr) = cli(
+        &[
+            "keys",
+            "create",
+            "--profile",
+            "ops",
+            "--scope",
+            "posts:delete",
+        ],
+        &db_env,
+    )
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("posts:delete") && stderr.contains("posts:write"),
+        "names the scopes there are: {stderr}"
+    );
     drop(server);
 }
 

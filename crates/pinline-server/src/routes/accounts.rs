@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Scoped, need};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, rfc3339};
 use crate::state::AppState;
@@ -196,11 +196,11 @@ at Pinterest, Pinterest sends them back to pinline's `/oauth/callback`, and the 
         (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["accounts:write"])),
 )]
 pub async fn connect_account(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::AccountsWrite>,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     // The body is optional: no body (or `null`) means the default scopes.
@@ -257,11 +257,11 @@ expiry, granted scopes and the last error.",
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["accounts:read"])),
 )]
 pub async fn list_accounts(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::AccountsRead>,
 ) -> Result<Json<AccountList>, ApiError> {
     let now = state.now_ms();
     let accounts = state.vault().accounts(&caller.profile_id).await?;
@@ -284,11 +284,11 @@ pub async fn list_accounts(
         (status = 404, description = "No such account in this key's profile.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["accounts:read"])),
 )]
 pub async fn get_account(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::AccountsRead>,
     ApiPath(account_id): ApiPath<Id>,
 ) -> Result<Json<AccountView>, ApiError> {
     let account = state
@@ -320,11 +320,11 @@ pub async fn get_account(
         (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
         (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["accounts:write"])),
 )]
 pub async fn refresh_account(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::AccountsWrite>,
     ApiPath(account_id): ApiPath<Id>,
 ) -> Result<Json<AccountView>, ApiError> {
     // Read only to learn the token version this caller saw (and that the account is in its
@@ -367,11 +367,11 @@ user removes the app in their Pinterest account settings or when the tokens expi
         (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
         (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["accounts:write"])),
 )]
 pub async fn delete_account(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::AccountsWrite>,
     ApiPath(account_id): ApiPath<Id>,
 ) -> Result<Json<AccountView>, ApiError> {
     let account = state
@@ -449,11 +449,11 @@ answer's `bookmark` back to read the next page.",
         (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
         (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["accounts:read"])),
 )]
 pub async fn list_boards(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::AccountsRead>,
     ApiPath(account_id): ApiPath<Id>,
     ApiQuery(query): ApiQuery<BoardsQuery>,
 ) -> Result<Json<BoardPage>, ApiError> {
@@ -527,11 +527,11 @@ pub struct CreateBoardRequest {
         (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
         (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["accounts:write"])),
 )]
 pub async fn create_board(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::AccountsWrite>,
     ApiPath(account_id): ApiPath<Id>,
     ApiJson(body): ApiJson<CreateBoardRequest>,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Scoped, need};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, rfc3339};
 use crate::routes::posts::{PostView, accept};
@@ -366,11 +366,11 @@ many drafts as it takes on at once (`drafts_busy`; `Retry-After` says when to tr
         (status = 504, description = "The drafts were not made within the request's deadline \
 (`deadline_exceeded`): slow sites, or many drafts being made at once; try again later.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["drafts:write"])),
 )]
 pub async fn create_drafts(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::DraftsWrite>,
     ApiJson(body): ApiJson<CreateDrafts>,
 ) -> Result<impl IntoResponse, ApiError> {
     let rows = make_drafts(&state, &caller.profile_id, body).await?;
@@ -504,11 +504,11 @@ fn decode_cursor(text: &str) -> Result<(i64, String), ApiError> {
         (status = 422, description = "A parameter is out of range; `error.field` names it.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["drafts:read"])),
 )]
 pub async fn list_drafts(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::DraftsRead>,
     ApiQuery(query): ApiQuery<DraftListQuery>,
 ) -> Result<Json<DraftPage>, ApiError> {
     let limit = query.limit.unwrap_or(20);
@@ -562,11 +562,11 @@ async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<DraftRow, A
         (status = 404, description = "No such draft in this profile.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["drafts:read"])),
 )]
 pub async fn get_draft(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::DraftsRead>,
     ApiPath(id): ApiPath<Id>,
 ) -> Result<Json<DraftView>, ApiError> {
     Ok(Json(DraftView::from_row(
@@ -589,11 +589,11 @@ pub async fn get_draft(
         (status = 404, description = "No such draft in this profile.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["drafts:read"])),
 )]
 pub async fn get_draft_image(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::DraftsRead>,
     ApiPath(id): ApiPath<Id>,
 ) -> Result<Response, ApiError> {
     let bytes = state
@@ -710,11 +710,11 @@ impl PatchDraft {
         (status = 422, description = "A field is invalid; `error.field` names it.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["drafts:write"])),
 )]
 pub async fn update_draft(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::DraftsWrite>,
     ApiPath(id): ApiPath<Id>,
     ApiJson(body): ApiJson<PatchDraft>,
 ) -> Result<Json<DraftView>, ApiError> {
@@ -753,11 +753,11 @@ pub async fn update_draft(
         (status = 404, description = "No such draft in this profile.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["drafts:write"])),
 )]
 pub async fn delete_draft(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::DraftsWrite>,
     ApiPath(id): ApiPath<Id>,
 ) -> Result<StatusCode, ApiError> {
     if state.store().delete_draft(&caller.profile_id, &id).await? {
@@ -864,11 +864,11 @@ board or time it is a `409`.",
         (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
         (status = 503, description = "The database or Pinterest is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["drafts:write", "posts:write"])),
 )]
 pub async fn publish_draft(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::DraftsPublish>,
     ApiPath(id): ApiPath<Id>,
     ApiJson(target): ApiJson<PublishDraft>,
 ) -> Result<impl IntoResponse, ApiError> {

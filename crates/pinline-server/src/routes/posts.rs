@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Scoped, need};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, rfc3339};
 use crate::post_input::{PostInput, ValidPost, parse_time, pin_text};
@@ -397,11 +397,11 @@ Retrying with the same key and body never creates a second post."),
         (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
         (status = 503, description = "The database or Pinterest is not answering; try again shortly.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["posts:write"])),
 )]
 pub async fn create_post(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::PostsWrite>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -471,11 +471,11 @@ the key `KEY:i`, so a whole batch can be retried safely.",
         (status = 422, description = "The batch is empty, has more than 500 posts, is not `{\"posts\": [...]}`, or the `Idempotency-Key` is malformed.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["posts:write"])),
 )]
 pub async fn create_posts_batch(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::PostsWrite>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<BatchRequest>,
 ) -> Result<Json<BatchOutcome>, ApiError> {
@@ -532,11 +532,11 @@ pub async fn create_posts_batch(
         (status = 404, description = "No such post in this key's profile.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["posts:read"])),
 )]
 pub async fn get_post(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::PostsRead>,
     ApiPath(post_id): ApiPath<Id>,
 ) -> Result<Json<PostDetailView>, ApiError> {
     let row = state
@@ -652,11 +652,11 @@ with the same filters, reads the next page; it is `null` on the last page.",
         (status = 422, description = "A parameter is out of range; `error.field` names it.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["posts:read"])),
 )]
 pub async fn list_posts(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::PostsRead>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<PostPage>, ApiError> {
     if let Some(status) = &query.status
@@ -748,11 +748,11 @@ publishing or done cannot be changed (`409`).",
         (status = 422, description = "A field is invalid; `error.field` names it.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["posts:write"])),
 )]
 pub async fn patch_post(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::PostsWrite>,
     ApiPath(post_id): ApiPath<Id>,
     ApiJson(body): ApiJson<PatchPost>,
 ) -> Result<Json<PostView>, ApiError> {
@@ -828,11 +828,11 @@ can be canceled once that attempt ends (`409`).",
         (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
         (status = 503, description = "The database or Pinterest is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["posts:write"])),
 )]
 pub async fn delete_post(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::PostsWrite>,
     ApiPath(post_id): ApiPath<Id>,
 ) -> Result<Json<PostView>, ApiError> {
     let row = state

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, Type};
 
-use crate::auth::Caller;
+use crate::auth::{Scoped, need};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Id, rfc3339};
 use crate::state::AppState;
@@ -197,11 +197,11 @@ answers 2xx. The answer carries the signing `secret`, shown only this once.",
         (status = 500, description = "The secret cannot be sealed with the configured master key.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks:write"])),
 )]
 pub async fn create_webhook(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::WebhooksWrite>,
     ApiJson(body): ApiJson<CreateWebhook>,
 ) -> Result<impl IntoResponse, ApiError> {
     let events: Vec<&str> = body.events.iter().map(String::as_str).collect();
@@ -228,11 +228,11 @@ pub async fn create_webhook(
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks:read"])),
 )]
 pub async fn list_webhooks(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::WebhooksRead>,
 ) -> Result<Json<WebhookList>, ApiError> {
     let rows = state.webhooks().list(&caller.profile_id).await?;
     Ok(Json(WebhookList {
@@ -254,11 +254,11 @@ pub async fn list_webhooks(
         (status = 404, description = "No such webhook in this key's profile.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks:read"])),
 )]
 pub async fn get_webhook(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::WebhooksRead>,
     ApiPath(webhook_id): ApiPath<Id>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let row = state
@@ -284,11 +284,11 @@ pub async fn get_webhook(
         (status = 404, description = "No such webhook in this key's profile.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks:write"])),
 )]
 pub async fn delete_webhook(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::WebhooksWrite>,
     ApiPath(webhook_id): ApiPath<Id>,
 ) -> Result<StatusCode, ApiError> {
     if state
@@ -316,11 +316,11 @@ pub async fn delete_webhook(
         (status = 404, description = "No such webhook in this key's profile.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks:read"])),
 )]
 pub async fn list_deliveries(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::WebhooksRead>,
     ApiPath(webhook_id): ApiPath<Id>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     state
@@ -357,11 +357,11 @@ a new signing secret once; the old one signs beside it for 24 hours.",
         (status = 422, description = "The URL or an event name is invalid (`invalid_field`), or the URL is somewhere pinline does not deliver (`url_refused`); `error.field` names it.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks:write"])),
 )]
 pub async fn update_webhook(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::WebhooksWrite>,
     ApiPath(webhook_id): ApiPath<Id>,
     ApiJson(body): ApiJson<UpdateWebhook>,
 ) -> Result<Json<WebhookUpdated>, ApiError> {
@@ -406,11 +406,11 @@ in flight finishes first.",
         (status = 404, description = "No such delivery of this webhook in this key's profile.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
-    security(("api_key" = [])),
+    security(("api_key" = ["webhooks:write"])),
 )]
 pub async fn redeliver(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Scoped<need::WebhooksWrite>,
     ApiPath((webhook_id, delivery_id)): ApiPath<(Id, Id)>,
 ) -> Result<(StatusCode, Json<DeliveryView>), ApiError> {
     let row = state

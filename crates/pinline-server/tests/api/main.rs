@@ -7,6 +7,7 @@ mod drafts;
 mod hostile;
 mod openapi;
 mod posts;
+mod scopes;
 mod stops;
 mod support;
 mod webhooks;
