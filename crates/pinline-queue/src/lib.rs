@@ -19,9 +19,11 @@
 //! * [`worker`]: [`Publisher`], the worker loop that publishes claimed posts through the vault,
 //!   adopts pins of unknown-outcome attempts, holds and canary-releases accounts, and broadcasts
 //!   [`PostEvent`]s.
+//! * [`metrics`]: what the publisher counts for Prometheus (attempts, lag, claims, budget).
 
 pub mod adopt;
 pub mod classify;
+pub mod metrics;
 pub mod pacing;
 pub mod queue;
 pub mod retry;
@@ -29,6 +31,7 @@ pub mod worker;
 
 pub use adopt::{PostFingerprint, find_pin_to_adopt};
 pub use classify::{Decision, decide, decide_vault};
+pub use metrics::PublisherMetrics;
 pub use pacing::{Pacer, PacerSettings, Rate};
 pub use queue::{Queue, QueueSettings};
 pub use retry::RetryPolicy;

@@ -54,6 +54,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::adopt::{PostFingerprint, find_pin_to_adopt, pin_created_at_ms};
 use crate::classify::{Decision, decide_vault};
+use crate::metrics::{AttemptOutcome, PublisherMetrics};
 use crate::pacing::Pacer;
 use crate::queue::Queue;
 use crate::retry::random_jitter;
@@ -196,6 +197,7 @@ struct Inner {
     empty_claims: AtomicU64,
     due_checks: AtomicU64,
     held_sweeps: AtomicU64,
+    metrics: PublisherMetrics,
     events: broadcast::Sender<PostEvent>,
     /// Given with every event: the webhook outbox's dispatcher reads the event's row (written
     /// with the completion) when woken.
@@ -204,8 +206,9 @@ struct Inner {
 
 impl Inner {
     /// Counts a claim in [`PublisherStats`]; a failed claim found nothing too.
-    fn count_claim(&self, claimed: &Result<Vec<ClaimedPost>, StoreError>) {
+    fn count_claim(&self, claimed: &Result<Vec<ClaimedPost>, StoreError>, took: Duration) {
         let found = claimed.as_ref().map_or(0, Vec::len);
+        self.metrics.claim(found, took);
         let claims = self.claims.fetch_add(1, Ordering::Relaxed) + 1;
         let empty_claims = if found == 0 {
             self.empty_claims.fetch_add(1, Ordering::Relaxed) + 1
@@ -280,6 +283,7 @@ impl Publisher {
                 empty_claims: AtomicU64::new(0),
                 due_checks: AtomicU64::new(0),
                 held_sweeps: AtomicU64::new(0),
+                metrics: PublisherMetrics::default(),
                 events,
                 outbox_hint: OutboxHint::default(),
             }),
@@ -314,6 +318,11 @@ impl Publisher {
         }
     }
 
+    /// What this publisher counts for Prometheus.
+    pub fn metrics(&self) -> &PublisherMetrics {
+        &self.inner.metrics
+    }
+
     /// The queue the worker takes posts from.
     pub fn queue(&self) -> &Queue {
         &self.inner.queue
@@ -327,8 +336,9 @@ impl Publisher {
     /// Claims one batch and processes it, at most `concurrency` posts at a time; returns how
     /// many posts were handled.
     pub async fn run_once(&self) -> usize {
+        let started = std::time::Instant::now();
         let claimed = self.inner.queue.claim().await;
-        self.inner.count_claim(&claimed);
+        self.inner.count_claim(&claimed, started.elapsed());
         let claims = match claimed {
             Ok(claims) => claims,
             Err(error) => {
@@ -463,8 +473,9 @@ impl Publisher {
                     last_claim_at = self.inner.queue.now_ms();
                     let inner = self.inner.clone();
                     claiming = Some(ClaimTask(tokio::spawn(async move {
+                        let started = std::time::Instant::now();
                         let claimed = inner.queue.claim_up_to(want as i64).await;
-                        inner.count_claim(&claimed);
+                        inner.count_claim(&claimed, started.elapsed());
                         claimed
                     })));
                 } else if check_due {
@@ -834,6 +845,7 @@ impl Publisher {
         if let Err(wait) = paced {
             // Blocked by Pinterest's answer (Retry-After, an exhausted window): the post keeps
             // its place in the queue rather than a worker slot.
+            self.inner.metrics.budget_deferral();
             let decision = Decision::Retry {
                 at: self.inner.queue.now_ms() + wait.as_millis() as i64,
                 class: ErrorClass::RateLimited,
@@ -951,10 +963,13 @@ impl Publisher {
     }
 
     fn observe_error(&self, user: &str, category: RateLimitCategory, error: &VaultError) {
-        if let VaultError::Pinterest(error) = error
-            && let Some(info) = error.rate_limit()
-        {
-            self.inner.pacer.observe(user, category, info);
+        if let VaultError::Pinterest(error) = error {
+            if error.status() == Some(429) {
+                self.inner.metrics.pinterest_rate_limited();
+            }
+            if let Some(info) = error.rate_limit() {
+                self.inner.pacer.observe(user, category, info);
+            }
         }
     }
 
@@ -1008,6 +1023,16 @@ impl Publisher {
             return Ok(Outcome::FencedOut);
         }
         let post = &claim.post;
+        let metrics = &self.inner.metrics;
+        metrics.attempt(
+            if adopted {
+                AttemptOutcome::Adopted
+            } else {
+                AttemptOutcome::Published
+            },
+            None,
+        );
+        metrics.published(self.inner.queue.now_ms() - post.publish_at.unwrap_or(post.created_at));
         tracing::info!(
             event = post_kind::PUBLISHED,
             post_id = %post.id,
@@ -1052,6 +1077,13 @@ impl Publisher {
             return Ok(self.fenced_out(claim));
         }
         let post = &claim.post;
+        let (outcome, class) = match &decision {
+            Decision::Retry { class, .. } => (AttemptOutcome::Retry, Some(*class)),
+            Decision::Unknown { .. } => (AttemptOutcome::Unknown, Some(ErrorClass::Unknown)),
+            Decision::Fail { class, .. } => (AttemptOutcome::Failed, Some(*class)),
+            Decision::Hold { class, .. } => (AttemptOutcome::Held, Some(*class)),
+        };
+        self.inner.metrics.attempt(outcome, class);
         Ok(match decision {
             Decision::Retry { at, class, message } => {
                 tracing::info!(

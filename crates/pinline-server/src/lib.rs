@@ -17,6 +17,7 @@ mod error;
 mod extract;
 pub mod key_scopes;
 mod lockout;
+mod metrics;
 pub mod openapi;
 mod post_input;
 mod routes;
@@ -34,11 +35,12 @@ pub use serve::{ConnectionLimits, serve};
 pub use state::AppState;
 
 /// The routes outside the OpenAPI document, by method and path: the document itself and its
-/// page (`docs.rs`) and the dashboard (`dashboard/mod.rs`). A route added there is listed here
+/// page (`docs.rs`), the metrics (routed below) and the dashboard (`dashboard/mod.rs`). A route added there is listed here
 /// too, so that the suite checks its headers and error shape with every other route's.
 pub const UNDOCUMENTED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
+    ("GET", "/metrics"),
     ("GET", "/"),
     ("GET", "/signin"),
     ("POST", "/signin"),
@@ -65,6 +67,11 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(reference.router())
         .merge(dashboard::router(state.clone()))
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_requests,
+        ))
         .layer(axum::middleware::from_fn(edge::refuse_hostile_requests))
         .layer(axum::middleware::map_response(error::json_error_shape));
     edge::with_response_headers(routes)
@@ -104,6 +111,11 @@ mod tests {
     fn the_table_of_undocumented_routes_lists_every_one() {
         let mut routed = routed_paths(include_str!("dashboard/mod.rs"));
         routed.extend(routed_paths(include_str!("docs.rs")));
+        // This file's routes, above the tests (whose own text names `.route(`).
+        let here = include_str!("lib.rs");
+        routed.extend(routed_paths(
+            here.split("#[cfg(test)]").next().unwrap_or(here),
+        ));
         routed.sort();
         routed.dedup();
         let mut listed: Vec<String> = UNDOCUMENTED_ROUTES

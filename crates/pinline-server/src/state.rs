@@ -11,6 +11,7 @@ use pinline_webhooks::Webhooks;
 
 use crate::boards::BoardDirectory;
 use crate::lockout::Lockout;
+use crate::metrics::Metrics;
 use crate::routes::drafts::{DRAFTS_IN_PROGRESS, DRAFTS_PER_PROFILE, DraftSlots};
 
 /// Shared application state (cheap to clone).
@@ -39,6 +40,10 @@ pub struct AppInner {
     pub draft_slots: Arc<DraftSlots>,
     /// Addresses locked out after repeated wrong API keys or sign-ins.
     pub lockout: Lockout,
+    /// What `/metrics` serves.
+    pub metrics: Metrics,
+    /// The SHA-256 of the bearer token `/metrics` wants; open when `None`.
+    pub metrics_token_hash: Option<[u8; 32]>,
 }
 
 impl AppState {
@@ -50,6 +55,7 @@ impl AppState {
         publisher: Publisher,
         clock: SharedClock,
     ) -> AppState {
+        let metrics = Metrics::new(&publisher, &webhooks, vault.subscribe());
         AppState {
             inner: Arc::new(AppInner {
                 store,
@@ -62,8 +68,29 @@ impl AppState {
                 drafter: Drafter::new(DraftSettings::default(), Arc::new(RuleGenerator)),
                 draft_slots: Arc::new(DraftSlots::new(DRAFTS_PER_PROFILE, DRAFTS_IN_PROGRESS)),
                 lockout: Lockout::new(Vec::new()),
+                metrics,
+                metrics_token_hash: None,
             }),
         }
+    }
+
+    /// Makes `/metrics` want `token` as a bearer token. Call it while building the state.
+    pub fn with_metrics_token(mut self, token: &str) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.metrics_token_hash = Some(crate::metrics::token_hash(token)),
+            None => tracing::error!("the metrics token was set after the state was shared"),
+        }
+        self
+    }
+
+    /// What `/metrics` serves.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The hash of the token `/metrics` wants, if one is set.
+    pub fn metrics_token_hash(&self) -> Option<&[u8; 32]> {
+        self.inner.metrics_token_hash.as_ref()
     }
 
     /// Reads clients' addresses from `X-Forwarded-For` when the peer is one of `proxies`. Call

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod claim;
+mod counts;
 mod drafts;
 mod error;
 mod location;

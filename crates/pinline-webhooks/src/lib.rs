@@ -13,12 +13,14 @@
 
 mod error;
 pub mod events;
+mod metrics;
 mod retry;
 mod secret;
 mod service;
 pub mod signature;
 
 pub use error::WebhookError;
+pub use metrics::DeliveryMetrics;
 pub use retry::RetryPolicy;
 pub use secret::WebhookSecret;
 pub use service::{

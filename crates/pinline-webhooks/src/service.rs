@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Notify;
 
+use crate::metrics::DeliveryMetrics;
 use crate::{RetryPolicy, WebhookError, WebhookSecret, events, signature};
 
 /// Header naming the event (`post.published`, …).
@@ -71,6 +72,7 @@ struct Inner {
     http: reqwest::Client,
     policy: RetryPolicy,
     wake: Notify,
+    metrics: DeliveryMetrics,
 }
 
 /// A change to a webhook, for [`Webhooks::update`]; `None` keeps a field.
@@ -115,8 +117,14 @@ impl Webhooks {
                 http,
                 policy,
                 wake: Notify::new(),
+                metrics: DeliveryMetrics::default(),
             }),
         })
+    }
+
+    /// What delivery counts for Prometheus.
+    pub fn metrics(&self) -> &DeliveryMetrics {
+        &self.inner.metrics
     }
 
     /// The retry policy in force.
@@ -569,6 +577,7 @@ impl Webhooks {
         }
         if let Some(row) = recorded {
             let status = row.status.as_str();
+            inner.metrics.attempt(status);
             let code = outcome.status_code;
             if succeeded {
                 tracing::info!(delivery = %row.id, webhook = %row.webhook_id, event = %row.event, attempt = row.attempts, ?code, "webhook delivered");

@@ -244,6 +244,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PINLINE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// A token `GET /metrics` wants as `Authorization: Bearer <token>`; without it the metrics
+    /// are open to anyone who reaches the port.
+    #[arg(long, env = "PINLINE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     #[command(flatten)]
     pub outbound: OutboundArgs,
 

@@ -40,6 +40,8 @@ pub struct ServerSetup {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The header-read timeout and the cap on open connections.
     pub limits: ConnectionLimits,
+    /// The bearer token `/metrics` wants, if any.
+    pub metrics_token: Option<String>,
 }
 
 /// A running pinline: API server plus background work.
@@ -107,6 +109,7 @@ pub async fn start_with(
         allow_private_targets,
         trusted_proxies,
         limits,
+        metrics_token,
     } = setup;
     let store = Store::open(&location)
         .await
@@ -157,6 +160,10 @@ pub async fn start_with(
     .with_drafter(drafter)
     .with_trusted_proxies(trusted_proxies)
     .with_posts_due_hints(store.posts_due_hints(wake.pg_notify));
+    let state = match &metrics_token {
+        Some(token) => state.with_metrics_token(token),
+        None => state,
+    };
     let (stop, stopped) = watch::channel(false);
     let mut tasks = background::spawn_all(vault, webhooks, publisher.clone(), stopped.clone());
     if wake.pg_notify {
@@ -205,6 +212,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout_secs),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         },
+        metrics_token: args.metrics_token.clone(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

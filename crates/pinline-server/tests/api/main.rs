@@ -5,6 +5,7 @@ mod accounts;
 mod callback_inputs;
 mod drafts;
 mod hostile;
+mod metrics;
 mod openapi;
 mod posts;
 mod scopes;

@@ -79,24 +79,48 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(db: TestDatabase) -> TestApp {
-    spawn_app_with(db, ConnectionLimits::default()).await
+    spawn_app_configured(db, AppOptions::default()).await
 }
 
 /// [`spawn_app`] with its own connection limits (a short header-read timeout, say).
 pub async fn spawn_app_with(db: TestDatabase, limits: ConnectionLimits) -> TestApp {
-    spawn_app_configured(db, limits, PublisherSettings::default()).await
+    spawn_app_configured(
+        db,
+        AppOptions {
+            limits,
+            ..AppOptions::default()
+        },
+    )
+    .await
 }
 
 /// [`spawn_app`] with its own publisher settings (a held-post sweep played faster, say).
 pub async fn spawn_app_publishing(db: TestDatabase, publishing: PublisherSettings) -> TestApp {
-    spawn_app_configured(db, ConnectionLimits::default(), publishing).await
+    spawn_app_configured(
+        db,
+        AppOptions {
+            publishing,
+            ..AppOptions::default()
+        },
+    )
+    .await
 }
 
-async fn spawn_app_configured(
-    db: TestDatabase,
-    limits: ConnectionLimits,
-    publishing: PublisherSettings,
-) -> TestApp {
+/// What a test may set of the app it starts.
+#[derive(Debug, Default)]
+pub struct AppOptions {
+    pub limits: ConnectionLimits,
+    pub publishing: PublisherSettings,
+    /// The bearer token `/metrics` wants.
+    pub metrics_token: Option<String>,
+}
+
+pub async fn spawn_app_configured(db: TestDatabase, options: AppOptions) -> TestApp {
+    let AppOptions {
+        limits,
+        publishing,
+        metrics_token,
+    } = options;
     log_buffer();
     // Nothing a test does may leave the machine.
     pinline_outbound::restrict_to_loopback();
@@ -179,6 +203,10 @@ async fn spawn_app_configured(
     .with_drafter(drafter)
     // As `pinline serve` does: on PostgreSQL, posts due now are hinted to other replicas.
     .with_posts_due_hints(db.store.posts_due_hints(true));
+    let state = match &metrics_token {
+        Some(token) => state.with_metrics_token(token),
+        None => state,
+    };
     let (shutdown, stopped) = watch::channel(false);
     let mut server_stop = stopped.clone();
     tokio::spawn(pinline_server::serve(

@@ -1,0 +1,150 @@
+//! What the publisher counts for Prometheus: finished attempts by outcome and class, how late
+//! posts went live (from the time they were due to the completion), claims and their duration,
+//! posts sent back to the queue because their account's Pinterest budget was spent, and the
+//! 429s Pinterest answered. Counted where they happen, with atomics, so a scrape reads them
+//! without touching the database; labels are small closed sets (never an account or post id).
+
+use std::time::Duration;
+
+use pinline_pinterest::ErrorClass;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// How an attempt ended, as a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Published,
+    Adopted,
+    Retry,
+    Unknown,
+    Failed,
+    Held,
+}
+
+impl AttemptOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Published => "published",
+            AttemptOutcome::Adopted => "adopted",
+            AttemptOutcome::Retry => "retry",
+            AttemptOutcome::Unknown => "unknown",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Held => "held",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    outcome: &'static str,
+    /// The error class, or `none` for a published post.
+    class: &'static str,
+}
+
+/// The publisher's metrics (cheap to clone: every field shares its atomics).
+#[derive(Debug, Clone)]
+pub struct PublisherMetrics {
+    attempts: Family<AttemptLabels, Counter>,
+    lag: Histogram,
+    claims: Counter,
+    claimed_posts: Counter,
+    claim_duration: Histogram,
+    budget_deferrals: Counter,
+    rate_limited: Counter,
+}
+
+/// Lag buckets, seconds: the goal is under a second, and minutes late is an incident.
+const LAG_BUCKETS: [f64; 12] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
+];
+
+/// Claim duration buckets, seconds.
+const CLAIM_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+impl Default for PublisherMetrics {
+    fn default() -> Self {
+        PublisherMetrics {
+            attempts: Family::default(),
+            lag: Histogram::new(LAG_BUCKETS),
+            claims: Counter::default(),
+            claimed_posts: Counter::default(),
+            claim_duration: Histogram::new(CLAIM_BUCKETS),
+            budget_deferrals: Counter::default(),
+            rate_limited: Counter::default(),
+        }
+    }
+}
+
+impl PublisherMetrics {
+    /// Adds every metric to `registry` (prefix the registry with `pinline`).
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "post_attempts",
+            "Finished publishing attempts, by outcome and error class",
+            self.attempts.clone(),
+        );
+        // Histograms carry their unit in the name only: a `# UNIT` line on a histogram is
+        // refused by strict OpenMetrics parsers.
+        registry.register(
+            "schedule_lag_seconds",
+            "From the time a post was due (its publish_at, or its acceptance) to its pin being recorded",
+            self.lag.clone(),
+        );
+        registry.register("claims", "Claims of due posts", self.claims.clone());
+        registry.register(
+            "claimed_posts",
+            "Posts taken by claims",
+            self.claimed_posts.clone(),
+        );
+        registry.register(
+            "claim_duration_seconds",
+            "How long a claim of due posts took",
+            self.claim_duration.clone(),
+        );
+        registry.register(
+            "budget_deferrals",
+            "Posts put back in the queue because their account's Pinterest rate budget was spent",
+            self.budget_deferrals.clone(),
+        );
+        registry.register(
+            "pinterest_rate_limited",
+            "Answers 429 from Pinterest to a publishing attempt",
+            self.rate_limited.clone(),
+        );
+    }
+
+    /// A finished attempt.
+    pub fn attempt(&self, outcome: AttemptOutcome, class: Option<ErrorClass>) {
+        self.attempts
+            .get_or_create(&AttemptLabels {
+                outcome: outcome.as_str(),
+                class: class.map_or("none", ErrorClass::as_str),
+            })
+            .inc();
+    }
+
+    /// Pinterest answered 429.
+    pub fn pinterest_rate_limited(&self) {
+        self.rate_limited.inc();
+    }
+
+    /// A post went live `lag_ms` after it was due.
+    pub fn published(&self, lag_ms: i64) {
+        self.lag.observe(lag_ms.max(0) as f64 / 1000.0);
+    }
+
+    /// A claim that took `posts` in `took`.
+    pub fn claim(&self, posts: usize, took: Duration) {
+        self.claims.inc();
+        self.claimed_posts.inc_by(posts as u64);
+        self.claim_duration.observe(took.as_secs_f64());
+    }
+
+    /// A post sent back to the queue to wait for its account's budget (not a 429).
+    pub fn budget_deferral(&self) {
+        self.budget_deferrals.inc();
+    }
+}
