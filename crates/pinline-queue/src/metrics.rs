@@ -13,27 +13,19 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-/// How an attempt ended, as a label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    Published,
-    Adopted,
-    Retry,
-    Unknown,
-    Failed,
-    Held,
-}
+use crate::worker::Outcome;
 
-impl AttemptOutcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            AttemptOutcome::Published => "published",
-            AttemptOutcome::Adopted => "adopted",
-            AttemptOutcome::Retry => "retry",
-            AttemptOutcome::Unknown => "unknown",
-            AttemptOutcome::Failed => "failed",
-            AttemptOutcome::Held => "held",
-        }
+/// How an attempt ended, as a label.
+fn outcome_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Published => "published",
+        Outcome::Adopted => "adopted",
+        Outcome::Retry => "retry",
+        Outcome::Unknown => "unknown",
+        Outcome::Failed => "failed",
+        Outcome::Held => "held",
+        Outcome::FencedOut => "fenced_out",
+        Outcome::Error => "error",
     }
 }
 
@@ -117,10 +109,10 @@ impl PublisherMetrics {
     }
 
     /// A finished attempt.
-    pub fn attempt(&self, outcome: AttemptOutcome, class: Option<ErrorClass>) {
+    pub fn attempt(&self, outcome: Outcome, class: Option<ErrorClass>) {
         self.attempts
             .get_or_create(&AttemptLabels {
-                outcome: outcome.as_str(),
+                outcome: outcome_label(outcome),
                 class: class.map_or("none", ErrorClass::as_str),
             })
             .inc();

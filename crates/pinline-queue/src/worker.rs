@@ -54,7 +54,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::adopt::{PostFingerprint, find_pin_to_adopt, pin_created_at_ms};
 use crate::classify::{Decision, decide_vault};
-use crate::metrics::{AttemptOutcome, PublisherMetrics};
+use crate::metrics::PublisherMetrics;
 use crate::pacing::Pacer;
 use crate::queue::Queue;
 use crate::retry::random_jitter;
@@ -1026,9 +1026,9 @@ impl Publisher {
         let metrics = &self.inner.metrics;
         metrics.attempt(
             if adopted {
-                AttemptOutcome::Adopted
+                Outcome::Adopted
             } else {
-                AttemptOutcome::Published
+                Outcome::Published
             },
             None,
         );
@@ -1078,10 +1078,10 @@ impl Publisher {
         }
         let post = &claim.post;
         let (outcome, class) = match &decision {
-            Decision::Retry { class, .. } => (AttemptOutcome::Retry, Some(*class)),
-            Decision::Unknown { .. } => (AttemptOutcome::Unknown, Some(ErrorClass::Unknown)),
-            Decision::Fail { class, .. } => (AttemptOutcome::Failed, Some(*class)),
-            Decision::Hold { class, .. } => (AttemptOutcome::Held, Some(*class)),
+            Decision::Retry { class, .. } => (Outcome::Retry, Some(*class)),
+            Decision::Unknown { .. } => (Outcome::Unknown, Some(ErrorClass::Unknown)),
+            Decision::Fail { class, .. } => (Outcome::Failed, Some(*class)),
+            Decision::Hold { class, .. } => (Outcome::Held, Some(*class)),
         };
         self.inner.metrics.attempt(outcome, class);
         Ok(match decision {
