@@ -110,7 +110,10 @@ const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 const HOW_TO: &str = "send `Authorization: Bearer <API key>`; create a key with `pinline keys create --profile NAME`";
 
 /// Finds the key's row: the caller and the key's scopes.
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<(Caller, KeyScopes), ApiError> {
+pub(crate) async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<(Caller, KeyScopes), ApiError> {
     let header = parts
         .headers
         .get(AUTHORIZATION)

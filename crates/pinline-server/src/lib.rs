@@ -17,6 +17,7 @@ mod error;
 mod extract;
 pub mod key_scopes;
 mod lockout;
+mod mcp;
 mod metrics;
 pub mod openapi;
 mod post_input;
@@ -59,8 +60,18 @@ pub const UNDOCUMENTED_ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The whole router: the documented API (`/v1`, the OAuth callback, `/healthz`), its
-/// description (`/openapi.json`, `/docs`) and the dashboard.
+/// description (`/openapi.json`, `/docs`), the metrics, the dashboard, and the MCP server at
+/// `/mcp`, whose tools call all of that in process.
 pub fn router(state: AppState) -> Router {
+    // The app without `/mcp` is what the MCP tools send their requests to; the app served has
+    // `/mcp` inside the same layers (edge checks, error shape, headers, metrics).
+    let (api, document) = app(&state, Router::new());
+    let mcp = mcp::router(&state, api, &document);
+    app(&state, mcp).0
+}
+
+/// Every route but `/mcp`, plus `extra`, with the layers every answer goes through.
+fn app(state: &AppState, extra: Router<AppState>) -> (Router, utoipa::openapi::OpenApi) {
     let (api, document) = openapi::api_router().split_for_parts();
     let reference = docs::Reference::new(&document);
     let routes = Router::new()
@@ -68,13 +79,14 @@ pub fn router(state: AppState) -> Router {
         .merge(reference.router())
         .merge(dashboard::router(state.clone()))
         .route("/metrics", axum::routing::get(metrics::metrics))
+        .merge(extra)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track_requests,
         ))
         .layer(axum::middleware::from_fn(edge::refuse_hostile_requests))
         .layer(axum::middleware::map_response(error::json_error_shape));
-    edge::with_response_headers(routes)
+    let app = edge::with_response_headers(routes)
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 // The path only: query strings carry OAuth codes and states.
@@ -87,7 +99,8 @@ pub fn router(state: AppState) -> Router {
                 },
             ),
         )
-        .with_state(state)
+        .with_state(state.clone());
+    (app, document)
 }
 
 #[cfg(test)]

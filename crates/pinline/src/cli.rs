@@ -61,6 +61,9 @@ pub enum Command {
     /// Drafts: list, show, publish, delete (through a running pinline).
     #[command(subcommand)]
     Drafts(crate::drafts_cmd::DraftsCommand),
+    /// Serve MCP on stdin/stdout: pinline's tools for agents (through a running pinline).
+    #[command(after_help = crate::mcp_cmd::MCP_EXAMPLES)]
+    Mcp(crate::mcp_cmd::McpArgs),
     /// Schedule many pins from a CSV file, all or none (through a running pinline).
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(crate::import_cmd::ImportArgs),

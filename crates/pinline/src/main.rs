@@ -11,6 +11,7 @@ mod doctor_cmd;
 mod drafts_cmd;
 mod import_cmd;
 mod keys_cmd;
+mod mcp_cmd;
 mod posts_cmd;
 mod sandbox_cmd;
 mod serve_cmd;
@@ -25,7 +26,11 @@ fn main() -> std::process::ExitCode {
     // `pinline bench` and `pinline doctor` log warnings only unless -v: a line per published
     // post would bury the bench's tables (and cost time inside the measurements), and the
     // doctor's report is the whole answer, not the log lines of the steps behind it.
-    let quiet = matches!(cli.command, Command::Bench(_) | Command::Doctor(_));
+    // `pinline mcp` speaks the protocol on stdout; its logs stay on stderr, warnings only.
+    let quiet = matches!(
+        cli.command,
+        Command::Bench(_) | Command::Doctor(_) | Command::Mcp(_)
+    );
     init_logging(cli.verbose, quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -51,6 +56,7 @@ fn main() -> std::process::ExitCode {
             Command::Draft(args) => drafts_cmd::draft(args).await,
             Command::Drafts(command) => drafts_cmd::run(command).await,
             Command::Import(args) => import_cmd::run(args).await,
+            Command::Mcp(args) => mcp_cmd::run(args).await,
             Command::Completions(args) => {
                 completions_cmd::run(&args);
                 Ok(())
