@@ -4,6 +4,8 @@
 //! 429s Pinterest answered. Counted where they happen, with atomics, so a scrape reads them
 //! without touching the database; labels are small closed sets (never an account or post id).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use pinline_pinterest::ErrorClass;
@@ -36,6 +38,19 @@ struct AttemptLabels {
     class: &'static str,
 }
 
+/// What this process's publisher did since it started, for people (the dashboard).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AttemptTotals {
+    /// Published or adopted.
+    pub published: u64,
+    pub failed: u64,
+    pub held: u64,
+    /// Sent back to the queue for another attempt (transient errors, 429s, unknown outcomes).
+    pub retried: u64,
+    /// The mean schedule lag of the published posts, seconds (`None` before the first).
+    pub mean_lag_secs: Option<f64>,
+}
+
 /// The publisher's metrics (cheap to clone: every field shares its atomics).
 #[derive(Debug, Clone)]
 pub struct PublisherMetrics {
@@ -46,6 +61,9 @@ pub struct PublisherMetrics {
     claim_duration: Histogram,
     budget_deferrals: Counter,
     rate_limited: Counter,
+    /// Published posts and their summed lag in ms, for the mean the dashboard shows (the
+    /// histogram keeps its own count and sum for Prometheus but does not hand them out).
+    lag_totals: Arc<(AtomicU64, AtomicU64)>,
 }
 
 /// Lag buckets, seconds: the goal is under a second, and minutes late is an incident.
@@ -66,6 +84,7 @@ impl Default for PublisherMetrics {
             claim_duration: Histogram::new(CLAIM_BUCKETS),
             budget_deferrals: Counter::default(),
             rate_limited: Counter::default(),
+            lag_totals: Arc::default(),
         }
     }
 }
@@ -123,9 +142,50 @@ impl PublisherMetrics {
         self.rate_limited.inc();
     }
 
+    /// Totals since the process started.
+    pub fn totals(&self) -> AttemptTotals {
+        let classes = ErrorClass::ALL
+            .iter()
+            .map(|class| class.as_str())
+            .chain(std::iter::once("none"));
+        let count = |outcome: Outcome| -> u64 {
+            classes
+                .clone()
+                .map(|class| {
+                    let labels = AttemptLabels {
+                        outcome: outcome_label(outcome),
+                        class,
+                    };
+                    // Reading never creates a series that was not counted.
+                    self.attempts
+                        .get(&labels)
+                        .map_or(0, |counter| counter.get())
+                })
+                .sum()
+        };
+        let mut totals = AttemptTotals {
+            published: count(Outcome::Published) + count(Outcome::Adopted),
+            failed: count(Outcome::Failed),
+            held: count(Outcome::Held),
+            retried: count(Outcome::Retry) + count(Outcome::Unknown),
+            mean_lag_secs: None,
+        };
+        let (count, sum_ms) = (
+            self.lag_totals.0.load(Ordering::Relaxed),
+            self.lag_totals.1.load(Ordering::Relaxed),
+        );
+        totals.mean_lag_secs = (count > 0).then(|| sum_ms as f64 / 1000.0 / count as f64);
+        totals
+    }
+
     /// A post went live `lag_ms` after it was due.
     pub fn published(&self, lag_ms: i64) {
-        self.lag.observe(lag_ms.max(0) as f64 / 1000.0);
+        let lag_ms = lag_ms.max(0);
+        self.lag.observe(lag_ms as f64 / 1000.0);
+        self.lag_totals.0.fetch_add(1, Ordering::Relaxed);
+        self.lag_totals
+            .1
+            .fetch_add(u64::try_from(lag_ms).unwrap_or(0), Ordering::Relaxed);
     }
 
     /// A claim that took `posts` in `took`.

@@ -378,7 +378,40 @@ fn account_health(account: &Account) -> Option<String> {
 #[template(path = "dashboard/accounts.html")]
 struct AccountsPage {
     chrome: Chrome,
+    now: NowView,
     accounts: Vec<AccountView>,
+}
+
+/// The numbers a person checks first: what waits, what this process did since it started,
+/// and what webhooks still owe. The same figures `/metrics` serves.
+struct NowView {
+    queued: i64,
+    publishing: i64,
+    held: i64,
+    published: u64,
+    failed: u64,
+    retried: u64,
+    mean_lag: String,
+    webhook_backlog: i64,
+}
+
+impl NowView {
+    async fn read(app: &crate::state::AppState) -> Result<NowView, pinline_store::StoreError> {
+        let store = app.store();
+        let totals = app.publisher().metrics().totals();
+        Ok(NowView {
+            queued: store.count_posts_with_status(PostRow::QUEUED).await?,
+            publishing: store.count_posts_with_status(PostRow::PUBLISHING).await?,
+            held: store.count_posts_with_status(PostRow::HELD).await?,
+            published: totals.published,
+            failed: totals.failed,
+            retried: totals.retried,
+            mean_lag: totals
+                .mean_lag_secs
+                .map_or_else(|| "–".to_owned(), |secs| format!("{secs:.2} s")),
+            webhook_backlog: store.count_pending_deliveries().await?,
+        })
+    }
 }
 
 /// `GET /dashboard`: the profile's accounts and their health.
@@ -438,6 +471,7 @@ pub async fn accounts_page(
     }
     Ok(render(&AccountsPage {
         chrome: Chrome::new("accounts", &signed_in),
+        now: NowView::read(app).await?,
         accounts: views,
     }))
 }

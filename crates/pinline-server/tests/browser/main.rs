@@ -272,6 +272,26 @@ async fn run_scenario(app: &TestApp, browser: &Browser, shots: &Path) {
     assert_eq!(post.json["status"], json!("published"), "{}", post.text);
     assert_eq!(post.json["board_id"], json!(board_id));
 
+    // The numbers a person checks first, on the first page: what this process published.
+    // (Read around the page: a scheduled post may publish meanwhile.)
+    let before = app.publisher.metrics().totals().published;
+    browser.goto(&format!("{base}/dashboard")).await;
+    let source = browser.source().await;
+    let after = app.publisher.metrics().totals().published;
+    let marker = "id=\"now-published\">";
+    let start = source.find(marker).expect("the Now section") + marker.len();
+    let shown: u64 = source[start..]
+        .split('<')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number of published posts");
+    assert!(
+        before >= 1 && (before..=after).contains(&shown),
+        "the dashboard's Now section counts {shown} published posts (this process: {before}..{after})"
+    );
+    assert!(source.contains("id=\"now-queued\">"), "queue depth shown");
+    browser.screenshot(shots, "11-now").await;
+
     // No page shows a Pinterest token, an API key or the app's secret.
     let mut shown = String::new();
     for path in [
