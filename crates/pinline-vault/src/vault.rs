@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
+use pinline_core::CoreError;
+use pinline_core::cipher::{KeyRing, Resealed};
+use pinline_core::clock::SharedClock;
+use pinline_core::outbox::OutboxHint;
 use pinline_pinterest::facts::{
     REFRESH_TOKEN_LIFETIME_SECS, Scope, error_code, format_scope_list, parse_scope_list,
 };
@@ -33,9 +37,7 @@ use tokio::sync::{Mutex, broadcast};
 use url::Url;
 
 use crate::account::{Account, AccountStatus, LastError};
-use crate::cipher::{KeyRing, Resealed};
-use crate::clock::SharedClock;
-use crate::events::{EventSender, OutboxHint, VaultEvent, kind};
+use crate::events::{EventSender, VaultEvent, kind};
 use crate::token_cache::{self, KnownAccount, TokenCache};
 use crate::{ConnectRejection, VaultError};
 
@@ -331,7 +333,7 @@ impl Vault {
             &pending.verifier_sealed,
         )?;
         let verifier = PkceVerifier::new(
-            String::from_utf8(verifier.to_vec()).map_err(|_| VaultError::Decrypt)?,
+            String::from_utf8(verifier.to_vec()).map_err(|_| CoreError::Decrypt)?,
         );
         let tokens = self
             .inner
@@ -548,7 +550,7 @@ impl Vault {
             .as_deref()
             .ok_or(VaultError::Disconnected)?;
         let token = self.inner.keys.open(&access_aad(&row.id), sealed)?;
-        let token = String::from_utf8(token.to_vec()).map_err(|_| VaultError::Decrypt)?;
+        let token = String::from_utf8(token.to_vec()).map_err(|_| CoreError::Decrypt)?;
         Ok(TokenGrant {
             token: AccessToken::new(token),
             version: row.token_version,
@@ -828,9 +830,8 @@ impl Vault {
             .as_deref()
             .ok_or(VaultError::Disconnected)?;
         let refresh = self.inner.keys.open(&refresh_aad(&row.id), sealed)?;
-        let refresh = RefreshToken::new(
-            String::from_utf8(refresh.to_vec()).map_err(|_| VaultError::Decrypt)?,
-        );
+        let refresh =
+            RefreshToken::new(String::from_utf8(refresh.to_vec()).map_err(|_| CoreError::Decrypt)?);
 
         let mut backoff = self.inner.settings.transient_backoff;
         let mut attempt = 0;
