@@ -8,6 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use pinline_core::cipher::KeyRing;
+use pinline_core::clock::{Clock, OffsetClock, SharedClock};
+use pinline_core::master_key::MasterKey;
 use pinline_pinterest::facts::RateLimitCategory;
 use pinline_pinterest::{
     AuthorizationCode, BoardCreate, ClientId, ClientSecret, Environment, PinterestClient,
@@ -18,9 +21,6 @@ use pinline_queue::{
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
 use pinline_store::testing::TestDatabase;
 use pinline_store::{InsertOutcome, NewPost, PostFilter, PostRow, Store};
-use pinline_vault::cipher::KeyRing;
-use pinline_vault::clock::{Clock, OffsetClock, SharedClock};
-use pinline_vault::master_key::MasterKey;
 use pinline_vault::{Vault, VaultSettings};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgConnection};

@@ -125,6 +125,7 @@ pub fn decide_class(
 
 #[cfg(test)]
 mod tests {
+    use pinline_core::CoreError;
     use pinline_pinterest::{ApiError, RateLimitInfo};
 
     use super::*;
@@ -243,7 +244,13 @@ mod tests {
             Decision::Hold { class: ErrorClass::Auth, message } if message.contains("refresh token revoked")
         ));
         assert!(matches!(
-            decide_vault(&VaultError::Decrypt, 1, &policy(), NOW, 0.5),
+            decide_vault(
+                &VaultError::Cipher(CoreError::Decrypt),
+                1,
+                &policy(),
+                NOW,
+                0.5
+            ),
             Decision::Hold {
                 class: ErrorClass::Unknown,
                 ..

@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use pinline_core::clock::SharedClock;
 use pinline_pinterest::RateLimitInfo;
 use pinline_pinterest::facts::RateLimitCategory;
-use pinline_vault::clock::SharedClock;
 
 /// A rate: `requests` per `per`, with bursts of up to `burst` requests at once.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -220,7 +220,7 @@ fn micros(value: Micros) -> Duration {
 mod tests {
     use std::sync::Arc;
 
-    use pinline_vault::clock::{Clock, OffsetClock};
+    use pinline_core::clock::{Clock, OffsetClock};
 
     use super::*;
 

@@ -10,12 +10,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use pinline_core::clock::SharedClock;
 use pinline_pinterest::ErrorClass;
 use pinline_store::{
     ClaimRequest, ClaimedPost, Completion, InsertOutcome, NewAccountEvent, NewPost, PublishedPost,
     Store, StoreError,
 };
-use pinline_vault::clock::SharedClock;
 use pinline_vault::events::kind as vault_kind;
 use tokio::sync::oneshot;
 

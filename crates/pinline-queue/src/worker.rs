@@ -42,11 +42,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use pinline_core::outbox::OutboxHint;
 use pinline_pinterest::facts::{RateLimitCategory, operations};
 use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError, Refusal};
 use pinline_store::{ClaimedPost, Completion, PostRow, Store, StoreError};
+use pinline_vault::events::VaultEvent;
 use pinline_vault::events::kind as vault_kind;
-use pinline_vault::events::{OutboxHint, VaultEvent};
 use pinline_vault::{AccountStatus, KnownAccount, Vault, VaultError};
 use serde::Serialize;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, watch};

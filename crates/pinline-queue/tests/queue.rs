@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
+use pinline_core::clock::OffsetClock;
 use pinline_pinterest::ErrorClass;
 use pinline_queue::{Decision, Queue, QueueSettings};
 use pinline_store::testing::TestDatabase;
@@ -11,7 +12,6 @@ use pinline_store::{
     NewPost, PostAttemptRow, PostChange, PostChanges, PostFilter, PostRow, PublishedPost,
     SealedTokens, Store, backend_tests,
 };
-use pinline_vault::clock::OffsetClock;
 
 backend_tests!(
     an_idempotency_key_returns_the_same_post_or_a_conflict,

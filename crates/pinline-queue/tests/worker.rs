@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pinline_core::cipher::KeyRing;
+use pinline_core::clock::{Clock, OffsetClock};
+use pinline_core::master_key::MasterKey;
 use pinline_pinterest::PinterestClient;
 use pinline_pinterest::facts::RateLimitCategory;
 use pinline_pinterest::{AuthorizationCode, BoardCreate, ClientId, ClientSecret, Environment};
@@ -17,9 +20,6 @@ use pinline_queue::{
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
 use pinline_store::testing::TestDatabase;
 use pinline_store::{InsertOutcome, NewPost, PostAttemptRow, PostFilter, PostRow, backend_tests};
-use pinline_vault::cipher::KeyRing;
-use pinline_vault::clock::{Clock, OffsetClock};
-use pinline_vault::master_key::MasterKey;
 use pinline_vault::{Account, Vault, VaultSettings};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};

@@ -18,10 +18,10 @@
 
 use std::time::Duration;
 
+use pinline_core::outbox::OutboxHint;
 use pinline_queue::Publisher;
 use pinline_store::Store;
 use pinline_vault::Vault;
-use pinline_vault::events::OutboxHint;
 use pinline_webhooks::Webhooks;
 use tokio::sync::watch;
 use tokio::task::JoinSet;

@@ -9,6 +9,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use pinline_core::CoreError;
 use pinline_pinterest::ErrorClass;
 use pinline_vault::VaultError;
 use pinline_webhooks::WebhookError;
@@ -224,15 +225,19 @@ impl From<VaultError> for ApiError {
                 pinterest_error(error.class(), error.to_string(), retry_after)
             }
             VaultError::Store(error) => error.into(),
-            other => {
-                tracing::error!(error = %other, "vault failure");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "vault_error",
-                    format!("{other}; check PINLINE_MASTER_KEY and PINLINE_OLD_MASTER_KEYS"),
-                )
-            }
+            VaultError::Cipher(error) => error.into(),
         }
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(error: CoreError) -> ApiError {
+        tracing::error!(error = %error, "vault failure");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "vault_error",
+            format!("{error}; check PINLINE_MASTER_KEY and PINLINE_OLD_MASTER_KEYS"),
+        )
     }
 }
 
@@ -252,7 +257,7 @@ impl From<WebhookError> for ApiError {
             error @ (WebhookError::UnknownEvent(_) | WebhookError::NoEvents) => {
                 ApiError::invalid("events", error.to_string())
             }
-            WebhookError::Vault(error) => error.into(),
+            WebhookError::Cipher(error) => error.into(),
             error @ WebhookError::TooMany { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "webhook_limit", error.to_string())
             }

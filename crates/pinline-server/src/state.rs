@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use pinline_core::clock::SharedClock;
 use pinline_drafts::{DraftSettings, Drafter, RuleGenerator};
 use pinline_queue::Publisher;
 use pinline_store::{PostRow, PostsDueHints, Store};
 use pinline_vault::Vault;
-use pinline_vault::clock::SharedClock;
 use pinline_webhooks::Webhooks;
 
 use crate::boards::BoardDirectory;

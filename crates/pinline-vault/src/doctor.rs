@@ -14,6 +14,7 @@
 //! [`diagnose`] returns a [`Report`]; printing is the caller's business. Every failing check
 //! carries the exact fix: the command, the reconnect link, or the variable to set.
 
+use pinline_core::CoreError;
 use pinline_pinterest::facts::{Scope, operations};
 use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError};
 use pinline_store::Store;
@@ -220,7 +221,7 @@ impl Doctor<'_> {
                 error.to_string(),
                 "check PINLINE_DATABASE_URL and that the database is reachable".into(),
             ),
-            VaultError::UnknownKey(_) | VaultError::Decrypt | VaultError::Malformed(_) => (
+            VaultError::Cipher(CoreError::UnknownKey(_) | CoreError::Decrypt | CoreError::Malformed(_)) => (
                 error.to_string(),
                 "run with the master key the account was sealed with (PINLINE_MASTER_KEY, PINLINE_OLD_MASTER_KEYS, or the key file in PINLINE_DATA_DIR)".into(),
             ),

@@ -1,12 +1,13 @@
 //! The vault: Pinterest accounts and their tokens.
 //!
-//! * [`cipher`] and [`master_key`]: tokens encrypted at rest, bound to their row.
 //! * [`vault`]: connect (OAuth with PKCE), access tokens, single-flight refresh, reactive 401
 //!   handling, background renewal, key rotation.
 //! * [`account`]: the token-free view of an account; [`events`]: what happened to it.
 //! * [`token_cache`]: decrypted access tokens by account and token version, so publishing
 //!   reads no account row while the version its claim read is the one in memory.
-//! * [`clock`]: injectable time.
+//!
+//! Tokens are sealed at rest with `pinline_core`'s key ring, bound to their row; time comes from
+//! `pinline_core`'s injectable clock.
 //!
 //! **Invariant:** a rotated refresh token is committed before any access token from the same
 //! response is used.
@@ -15,12 +16,9 @@
 //! tokens bumps.
 
 pub mod account;
-pub mod cipher;
-pub mod clock;
 pub mod doctor;
 mod error;
 pub mod events;
-pub mod master_key;
 pub mod token_cache;
 pub mod vault;
 

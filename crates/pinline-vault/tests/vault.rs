@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pinline_core::cipher::{KeyRing, Resealed};
+use pinline_core::clock::OffsetClock;
+use pinline_core::master_key::MasterKey;
 use pinline_pinterest::{AuthorizationCode, ClientId, ClientSecret, Environment, PinterestClient};
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
 use pinline_store::testing::TestDatabase;
 use pinline_store::{DatabaseLocation, Store, backend_tests};
-use pinline_vault::cipher::{KeyRing, Resealed};
-use pinline_vault::clock::OffsetClock;
-use pinline_vault::master_key::MasterKey;
 use pinline_vault::{
     AccountStatus, ConnectRejection, KnownAccount, Vault, VaultError, VaultSettings,
 };
@@ -683,7 +683,7 @@ async fn claim_as_dead_process(h: &Harness, account_id: &str) {
 }
 
 fn now_ms(h: &Harness) -> i64 {
-    use pinline_vault::clock::Clock;
+    use pinline_core::clock::Clock;
     h.clock.now_ms()
 }
 

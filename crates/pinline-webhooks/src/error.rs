@@ -1,8 +1,8 @@
 //! The one error type of the webhooks service (signature checks have their own,
 //! [`SignatureError`](crate::signature::SignatureError), because receivers use them alone).
 
+use pinline_core::CoreError;
 use pinline_store::StoreError;
-use pinline_vault::VaultError;
 
 /// What can go wrong managing webhooks or emitting events. Failed deliveries are not errors:
 /// they are logged as attempts and retried.
@@ -41,7 +41,7 @@ pub enum WebhookError {
     NoEvents,
     /// The webhook's sealed secret could not be opened (wrong master key, or tampered row).
     #[error("cannot open the webhook secret: {0}")]
-    Vault(#[from] VaultError),
+    Cipher(#[from] CoreError),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

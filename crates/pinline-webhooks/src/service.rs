@@ -11,13 +11,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pinline_core::cipher::{KeyRing, Resealed};
+use pinline_core::clock::SharedClock;
 use pinline_outbound::{Guard, OutboundError};
 use pinline_store::{
     EventDelivery, PendingAccountEvent, PendingPostEvent, Store, WebhookAttemptResult,
     WebhookDeliveryRow, WebhookRow,
 };
-use pinline_vault::cipher::{KeyRing, Resealed};
-use pinline_vault::clock::SharedClock;
 use rand::Rng;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;

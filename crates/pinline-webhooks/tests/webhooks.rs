@@ -10,6 +10,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use pinline_core::cipher::{KeyRing, Resealed};
+use pinline_core::clock::{Clock, OffsetClock};
+use pinline_core::master_key::MasterKey;
 use pinline_outbound::Guard;
 use pinline_outbound::testing::CountingLookup;
 use pinline_store::testing::TestDatabase;
@@ -17,9 +20,6 @@ use pinline_store::{
     Completion, ConnectedAccount, InsertOutcome, NewPost, SealedTokens, WebhookDeliveryRow,
     WebhookRow, backend_tests,
 };
-use pinline_vault::cipher::{KeyRing, Resealed};
-use pinline_vault::clock::{Clock, OffsetClock};
-use pinline_vault::master_key::MasterKey;
 use pinline_webhooks::signature::{self, DEFAULT_TOLERANCE_SECS, SignatureError};
 use pinline_webhooks::{RetryPolicy, WebhookError, WebhookSecret, Webhooks, events};
 use serde_json::json;

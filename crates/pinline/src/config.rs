@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use pinline_core::cipher::KeyRing;
+use pinline_core::master_key::MasterKey;
 use pinline_pinterest::{ClientId, ClientSecret, Environment};
 use pinline_store::DatabaseLocation;
-use pinline_vault::cipher::KeyRing;
-use pinline_vault::master_key::MasterKey;
 
 /// Where the data lives; shared by every subcommand that opens the database.
 #[derive(Debug, Clone, Args)]

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use pinline_core::clock::{Clock, SystemClock};
 use pinline_pinterest::{ClientId, ClientSecret, Environment};
 use pinline_sandbox::SandboxConfig;
 use pinline_store::DatabaseLocation;
-use pinline_vault::clock::{Clock, SystemClock};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use pinline_core::clock::{SharedClock, SystemClock};
 use pinline_pinterest::PinterestClient;
 use pinline_store::Store;
-use pinline_vault::clock::{SharedClock, SystemClock};
 use pinline_vault::doctor::{self, Options, Report, Status, TestPublish};
 use pinline_vault::{Vault, VaultSettings};
 

@@ -3,8 +3,8 @@
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use pinline_core::clock::{Clock, SystemClock};
 use pinline_store::Store;
-use pinline_vault::clock::{Clock, SystemClock};
 
 use pinline_server::key_scopes::{KeyScope, KeyScopes};
 

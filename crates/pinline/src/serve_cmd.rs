@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use pinline_core::cipher::KeyRing;
+use pinline_core::clock::{SharedClock, SystemClock};
 use pinline_outbound::Guard;
 use pinline_pinterest::PinterestClient;
 use pinline_pinterest::facts::RateLimitCategory;
 use pinline_queue::{Pacer, PacerSettings, Publisher, PublisherSettings, Queue, QueueSettings};
 use pinline_server::{AppState, ConnectionLimits, background};
 use pinline_store::{DatabaseLocation, Store};
-use pinline_vault::cipher::KeyRing;
-use pinline_vault::clock::{SharedClock, SystemClock};
 use pinline_vault::{Vault, VaultSettings};
 use pinline_webhooks::{RetryPolicy, Webhooks};
 use tokio::sync::watch;

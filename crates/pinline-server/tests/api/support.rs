@@ -5,6 +5,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use pinline_core::cipher::KeyRing;
+use pinline_core::clock::OffsetClock;
+use pinline_core::master_key::MasterKey;
 use pinline_pinterest::facts::RateLimitCategory;
 use pinline_pinterest::{ClientId, ClientSecret, Environment, PinterestClient};
 use pinline_queue::{
@@ -13,9 +16,6 @@ use pinline_queue::{
 use pinline_sandbox::{SandboxConfig, SandboxHandle};
 use pinline_server::{AppState, ConnectionLimits, api_keys, background};
 use pinline_store::testing::TestDatabase;
-use pinline_vault::cipher::KeyRing;
-use pinline_vault::clock::OffsetClock;
-use pinline_vault::master_key::MasterKey;
 use pinline_vault::{Vault, VaultSettings};
 use pinline_webhooks::{RetryPolicy, Webhooks};
 use serde_json::{Value, json};
@@ -166,7 +166,7 @@ pub async fn spawn_app_configured(db: TestDatabase, options: AppOptions) -> Test
         policy,
     )
     .expect("webhooks");
-    let shared_clock: pinline_vault::clock::SharedClock = Arc::new(clock.clone());
+    let shared_clock: pinline_core::clock::SharedClock = Arc::new(clock.clone());
     let mut pacing = PacerSettings::default();
     pacing
         .rates
@@ -535,7 +535,7 @@ where
 impl TestApp {
     /// The app's clock in unix seconds (what webhook signatures are stamped with).
     pub fn clock_secs(&self) -> i64 {
-        use pinline_vault::clock::Clock;
+        use pinline_core::clock::Clock;
         self.clock.now_ms() / 1000
     }
 }

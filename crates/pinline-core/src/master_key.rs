@@ -11,7 +11,7 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
-use crate::VaultError;
+use crate::CoreError;
 
 /// A 256-bit master key. Its `Debug` shows only its id.
 pub struct MasterKey {
@@ -43,7 +43,7 @@ impl MasterKey {
     }
 
     /// Parses a key written as 64 hex digits or as base64 (standard or url-safe) of 32 bytes.
-    pub fn parse(text: &str) -> Result<MasterKey, VaultError> {
+    pub fn parse(text: &str) -> Result<MasterKey, CoreError> {
         let text = text.trim();
         let decoded = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             hex::decode(text).ok()
@@ -54,20 +54,20 @@ impl MasterKey {
                 .ok()
         };
         let decoded = Zeroizing::new(decoded.ok_or_else(|| {
-            VaultError::InvalidMasterKey(
+            CoreError::InvalidMasterKey(
                 "expected 32 bytes as 64 hex digits or base64 (generate one with `openssl rand -base64 32`)"
                     .into(),
             )
         })?);
         let bytes: [u8; 32] = decoded.as_slice().try_into().map_err(|_| {
-            VaultError::InvalidMasterKey(format!("expected 32 bytes, got {}", decoded.len()))
+            CoreError::InvalidMasterKey(format!("expected 32 bytes, got {}", decoded.len()))
         })?;
         Ok(MasterKey::from_bytes(bytes))
     }
 
     /// Reads the key file at `path`, creating it with a fresh key (mode 0600) if it is missing.
-    pub fn load_or_create_file(path: &Path) -> Result<MasterKey, VaultError> {
-        let fail = |reason: String| VaultError::KeyFile {
+    pub fn load_or_create_file(path: &Path) -> Result<MasterKey, CoreError> {
+        let fail = |reason: String| CoreError::KeyFile {
             path: path.display().to_string(),
             reason,
         };

@@ -16,13 +16,13 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
-use crate::VaultError;
+use crate::CoreError;
 use crate::master_key::MasterKey;
 
 const FORMAT_VERSION: &str = "v1";
 const NONCE_LEN: usize = 24;
 
-/// The master keys the vault can use: one current key that seals, and older ones that only open.
+/// The master keys pinline can use: one current key that seals, and older ones that only open.
 pub struct KeyRing {
     current: String,
     ciphers: HashMap<String, XChaCha20Poly1305>,
@@ -100,26 +100,26 @@ impl KeyRing {
         &self,
         associated_data: &[u8],
         sealed: &str,
-    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    ) -> Result<Zeroizing<Vec<u8>>, CoreError> {
         let key_id = sealed_key_id(sealed)?;
         let cipher = self
             .ciphers
             .get(key_id)
-            .ok_or_else(|| VaultError::UnknownKey(key_id.to_owned()))?;
+            .ok_or_else(|| CoreError::UnknownKey(key_id.to_owned()))?;
         let encoded = sealed
             .rsplit('.')
             .next()
-            .ok_or(VaultError::Malformed("missing payload"))?;
+            .ok_or(CoreError::Malformed("missing payload"))?;
         let bytes = URL_SAFE_NO_PAD
             .decode(encoded)
-            .map_err(|_| VaultError::Malformed("payload is not base64url"))?;
+            .map_err(|_| CoreError::Malformed("payload is not base64url"))?;
         if bytes.len() < NONCE_LEN {
-            return Err(VaultError::Malformed("payload shorter than a nonce"));
+            return Err(CoreError::Malformed("payload shorter than a nonce"));
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce
             .try_into()
-            .map_err(|_| VaultError::Malformed("nonce"))?;
+            .map_err(|_| CoreError::Malformed("nonce"))?;
         cipher
             .decrypt(
                 &XNonce::from(nonce),
@@ -129,7 +129,7 @@ impl KeyRing {
                 },
             )
             .map(Zeroizing::new)
-            .map_err(|_| VaultError::Decrypt)
+            .map_err(|_| CoreError::Decrypt)
     }
 
     /// True when `sealed` was sealed with an older key and should be re-sealed.
@@ -138,7 +138,7 @@ impl KeyRing {
     }
 
     /// `sealed` opened and sealed again under the current key, for the same associated data.
-    pub fn reseal(&self, associated_data: &[u8], sealed: &str) -> Result<String, VaultError> {
+    pub fn reseal(&self, associated_data: &[u8], sealed: &str) -> Result<String, CoreError> {
         let plain = self.open(associated_data, sealed)?;
         Ok(self.seal(associated_data, &plain))
     }
@@ -155,12 +155,12 @@ pub struct Resealed {
 }
 
 /// The key id of a sealed value.
-pub fn sealed_key_id(sealed: &str) -> Result<&str, VaultError> {
+pub fn sealed_key_id(sealed: &str) -> Result<&str, CoreError> {
     let mut parts = sealed.splitn(3, '.');
     match (parts.next(), parts.next(), parts.next()) {
         (Some(FORMAT_VERSION), Some(key_id), Some(_)) if !key_id.is_empty() => Ok(key_id),
-        (Some(FORMAT_VERSION), _, _) => Err(VaultError::Malformed("missing key id")),
-        _ => Err(VaultError::Malformed("unknown format version")),
+        (Some(FORMAT_VERSION), _, _) => Err(CoreError::Malformed("missing key id")),
+        _ => Err(CoreError::Malformed("unknown format version")),
     }
 }
 
@@ -187,11 +187,11 @@ mod tests {
         let sealed = ring.seal(b"account:1:access", b"token");
         assert!(matches!(
             ring.open(b"account:2:access", &sealed),
-            Err(VaultError::Decrypt)
+            Err(CoreError::Decrypt)
         ));
         assert!(matches!(
             ring.open(b"account:1:refresh", &sealed),
-            Err(VaultError::Decrypt)
+            Err(CoreError::Decrypt)
         ));
     }
 
@@ -231,7 +231,7 @@ mod tests {
         let without_old = KeyRing::new(&key(2), &[]);
         assert!(matches!(
             without_old.open(b"row", &sealed),
-            Err(VaultError::UnknownKey(_))
+            Err(CoreError::UnknownKey(_))
         ));
     }
 

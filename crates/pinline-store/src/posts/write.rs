@@ -1,0 +1,161 @@
+//! What the API writes into the queue: a new post (idempotent on its key, committed before it is
+//! acknowledged), an edit, and a cancel. Each changes a post only in the statuses that allow it,
+//! decided in the statement's `WHERE`, and keeps the account ready queue in step in the same
+//! transaction.
+
+use crate::claim::{TOUCH_ACCOUNT, TOUCH_POST_ACCOUNT};
+use crate::posts::{COLUMNS, InsertOutcome, NewPost, PostChange, PostChanges, PostRow};
+use crate::sql::write_tx;
+use crate::{Store, StoreError};
+
+impl Store {
+    /// Queues a post, honouring its idempotency key: the same key with the same request hash
+    /// returns the existing post, with another hash `Conflict`. Committed before it returns.
+    pub async fn insert_post(&self, new: &NewPost, now: i64) -> Result<InsertOutcome, StoreError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let insert = format!(
+            "INSERT INTO posts (id, profile_id, account_id, board_id, board_section_id, title,
+                description, link, alt_text, media, publish_at, status, held_reason,
+                last_error_class, last_error_message,
+                next_attempt_at, idempotency_key, request_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                CASE WHEN $16 IS NULL THEN 'queued' ELSE 'held' END, $16,
+                CASE WHEN $16 IS NULL THEN NULL ELSE 'auth' END, $16,
+                $12, $13, $14, $15, $15)
+             ON CONFLICT (profile_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+             DO NOTHING
+             RETURNING {COLUMNS}"
+        );
+        let existing =
+            format!("SELECT {COLUMNS} FROM posts WHERE profile_id = $1 AND idempotency_key = $2");
+        let outcome = write_tx!(self, tx => {
+            let created: Option<PostRow> = sqlx::query_as(sqlx::AssertSqlSafe(insert.as_str()))
+                .bind(&id)
+                .bind(&new.profile_id)
+                .bind(&new.account_id)
+                .bind(&new.board_id)
+                .bind(&new.board_section_id)
+                .bind(&new.title)
+                .bind(&new.description)
+                .bind(&new.link)
+                .bind(&new.alt_text)
+                .bind(&new.media)
+                .bind(new.publish_at)
+                .bind(new.publish_at.unwrap_or(now))
+                .bind(&new.idempotency_key)
+                .bind(&new.request_hash)
+                .bind(now)
+                .bind(&new.held_reason)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match created {
+                Some(post) => {
+                    if post.status == PostRow::QUEUED {
+                        sqlx::query(TOUCH_ACCOUNT)
+                            .bind(&post.account_id)
+                            .bind(post.next_attempt_at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    InsertOutcome::Created(post)
+                }
+                None => {
+                    let post: PostRow = sqlx::query_as(sqlx::AssertSqlSafe(existing.as_str()))
+                        .bind(&new.profile_id)
+                        .bind(&new.idempotency_key)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if post.request_hash == new.request_hash {
+                        InsertOutcome::Existing(post)
+                    } else {
+                        InsertOutcome::Conflict
+                    }
+                }
+            }
+        });
+        Ok(outcome)
+    }
+
+    /// Cancels a post that has not been published and is not being published right now
+    /// (queued, held or failed). Canceling a canceled post changes nothing and succeeds.
+    pub async fn cancel_post(
+        &self,
+        profile_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<PostChange, StoreError> {
+        let sql = format!(
+            "UPDATE posts SET status = 'canceled', canary = FALSE, updated_at = $3
+             WHERE id = $1 AND profile_id = $2 AND status IN ('queued', 'held', 'failed')
+             RETURNING {COLUMNS}"
+        );
+        let canceled: Option<PostRow> = write_tx!(self, tx => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .bind(profile_id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+        });
+        if let Some(post) = canceled {
+            return Ok(PostChange::Changed(post));
+        }
+        Ok(match self.post(profile_id, id).await? {
+            None => PostChange::NotFound,
+            Some(post) if post.status == PostRow::CANCELED => PostChange::Changed(post),
+            Some(post) => PostChange::NotAllowed(post),
+        })
+    }
+
+    /// Edits a post while it is `queued` or `held`.
+    pub async fn update_post(
+        &self,
+        profile_id: &str,
+        id: &str,
+        changes: &PostChanges,
+        now: i64,
+    ) -> Result<PostChange, StoreError> {
+        let sql = format!(
+            "UPDATE posts SET board_id = COALESCE($3, board_id),
+                board_section_id = COALESCE($4, board_section_id), title = COALESCE($5, title),
+                description = COALESCE($6, description), link = COALESCE($7, link),
+                alt_text = COALESCE($8, alt_text), media = COALESCE($9, media),
+                publish_at = COALESCE($10, publish_at),
+                next_attempt_at = COALESCE($10, next_attempt_at), updated_at = $11
+             WHERE id = $1 AND profile_id = $2 AND status IN ('queued', 'held')
+             RETURNING {COLUMNS}"
+        );
+        let updated: Option<PostRow> = write_tx!(self, tx => {
+            // A new time may be earlier: the account's ready row first (the lock order of
+            // `claim.rs`).
+            if let Some(at) = changes.publish_at {
+                sqlx::query(TOUCH_POST_ACCOUNT)
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .bind(profile_id)
+                .bind(changes.board_id.as_deref())
+                .bind(changes.board_section_id.as_deref())
+                .bind(changes.title.as_deref())
+                .bind(changes.description.as_deref())
+                .bind(changes.link.as_deref())
+                .bind(changes.alt_text.as_deref())
+                .bind(changes.media.as_deref())
+                .bind(changes.publish_at)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+        });
+        if let Some(post) = updated {
+            return Ok(PostChange::Changed(post));
+        }
+        Ok(match self.post(profile_id, id).await? {
+            None => PostChange::NotFound,
+            Some(post) => PostChange::NotAllowed(post),
+        })
+    }
+}
