@@ -44,6 +44,8 @@ pub struct AppInner {
     pub metrics: Metrics,
     /// The SHA-256 of the bearer token `/metrics` wants; open when `None`.
     pub metrics_token_hash: Option<[u8; 32]>,
+    /// Where a connect's callback may send the person back (`return_to` must start with one).
+    pub connect_return_urls: Vec<url::Url>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
                 lockout: Lockout::new(Vec::new()),
                 metrics,
                 metrics_token_hash: None,
+                connect_return_urls: Vec::new(),
             }),
         }
     }
@@ -81,6 +84,32 @@ impl AppState {
             None => tracing::error!("the metrics token was set after the state was shared"),
         }
         self
+    }
+
+    /// Lets connects send people back to URLs under `urls` (embeddable connect). Call it while
+    /// building the state.
+    pub fn with_connect_return_urls(mut self, urls: Vec<url::Url>) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.connect_return_urls = urls,
+            None => tracing::error!("the connect return URLs were set after the state was shared"),
+        }
+        self
+    }
+
+    /// `url` parsed, when it is an http(s) URL under one of the allowed return URLs: the same
+    /// scheme, host and port, and a path that starts with the allowed one's.
+    pub fn allowed_return_to(&self, url: &str) -> Option<String> {
+        let url = url::Url::parse(url).ok()?;
+        if !matches!(url.scheme(), "http" | "https") || url.fragment().is_some() {
+            return None;
+        }
+        self.inner
+            .connect_return_urls
+            .iter()
+            .any(|allowed| {
+                allowed.origin() == url.origin() && url.path().starts_with(allowed.path())
+            })
+            .then(|| url.to_string())
     }
 
     /// What `/metrics` serves.

@@ -3,6 +3,7 @@
 //! the database URL's scheme. Only this crate knows SQL; each backend has its own migrations under
 //! `migrations/<backend>/`, kept in step so that both pass the same test suite.
 
+mod account_links;
 mod accounts;
 mod claim;
 mod counts;
@@ -23,6 +24,7 @@ pub mod testing;
 mod wakeup;
 mod webhooks;
 
+pub use account_links::{AccountIdentity, AccountLinkRow};
 pub use accounts::{
     AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, SealedTokens,
 };

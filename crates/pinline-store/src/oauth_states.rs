@@ -18,6 +18,12 @@ pub struct OAuthStateRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
+    /// The starting app's id for the person connecting (embeddable connect).
+    pub external_id: Option<String>,
+    /// A small JSON object the starting app attached (embeddable connect).
+    pub metadata: Option<String>,
+    /// Where the callback sends the person back, already checked against the allow-list.
+    pub return_to: Option<String>,
 }
 
 /// Why a callback's state was not accepted.
@@ -37,8 +43,9 @@ impl Store {
         write_tx!(self, tx => {
             sqlx::query(
                 "INSERT INTO oauth_states (state_hash, profile_id, verifier_sealed, redirect_uri,
-                    scopes, environment, client_id, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    scopes, environment, client_id, created_at, expires_at, external_id, metadata,
+                    return_to)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&row.state_hash)
             .bind(&row.profile_id)
@@ -49,6 +56,9 @@ impl Store {
             .bind(&row.client_id)
             .bind(row.created_at)
             .bind(row.expires_at)
+            .bind(&row.external_id)
+            .bind(&row.metadata)
+            .bind(&row.return_to)
             .execute(&mut *tx)
             .await?;
         });
@@ -68,6 +78,21 @@ impl Store {
         Ok(deleted)
     }
 
+    /// Where the connect of `state_hash` sends the person back, if it said so: read before the
+    /// state is consumed, so that a refused callback can send them back too.
+    pub async fn oauth_state_return_to(
+        &self,
+        state_hash: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let found: Option<(Option<String>,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT return_to FROM oauth_states WHERE state_hash = $1")
+                .bind(state_hash)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(found.and_then(|(return_to,)| return_to))
+    }
+
     /// Marks the state used and returns it, exactly once; every later call is rejected.
     pub async fn consume_oauth_state(
         &self,
@@ -79,7 +104,8 @@ impl Store {
                 "UPDATE oauth_states SET consumed_at = $2
                  WHERE state_hash = $1 AND consumed_at IS NULL AND expires_at > $2
                  RETURNING state_hash, profile_id, verifier_sealed, redirect_uri, scopes,
-                           environment, client_id, created_at, expires_at, consumed_at",
+                           environment, client_id, created_at, expires_at, consumed_at,
+                           external_id, metadata, return_to",
             )
             .bind(state_hash)
             .bind(now)

@@ -47,6 +47,9 @@ pub struct PendingAccountEvent {
     pub detail: String,
     pub error_class: Option<String>,
     pub created_at: i64,
+    /// What the embedding app said about the account when it connected it (`account_links`).
+    pub external_id: Option<String>,
+    pub metadata: Option<String>,
 }
 
 /// What one event is delivered as: the webhook event name and the exact body, for the webhooks
@@ -98,8 +101,11 @@ impl Store {
         let rows = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT e.id, a.profile_id, e.account_id, a.username, e.kind, e.detail,
-                    e.error_class, e.created_at
+                    e.error_class, e.created_at, l.external_id, l.metadata
                  FROM account_events e JOIN accounts a ON a.id = e.account_id
+                 LEFT JOIN account_links l ON l.profile_id = a.profile_id
+                    AND l.environment = a.environment AND l.client_id = a.client_id
+                    AND l.pinterest_user_id = a.pinterest_user_id
                  WHERE e.event_pending
                  ORDER BY e.created_at, e.id
                  LIMIT $1",

@@ -26,5 +26,6 @@ pub use account::{Account, AccountStatus};
 pub use error::{ConnectRejection, VaultError};
 pub use token_cache::KnownAccount;
 pub use vault::{
-    ConnectStart, Connected, DEFAULT_SCOPES, TokenGrant, Vault, VaultSettings, VaultStats,
+    ConnectContext, ConnectStart, Connected, DEFAULT_SCOPES, TokenGrant, Vault, VaultSettings,
+    VaultStats,
 };

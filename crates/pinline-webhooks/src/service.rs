@@ -409,6 +409,12 @@ impl Webhooks {
                         "detail": pending.detail,
                         "error_class": pending.error_class,
                         "reconnect_url": reconnect_url(&pending.account_id),
+                        // What the embedding app said when it started the connect.
+                        "external_id": pending.external_id,
+                        "metadata": pending
+                            .metadata
+                            .as_deref()
+                            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok()),
                     });
                     EventDelivery {
                         profile_id: pending.profile_id.clone(),

@@ -244,6 +244,16 @@ pub struct ServeArgs {
     #[arg(long, env = "PINLINE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// Where a connect may send the person back (`return_to` of `POST /v1/accounts/connect`):
+    /// URLs, comma-separated; a `return_to` must have one's scheme, host and port, and a path
+    /// under its path. Without it, no `return_to` is accepted.
+    #[arg(
+        long = "connect-return-url",
+        env = "PINLINE_CONNECT_RETURN_URLS",
+        value_delimiter = ','
+    )]
+    pub connect_return_urls: Vec<url::Url>,
+
     /// A token `GET /metrics` wants as `Authorization: Bearer <token>`; without it the metrics
     /// are open to anyone who reaches the port.
     #[arg(long, env = "PINLINE_METRICS_TOKEN", hide_env_values = true)]

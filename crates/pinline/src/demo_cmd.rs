@@ -184,6 +184,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         trusted_proxies: Vec::new(),
         limits: pinline_server::ConnectionLimits::default(),
         metrics_token: None,
+        connect_return_urls: Vec::new(),
     };
     let running = serve_cmd::start(setup, listener).await?;
 

@@ -42,6 +42,8 @@ pub struct ServerSetup {
     pub limits: ConnectionLimits,
     /// The bearer token `/metrics` wants, if any.
     pub metrics_token: Option<String>,
+    /// Where connects may send people back.
+    pub connect_return_urls: Vec<url::Url>,
 }
 
 /// A running pinline: API server plus background work.
@@ -110,6 +112,7 @@ pub async fn start_with(
         trusted_proxies,
         limits,
         metrics_token,
+        connect_return_urls,
     } = setup;
     let store = Store::open(&location)
         .await
@@ -159,7 +162,8 @@ pub async fn start_with(
     )
     .with_drafter(drafter)
     .with_trusted_proxies(trusted_proxies)
-    .with_posts_due_hints(store.posts_due_hints(wake.pg_notify));
+    .with_posts_due_hints(store.posts_due_hints(wake.pg_notify))
+    .with_connect_return_urls(connect_return_urls);
     let state = match &metrics_token {
         Some(token) => state.with_metrics_token(token),
         None => state,
@@ -213,6 +217,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         },
         metrics_token: args.metrics_token.clone(),
+        connect_return_urls: args.connect_return_urls.clone(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

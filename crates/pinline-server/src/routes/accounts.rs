@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pinline_pinterest::facts::Scope;
 use pinline_pinterest::{BoardCreate, BoardPrivacy};
-use pinline_vault::{Account, AccountStatus};
+use pinline_store::AccountLinkRow;
+use pinline_vault::{Account, AccountStatus, ConnectContext};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -48,6 +49,13 @@ pub struct AccountView {
     pub last_refresh_at: Option<String>,
     /// The last failure talking to Pinterest for this account.
     pub last_error: Option<AccountErrorView>,
+    /// The embedding app's id for the person behind the account, given when it started the
+    /// connect (`POST /v1/accounts/connect`); echoed in every account webhook.
+    pub external_id: Option<String>,
+    /// The small JSON object the embedding app attached to the connect; echoed in every account
+    /// webhook.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -90,7 +98,21 @@ impl AccountView {
             }),
             created_at: rfc3339(account.created_at_ms),
             updated_at: rfc3339(account.updated_at_ms),
+            external_id: None,
+            metadata: None,
         }
+    }
+
+    /// With what the embedding app said about the account, if anything.
+    fn linked(mut self, links: &[AccountLinkRow]) -> AccountView {
+        if let Some(link) = links.iter().find(|link| link.account_id == self.id) {
+            self.external_id = link.external_id.clone();
+            self.metadata = link
+                .metadata
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok());
+        }
+        self
     }
 }
 
@@ -174,6 +196,78 @@ pub struct ConnectRequest {
     #[serde(default)]
     #[schema(example = json!(["user_accounts:read", "boards:read", "pins:read", "pins:write"]))]
     scopes: Option<Vec<String>>,
+    /// Your own id for the person connecting (at most 255 characters): stored on the account,
+    /// echoed in its webhooks, and a filter of `GET /v1/accounts`.
+    #[serde(default)]
+    #[schema(example = "user-4711")]
+    external_id: Option<String>,
+    /// A small JSON object of yours (at most 2,048 bytes as JSON), kept and echoed like
+    /// `external_id`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>, example = json!({"plan": "pro"}))]
+    metadata: Option<serde_json::Value>,
+    /// Where the callback sends the person back, with `pinline_outcome` (`connected`,
+    /// `reconnected`, `denied` or `failed`), `pinline_account_id` and, on failure,
+    /// `pinline_error`. It must start with a URL of `PINLINE_CONNECT_RETURN_URLS`.
+    #[serde(default)]
+    #[schema(example = "https://app.example.invalid/settings/pinterest")]
+    return_to: Option<String>,
+}
+
+/// The longest `external_id`.
+const EXTERNAL_ID_MAX: usize = 255;
+/// The largest `metadata`, as JSON text.
+const METADATA_MAX_BYTES: usize = 2048;
+
+/// What an embedding app said, checked: `external_id` and `metadata` sizes, and `return_to`
+/// against the allow-list.
+fn connect_context(
+    state: &AppState,
+    external_id: Option<String>,
+    metadata: Option<serde_json::Value>,
+    return_to: Option<String>,
+) -> Result<ConnectContext, ApiError> {
+    if let Some(id) = &external_id
+        && (id.is_empty() || id.chars().count() > EXTERNAL_ID_MAX)
+    {
+        return Err(ApiError::invalid(
+            "external_id",
+            format!("external_id is 1 to {EXTERNAL_ID_MAX} characters"),
+        ));
+    }
+    let metadata = match metadata {
+        None | Some(serde_json::Value::Null) => None,
+        Some(value @ serde_json::Value::Object(_)) => {
+            let text = value.to_string();
+            if text.len() > METADATA_MAX_BYTES {
+                return Err(ApiError::invalid(
+                    "metadata",
+                    format!("metadata is at most {METADATA_MAX_BYTES} bytes as JSON"),
+                ));
+            }
+            Some(text)
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "metadata",
+                "metadata is a JSON object, such as {\"plan\": \"pro\"}",
+            ));
+        }
+    };
+    let return_to = match return_to {
+        None => None,
+        Some(url) => Some(state.allowed_return_to(&url).ok_or_else(|| {
+            ApiError::invalid(
+                "return_to",
+                "return_to must be an http(s) URL under one of PINLINE_CONNECT_RETURN_URLS (none may be set: then no return_to is accepted)",
+            )
+        })?),
+    };
+    Ok(ConnectContext {
+        external_id,
+        metadata,
+        return_to,
+    })
 }
 
 /// `POST /v1/accounts/connect` → the authorize URL to send a person to.
@@ -187,12 +281,12 @@ pub struct ConnectRequest {
 at Pinterest, Pinterest sends them back to pinline's `/oauth/callback`, and the account appears in \
 `GET /v1/accounts`. Connecting an account that is already known reconnects it (and releases its \
 `held` posts). The body is optional.",
-    request_body(content = Option<ConnectRequest>, description = "Scopes to ask for; no body asks for the default scopes."),
+    request_body(content = Option<ConnectRequest>, description = "Scopes to ask for, and what an app that embeds connecting says about the person; no body asks for the default scopes."),
     responses(
         (status = 201, description = "A connect was started.", body = ConnectStarted),
         (status = 400, description = "The body is not a valid connect request (`invalid_body`).", body = ErrorBody),
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
-        (status = 422, description = "An unknown scope, or `user_accounts:read` missing (`invalid_field`).", body = ErrorBody),
+        (status = 422, description = "An unknown scope, `user_accounts:read` missing, an `external_id` or `metadata` too long, or a `return_to` outside the allow-list (`invalid_field`).", body = ErrorBody),
         (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
         (status = 503, description = "The database is not answering.", body = ErrorBody),
     ),
@@ -209,7 +303,17 @@ pub async fn connect_account(
     } else {
         crate::body::parse(&body)?
     };
-    let scopes = match request.and_then(|request| request.scopes) {
+    let (scopes, external_id, metadata, return_to) = match request {
+        Some(request) => (
+            request.scopes,
+            request.external_id,
+            request.metadata,
+            request.return_to,
+        ),
+        None => (None, None, None, None),
+    };
+    let context = connect_context(&state, external_id, metadata, return_to)?;
+    let scopes = match scopes {
         Some(names) => {
             let mut scopes = Vec::new();
             for name in names {
@@ -232,7 +336,7 @@ pub async fn connect_account(
     };
     let start = state
         .vault()
-        .begin_connect(&caller.profile_id, scopes.as_deref())
+        .begin_connect_with(&caller.profile_id, scopes.as_deref(), &context)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -251,7 +355,9 @@ pub async fn connect_account(
     tag = "accounts",
     summary = "List connected accounts",
     description = "Every Pinterest account of this key's profile with its health: status, token \
-expiry, granted scopes and the last error.",
+expiry, granted scopes and the last error; `external_id` filters by the id an embedding app \
+gave when it started the connect.",
+    params(AccountQuery),
     responses(
         (status = 200, description = "The accounts.", body = AccountList),
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
@@ -262,12 +368,32 @@ expiry, granted scopes and the last error.",
 pub async fn list_accounts(
     State(state): State<AppState>,
     caller: Scoped<need::AccountsRead>,
+    ApiQuery(query): ApiQuery<AccountQuery>,
 ) -> Result<Json<AccountList>, ApiError> {
     let now = state.now_ms();
     let accounts = state.vault().accounts(&caller.profile_id).await?;
+    let links = state.store().account_links(&caller.profile_id).await?;
     Ok(Json(AccountList {
-        items: accounts.iter().map(|a| AccountView::new(a, now)).collect(),
+        items: accounts
+            .iter()
+            .map(|a| AccountView::new(a, now).linked(&links))
+            .filter(|view| {
+                query
+                    .external_id
+                    .as_ref()
+                    .is_none_or(|wanted| view.external_id.as_ref() == Some(wanted))
+            })
+            .collect(),
     }))
+}
+
+/// The query of `GET /v1/accounts`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccountQuery {
+    /// Only the accounts connected with this `external_id`.
+    external_id: Option<String>,
 }
 
 /// `GET /v1/accounts/{id}`.
@@ -295,7 +421,10 @@ pub async fn get_account(
         .vault()
         .account(&caller.profile_id, &account_id)
         .await?;
-    Ok(Json(AccountView::new(&account, state.now_ms())))
+    let links = state.store().account_links(&caller.profile_id).await?;
+    Ok(Json(
+        AccountView::new(&account, state.now_ms()).linked(&links),
+    ))
 }
 
 /// `POST /v1/accounts/{id}/refresh`: refresh now (single-flight like every refresh).

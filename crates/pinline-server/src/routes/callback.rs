@@ -4,9 +4,9 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use pinline_pinterest::AuthorizationCode;
-use pinline_vault::VaultError;
+use pinline_vault::{ConnectRejection, Connected, VaultError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -64,6 +64,7 @@ nothing.",
     responses(
         (status = 200, description = "The account is connected (or reconnected).", content_type = "text/html", body = String),
         (status = 400, description = "Not connected: the link is incomplete, expired, already used, or the person declined.", content_type = "text/html", body = String),
+        (status = 303, description = "A connect started with `return_to`: back to it, with `pinline_outcome`, `pinline_account_id` and `pinline_error` in the query."),
         (status = 409, description = "Not connected: the link was started for another Pinterest app or environment than pinline runs with now.", content_type = "text/html", body = String),
         (status = 502, description = "Not connected: Pinterest refused or answered in an unexpected way.", content_type = "text/html", body = String),
         (status = 503, description = "Not connected: Pinterest or the database is not answering.", content_type = "text/html", body = String),
@@ -102,11 +103,21 @@ pub async fn oauth_callback(
         )
         .into_response();
     }
-    match state
+    // An embedding app's connect sends the person back to it, whatever the outcome.
+    let return_to = state
+        .vault()
+        .connect_return_to(oauth_state)
+        .await
+        .ok()
+        .flatten();
+    let outcome = state
         .vault()
         .complete_connect(oauth_state, code, query.error.as_deref())
-        .await
-    {
+        .await;
+    if let Some(return_to) = return_to {
+        return send_back(&return_to, &outcome).into_response();
+    }
+    match outcome {
         Ok(connected) => {
             let mut message = format!(
                 "Pinterest account @{} is {}connected to pinline. You can close this window.",
@@ -161,4 +172,52 @@ pub async fn oauth_callback(
             .into_response()
         }
     }
+}
+
+/// The redirect to an embedding app's `return_to`, with the outcome in its query:
+/// `pinline_outcome` (`connected`, `reconnected`, `denied`, `failed`), `pinline_account_id` on
+/// success and `pinline_error` (pinline's error code) on failure. The URL was checked against
+/// the allow-list when the connect started.
+fn send_back(return_to: &str, outcome: &Result<Connected, VaultError>) -> Response {
+    let Ok(mut url) = url::Url::parse(return_to) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not connected",
+            "The link to go back to is not valid. Start the connection again.",
+        )
+        .into_response();
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        match outcome {
+            Ok(connected) => {
+                let word = if connected.reconnected {
+                    "reconnected"
+                } else {
+                    "connected"
+                };
+                query
+                    .append_pair("pinline_outcome", word)
+                    .append_pair("pinline_account_id", &connected.account.id);
+            }
+            Err(VaultError::ConnectRejected(ConnectRejection::AccessDenied)) => {
+                query
+                    .append_pair("pinline_outcome", "denied")
+                    .append_pair("pinline_error", "access_denied");
+            }
+            Err(error) => {
+                tracing::warn!(event = "account.connect_failed", %error, "OAuth callback failed; sending the person back");
+                // A refused link says so; anything else by its class (`credential_mismatch`,
+                // `transient`, `auth`, …).
+                let code = match error {
+                    VaultError::ConnectRejected(_) => "connect_rejected",
+                    other => other.class().as_str(),
+                };
+                query
+                    .append_pair("pinline_outcome", "failed")
+                    .append_pair("pinline_error", code);
+            }
+        }
+    }
+    Redirect::to(url.as_str()).into_response()
 }

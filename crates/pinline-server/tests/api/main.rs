@@ -4,6 +4,7 @@
 mod accounts;
 mod callback_inputs;
 mod drafts;
+mod embedded_connect;
 mod hostile;
 mod metrics;
 mod openapi;

@@ -113,6 +113,8 @@ pub struct AppOptions {
     pub publishing: PublisherSettings,
     /// The bearer token `/metrics` wants.
     pub metrics_token: Option<String>,
+    /// Where connects may send people back.
+    pub connect_return_urls: Vec<url::Url>,
 }
 
 pub async fn spawn_app_configured(db: TestDatabase, options: AppOptions) -> TestApp {
@@ -120,6 +122,7 @@ pub async fn spawn_app_configured(db: TestDatabase, options: AppOptions) -> Test
         limits,
         publishing,
         metrics_token,
+        connect_return_urls,
     } = options;
     log_buffer();
     // Nothing a test does may leave the machine.
@@ -202,7 +205,8 @@ pub async fn spawn_app_configured(db: TestDatabase, options: AppOptions) -> Test
     )
     .with_drafter(drafter)
     // As `pinline serve` does: on PostgreSQL, posts due now are hinted to other replicas.
-    .with_posts_due_hints(db.store.posts_due_hints(true));
+    .with_posts_due_hints(db.store.posts_due_hints(true))
+    .with_connect_return_urls(connect_return_urls);
     let state = match &metrics_token {
         Some(token) => state.with_metrics_token(token),
         None => state,
@@ -385,9 +389,19 @@ impl TestApp {
             .as_str()
             .expect("authorize_url")
             .to_owned();
+        let callback = self.consent(&authorize_url, username, true).await;
+        let landed = self.http.get(&callback).send().await.expect("callback");
+        let status = landed.status().as_u16();
+        let text = landed.text().await.expect("callback page");
+        (callback, status, text)
+    }
+
+    /// On the sandbox's consent page of `authorize_url`, picks `username` and approves (or
+    /// denies); returns the callback URL Pinterest sends the person to.
+    pub async fn consent(&self, authorize_url: &str, username: &str, approve: bool) -> String {
         let page = self
             .http
-            .get(&authorize_url)
+            .get(authorize_url)
             .send()
             .await
             .expect("consent")
@@ -416,7 +430,10 @@ impl TestApp {
             .expect("the user among the options")
             .to_owned();
         form.push(("user_id".into(), user_id));
-        form.push(("decision".into(), "approve".into()));
+        form.push((
+            "decision".into(),
+            if approve { "approve" } else { "deny" }.into(),
+        ));
         let decision = self
             .http
             .post(format!("{}/oauth/", self.sandbox.base_url()))
@@ -434,10 +451,7 @@ impl TestApp {
             callback.starts_with(&format!("{}/oauth/callback?", self.base_url)),
             "{callback}"
         );
-        let landed = self.http.get(&callback).send().await.expect("callback");
-        let status = landed.status().as_u16();
-        let text = landed.text().await.expect("callback page");
-        (callback, status, text)
+        callback
     }
 
     /// Connects `username` for `key` and returns the account JSON.

@@ -6,7 +6,7 @@ use pinline_core::CoreError;
 use pinline_pinterest::facts::{Scope, format_scope_list};
 use pinline_pinterest::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken};
 use pinline_store::{
-    ConnectedAccount, NewAccountEvent, OAuthStateRow, SealedTokens, StateRejection,
+    AccountIdentity, ConnectedAccount, NewAccountEvent, OAuthStateRow, SealedTokens, StateRejection,
 };
 use sha2::{Digest, Sha256};
 
@@ -23,6 +23,17 @@ fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
+/// What an app that embeds connecting says about the person connecting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectContext {
+    /// The app's own id for the person (at most 255 characters, checked by the caller).
+    pub external_id: Option<String>,
+    /// A small JSON object, as text.
+    pub metadata: Option<String>,
+    /// Where the callback sends the person back (checked against the allow-list by the caller).
+    pub return_to: Option<String>,
+}
+
 impl Vault {
     /// Starts connecting an account for `profile_id`: a fresh PKCE verifier and `state`, stored
     /// (state hashed, verifier sealed) until the callback.
@@ -30,6 +41,18 @@ impl Vault {
         &self,
         profile_id: &str,
         scopes: Option<&[Scope]>,
+    ) -> Result<ConnectStart, VaultError> {
+        self.begin_connect_with(profile_id, scopes, &ConnectContext::default())
+            .await
+    }
+
+    /// [`Vault::begin_connect`] for an app that embeds connecting: what it says about the
+    /// person (`context`) is kept with the link and, once connected, with the account.
+    pub async fn begin_connect_with(
+        &self,
+        profile_id: &str,
+        scopes: Option<&[Scope]>,
+        context: &ConnectContext,
     ) -> Result<ConnectStart, VaultError> {
         let scopes = scopes.unwrap_or(&self.inner.settings.default_scopes);
         let authorization = self
@@ -56,12 +79,25 @@ impl Vault {
                 created_at: now,
                 expires_at: expires_at_ms,
                 consumed_at: None,
+                external_id: context.external_id.clone(),
+                metadata: context.metadata.clone(),
+                return_to: context.return_to.clone(),
             })
             .await?;
         Ok(ConnectStart {
             authorize_url: authorization.url,
             expires_at_ms,
         })
+    }
+
+    /// Where the connect of `state` sends the person back (embeddable connect), read without
+    /// consuming the state.
+    pub async fn connect_return_to(&self, state: &str) -> Result<Option<String>, VaultError> {
+        Ok(self
+            .inner
+            .store
+            .oauth_state_return_to(&sha256_hex(state))
+            .await?)
     }
 
     /// Finishes a connect from the callback's parameters. The state is consumed first, so the
@@ -144,6 +180,23 @@ impl Vault {
                 missing_scopes.join(", ")
             )
         };
+        // Before the account row and its event: the `account.connected` webhook echoes it.
+        if pending.external_id.is_some() || pending.metadata.is_some() {
+            self.inner
+                .store
+                .upsert_account_link(
+                    &AccountIdentity {
+                        profile_id: &pending.profile_id,
+                        environment: &pending.environment,
+                        client_id: &pending.client_id,
+                        pinterest_user_id: &user.id,
+                    },
+                    pending.external_id.as_deref(),
+                    pending.metadata.as_deref(),
+                    now,
+                )
+                .await?;
+        }
         let account_id = self
             .inner
             .store

@@ -30,6 +30,8 @@ mod disconnect;
 mod maintenance;
 mod refresh;
 
+pub use connect::ConnectContext;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
