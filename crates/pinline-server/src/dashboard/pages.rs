@@ -343,6 +343,8 @@ struct AccountView {
     last_refresh: String,
     scopes: String,
     last_error: Option<String>,
+    /// The embedding app's id for the person behind the account, and its metadata as JSON.
+    external: Option<String>,
     held: Vec<PostLine>,
 }
 
@@ -427,7 +429,22 @@ pub async fn accounts_page(
         .map(|a| (a.id.clone(), a.username.clone()))
         .collect();
     let mut views = Vec::with_capacity(accounts.len());
+    let links = app.store().account_links(signed_in.profile_id()).await?;
     for account in &accounts {
+        let external = links
+            .iter()
+            .find(|link| link.account_id == account.id)
+            .and_then(|link| match (&link.external_id, &link.metadata) {
+                (None, None) => None,
+                (id, metadata) => Some(format!(
+                    "{}{}",
+                    id.as_deref().unwrap_or("–"),
+                    metadata
+                        .as_deref()
+                        .map(|m| format!(" · {m}"))
+                        .unwrap_or_default()
+                )),
+            });
         let filter = PostFilter {
             status: Some(PostRow::HELD.to_owned()),
             account_id: Some(account.id.clone()),
@@ -466,6 +483,7 @@ pub async fn accounts_page(
                     None => words,
                 }
             }),
+            external,
             held: held.iter().map(|p| post_line(p, &usernames, now)).collect(),
         });
     }

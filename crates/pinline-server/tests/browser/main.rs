@@ -680,9 +680,36 @@ async fn pages_escape_what_apps_and_pinterest_send(db: TestDatabase) {
         ))
         .await;
 
+    // What an embedding app said when it started the connect is shown on the account, escaped.
+    let external_id = "<i onclick=alert('app')>user-1</i>";
+    app.db
+        .store
+        .upsert_account_link(
+            &pinline_store::AccountIdentity {
+                profile_id: &app
+                    .db
+                    .store
+                    .profile_by_name_or_create("alpha", "x", 0)
+                    .await
+                    .expect("profile")
+                    .id,
+                environment: account["environment"].as_str().expect("environment"),
+                client_id: account["app_client_id"].as_str().expect("client"),
+                pinterest_user_id: account["pinterest_user_id"].as_str().expect("user"),
+            },
+            Some(external_id),
+            Some(r#"{"note":"<script>alert(1)</script>"}"#),
+            0,
+        )
+        .await
+        .expect("link");
+
     let session = sign_in(&app, &app.key_alpha).await;
     for (path, shown) in [
-        ("/dashboard", vec![username]),
+        (
+            "/dashboard",
+            vec![username, external_id, "<script>alert(1)</script>"],
+        ),
         ("/dashboard/posts", vec![title]),
         (
             &format!("/dashboard/posts/{post_id}") as &str,
