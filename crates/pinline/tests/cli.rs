@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, cli, connect_with_board, sandbox, start_server};
+use common::{Server, browser_like, cli, connect_with_board, sandbox, sandbox_user, start_server};
 use pinline_sandbox::SandboxHandle;
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
@@ -108,19 +108,8 @@ async fn world(db: &TestDatabase) -> World {
     .await;
     let base_url = server.base_url.clone();
 
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http");
-    let user: Value = http
-        .post(format!("{}/_sandbox/users", sandbox.base_url()))
-        .json(&json!({"username": "maker"}))
-        .send()
-        .await
-        .expect("user")
-        .json()
-        .await
-        .expect("json");
+    let http = browser_like();
+    let user = sandbox_user(&http, &sandbox, "maker").await;
     let (account_id, board_id) = connect_with_board(&http, &base_url, &key, "Recipes").await;
     World {
         sandbox,

@@ -19,7 +19,7 @@ use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use common::{connect_with_board, sandbox, start_server};
+use common::{browser_like, connect_with_board, sandbox, sandbox_user, start_server};
 
 backend_tests!(the_official_python_client_publishes_over_stdio_and_http);
 
@@ -87,15 +87,8 @@ async fn the_official_python_client_publishes_over_stdio_and_http(db: TestDataba
         &[],
     )
     .await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http");
-    http.post(format!("{}/_sandbox/users", sandbox.base_url()))
-        .json(&json!({"username": "agent"}))
-        .send()
-        .await
-        .expect("user");
+    let http = browser_like();
+    sandbox_user(&http, &sandbox, "agent").await;
     let (account, board) = connect_with_board(&http, &server.base_url, &key, "Agents").await;
     let env = vec![
         (

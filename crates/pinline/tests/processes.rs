@@ -9,7 +9,7 @@ use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use common::{cli, connect, connect_with_board, sandbox, start_server};
+use common::{browser_like, cli, connect, connect_with_board, sandbox, sandbox_user, start_server};
 
 backend_tests!(
     two_processes_refresh_an_expired_token_once,
@@ -46,15 +46,8 @@ async fn the_cli_creates_keys_and_lists_accounts(db: TestDatabase) {
     assert!(out.contains("No accounts yet"), "{out}");
 
     // Connect: the CLI prints the link; the sandbox approves at once.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http");
-    http.post(format!("{}/_sandbox/users", sandbox.base_url()))
-        .json(&json!({"username": "maker"}))
-        .send()
-        .await
-        .expect("user");
+    let http = browser_like();
+    sandbox_user(&http, &sandbox, "maker").await;
     let (code, out, _) = cli(&["accounts", "connect", "--json"], &env).await;
     assert_eq!(code, 0);
     let started: Value = serde_json::from_str(&out).expect("JSON output");
@@ -167,21 +160,10 @@ async fn stampede(db: TestDatabase, fail_first_refresh: bool) {
         &env,
     )
     .await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http");
+    let http = browser_like();
 
     // Connect through process A (the sandbox approves at once and redirects to A's callback).
-    let user: Value = http
-        .post(format!("{}/_sandbox/users", sandbox.base_url()))
-        .json(&json!({"username": "maker"}))
-        .send()
-        .await
-        .expect("user")
-        .json()
-        .await
-        .expect("json");
+    let user = sandbox_user(&http, &sandbox, "maker").await;
     let account_id = connect(&http, &a.base_url, &key).await;
 
     // Pinterest expires the access token; pinline does not know yet.

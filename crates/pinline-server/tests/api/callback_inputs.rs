@@ -46,14 +46,7 @@ fn query() -> impl Strategy<Value = String> {
 async fn arbitrary_callbacks_get_a_page_and_exchange_nothing(db: TestDatabase) {
     let app = spawn_app(db).await;
     // A real pending connect, so a guessed state has something to collide with.
-    let started = app
-        .api(
-            Method::POST,
-            "/v1/accounts/connect",
-            Some(&app.key_alpha),
-            None,
-        )
-        .await;
+    let started = app.start_connect(&app.key_alpha, None).await;
     assert_eq!(started.status, 201, "{}", started.text);
     let exchanges_before = app.sandbox_stats().await["token_requests"].clone();
 
@@ -89,14 +82,7 @@ async fn arbitrary_callbacks_get_a_page_and_exchange_nothing(db: TestDatabase) {
 
 async fn a_callback_for_another_app_says_what_happened_and_what_to_do(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let started = app
-        .api(
-            Method::POST,
-            "/v1/accounts/connect",
-            Some(&app.key_alpha),
-            None,
-        )
-        .await;
+    let started = app.start_connect(&app.key_alpha, None).await;
     assert_eq!(started.status, 201, "{}", started.text);
     let authorize = url::Url::parse(started.json["authorize_url"].as_str().expect("url"))
         .expect("authorize_url");

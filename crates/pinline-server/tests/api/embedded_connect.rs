@@ -31,14 +31,7 @@ async fn app(db: TestDatabase) -> TestApp {
 }
 
 async fn start(app: &TestApp, body: Value) -> (u16, Value) {
-    let reply = app
-        .api(
-            Method::POST,
-            "/v1/accounts/connect",
-            Some(&app.key_alpha),
-            Some(body),
-        )
-        .await;
+    let reply = app.start_connect(&app.key_alpha, Some(body)).await;
     (reply.status, reply.json)
 }
 

@@ -377,12 +377,7 @@ impl TestApp {
             created.status()
         );
         let started = self
-            .api(
-                reqwest::Method::POST,
-                "/v1/accounts/connect",
-                Some(key),
-                scopes.map(|scopes| json!({ "scopes": scopes })),
-            )
+            .start_connect(key, scopes.map(|scopes| json!({ "scopes": scopes })))
             .await;
         assert_eq!(started.status, 201, "{}", started.text);
         let authorize_url = started.json["authorize_url"]
@@ -394,6 +389,17 @@ impl TestApp {
         let status = landed.status().as_u16();
         let text = landed.text().await.expect("callback page");
         (callback, status, text)
+    }
+
+    /// `POST /v1/accounts/connect` with `body` for `key`'s profile.
+    pub async fn start_connect(&self, key: &str, body: Option<Value>) -> Reply {
+        self.api(
+            reqwest::Method::POST,
+            "/v1/accounts/connect",
+            Some(key),
+            body,
+        )
+        .await
     }
 
     /// On the sandbox's consent page of `authorize_url`, picks `username` and approves (or

@@ -128,6 +128,30 @@ pub async fn sandbox() -> SandboxHandle {
     .expect("sandbox")
 }
 
+/// An HTTP client that, like a person's browser seen from a test, does not follow redirects.
+pub fn browser_like() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http")
+}
+
+/// Creates the sandbox user `username`; returns the sandbox's view of it (its `id`).
+pub async fn sandbox_user(
+    http: &reqwest::Client,
+    sandbox: &SandboxHandle,
+    username: &str,
+) -> Value {
+    http.post(format!("{}/_sandbox/users", sandbox.base_url()))
+        .json(&json!({ "username": username }))
+        .send()
+        .await
+        .expect("user")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// Connects the sandbox's auto-approved user through pinline at `base_url` (connect, consent
 /// redirect, callback) and creates a board named `board`; returns (account id, board id).
 pub async fn connect_with_board(
