@@ -19,6 +19,8 @@
 //! * [`worker`]: [`Publisher`], the worker loop that publishes claimed posts through the vault,
 //!   adopts pins of unknown-outcome attempts, holds and canary-releases accounts, and broadcasts
 //!   [`PostEvent`]s.
+//! * [`slots`]: weekly time slots in an account's time zone and the spacing rule for the same
+//!   link or image: where a post lands in time.
 //! * [`metrics`]: what the publisher counts for Prometheus (attempts, lag, claims, budget).
 
 pub mod adopt;
@@ -27,6 +29,7 @@ pub mod metrics;
 pub mod pacing;
 pub mod queue;
 pub mod retry;
+pub mod slots;
 pub mod worker;
 
 pub use adopt::{PostFingerprint, find_pin_to_adopt};

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::{accounts, callback, drafts, health, posts, webhooks};
+use crate::routes::{accounts, callback, drafts, health, posts, slots, webhooks};
 use crate::state::AppState;
 
 /// The name of the API-key security scheme in the document.
@@ -201,6 +201,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::get_account, accounts::delete_account))
         .routes(routes!(accounts::refresh_account))
         .routes(routes!(accounts::list_boards, accounts::create_board))
+        .routes(routes!(
+            slots::get_account_slots,
+            slots::put_account_slots,
+            slots::delete_account_slots
+        ))
         .routes(routes!(posts::list_posts, posts::create_post))
         .merge(
             OpenApiRouter::new()

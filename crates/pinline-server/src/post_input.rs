@@ -4,7 +4,9 @@
 
 use pinline_pinterest::facts::is_pinterest_id;
 use pinline_pinterest::{PinCreate, PinMediaSource, PinText, Refusal};
+use pinline_queue::slots::Request;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
@@ -57,10 +59,37 @@ pub struct PostInput {
     pub media_source: Option<serde_json::Value>,
     /// Shorthand for `{"source_type": "image_url", "url": …}`.
     pub image_url: Option<String>,
-    /// When to publish (RFC 3339 with an offset); absent or past means now.
-    #[schema(format = DateTime)]
+    /// When to publish: an RFC 3339 time with an offset (absent or past means now), or
+    /// `next_slot` for the account's next free time slot (`PUT /v1/accounts/{id}/slots`). The
+    /// account's spacing rule may move either later; the answer's `publish_at` says when.
+    #[schema(schema_with = publish_at_schema)]
     pub publish_at: Option<String>,
 }
+
+/// `publish_at` as the API takes it: a time, or the word `next_slot`.
+pub fn publish_at_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::Schema::AnyOf(
+        utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String).format(Some(
+                utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                    utoipa::openapi::schema::KnownFormat::DateTime,
+                ),
+            )))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([NEXT_SLOT])),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .description(Some(
+                "An RFC 3339 time with an offset, or `next_slot` for the account's next free slot.",
+            ))
+            .build(),
+    )
+}
+
+/// The `publish_at` value that asks for the account's next free slot.
+pub const NEXT_SLOT: &str = "next_slot";
 
 /// The JSON Schema of Pinterest's `media_source` object: its `source_type` picks the other
 /// fields, which Pinterest's own rules check when the post is validated.
@@ -148,7 +177,8 @@ pub struct ValidPost {
     pub link: Option<String>,
     pub alt_text: Option<String>,
     pub media: PinMediaSource,
-    pub publish_at_ms: Option<i64>,
+    /// When the caller asked it to go.
+    pub when: Request,
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -248,9 +278,15 @@ impl PostInput {
                 "the image URL must be http(s)",
             ));
         }
-        let publish_at_ms = match non_empty(self.publish_at) {
-            Some(text) => Some(parse_time("publish_at", &text)?),
-            None => None,
+        let when = match non_empty(self.publish_at) {
+            Some(text) if text == NEXT_SLOT => Request::NextSlot,
+            Some(text) => Request::At(Some(parse_time("publish_at", &text).map_err(|_| {
+                ApiError::invalid(
+                    "publish_at",
+                    "publish_at must be an RFC 3339 time with an offset, such as 2026-12-01T09:30:00+01:00, or next_slot",
+                )
+            })?)),
+            None => Request::At(None),
         };
         let post = ValidPost {
             account_id,
@@ -261,7 +297,7 @@ impl PostInput {
             link,
             alt_text,
             media,
-            publish_at_ms,
+            when,
         };
         // Pinterest's own rules for the create call (carousel sizes, id shapes, …).
         post.pin_create("0").validate().map_err(refusal_to_error)?;
@@ -270,6 +306,24 @@ impl PostInput {
 }
 
 impl ValidPost {
+    /// What the post's image is, for the spacing rule: the URL of an image (the first of a
+    /// carousel), a hash of inline bytes, or the video's media id.
+    pub fn image_key(&self) -> Option<String> {
+        let digest =
+            |data: &str| format!("sha256:{}", hex::encode(Sha256::digest(data.as_bytes())));
+        match &self.media {
+            PinMediaSource::ImageUrl { url } => Some(url.clone()),
+            PinMediaSource::ImageBase64 { data, .. } => Some(digest(&data.0)),
+            PinMediaSource::MultipleImageUrls { items, .. } => {
+                items.first().map(|item| item.url.clone())
+            }
+            PinMediaSource::MultipleImageBase64 { items, .. } => {
+                items.first().map(|item| digest(&item.data.0))
+            }
+            PinMediaSource::VideoId { media_id, .. } => Some(format!("video:{media_id}")),
+        }
+    }
+
     /// The Pinterest create call this post will make on `board_id`.
     pub fn pin_create(&self, board_id: &str) -> PinCreate {
         let mut create = PinCreate::new(board_id, self.media.clone());

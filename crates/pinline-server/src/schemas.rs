@@ -99,6 +99,19 @@ pub fn delivery_status() -> Object {
         .build()
 }
 
+/// Why a post's time is not the one asked, null when it is.
+pub fn placement() -> Object {
+    nullable_enum(
+        "`slot` (the account's next free slot) or `spaced` (moved later by the account's spacing \
+         rule); `null` when the post goes at the time asked."
+            .to_owned(),
+        [
+            pinline_queue::slots::Placement::Slot.as_str(),
+            pinline_queue::slots::Placement::Spaced.as_str(),
+        ],
+    )
+}
+
 fn nullable_enum<const N: usize>(description: String, values: [&'static str; N]) -> Object {
     let values = values
         .into_iter()

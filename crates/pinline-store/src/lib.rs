@@ -16,6 +16,7 @@ mod outbox;
 mod post_pins;
 mod posts;
 mod profiles;
+mod schedules;
 mod sessions;
 mod sql;
 mod store;
@@ -35,10 +36,12 @@ pub use location::DatabaseLocation;
 pub use oauth_states::{OAuthStateRow, StateRejection};
 pub use outbox::{EventDelivery, Fanout, PendingAccountEvent, PendingPostEvent};
 pub use posts::{
-    ClaimedAccount, ClaimedPost, Completion, InsertOutcome, NewPost, PostAttemptRow, PostChange,
-    PostChanges, PostCursor, PostFilter, PostPage, PostRow, PublishedPost,
+    Bookings, ClaimedAccount, ClaimedPost, Completion, InsertOutcome, NewPost, PlacedTime,
+    PostAttemptRow, PostChange, PostChanges, PostCursor, PostFilter, PostPage, PostRow,
+    PublishedPost,
 };
 pub use profiles::{ApiKeyRow, ProfileRow};
+pub use schedules::ScheduleRow;
 pub use sessions::SessionRow;
 pub use store::{Backend, Store};
 pub use wakeup::{

@@ -5,4 +5,5 @@ pub mod callback;
 pub mod drafts;
 pub mod health;
 pub mod posts;
+pub mod slots;
 pub mod webhooks;

@@ -12,8 +12,9 @@ use axum::response::IntoResponse;
 use pinline_pinterest::BoardPrivacy;
 use pinline_pinterest::PinText;
 use pinline_pinterest::facts::{Scope, operations};
+use pinline_queue::slots::{Placement, Request, SlotError};
 use pinline_store::{
-    InsertOutcome, NewPost, PostChange, PostChanges, PostCursor, PostFilter, PostRow,
+    InsertOutcome, NewPost, PlacedTime, PostChange, PostChanges, PostCursor, PostFilter, PostRow,
 };
 use pinline_vault::{AccountStatus, VaultError};
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,7 @@ use crate::auth::{Caller, Scoped, need};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, rfc3339};
 use crate::post_input::{PostInput, ValidPost, parse_time, pin_text};
+use crate::routes::slots::{slot_error, stored_schedule};
 use crate::state::AppState;
 use crate::text::MultiLine;
 
@@ -64,6 +66,18 @@ pub struct PostView {
     /// When the post publishes; `null` means as soon as possible.
     #[schema(format = DateTime)]
     pub publish_at: Option<String>,
+    /// When the post is expected to go live: its time (or, for a retry, the next attempt's)
+    /// while queued, when it went live once published; `null` while held, failed or canceled.
+    #[schema(format = DateTime)]
+    pub expected_publish_at: Option<String>,
+    /// Why `publish_at` is not the time that was asked: `slot` (the account's next free slot,
+    /// for `"publish_at": "next_slot"`) or `spaced` (moved later by the account's spacing rule,
+    /// away from a pin of the same link or image); `null` when it is.
+    #[schema(schema_with = crate::schemas::placement)]
+    pub placement: Option<String>,
+    /// The time that was asked, when the spacing rule moved the post.
+    #[schema(format = DateTime)]
+    pub requested_publish_at: Option<String>,
     /// Why a `held` post waits.
     pub held_reason: Option<String>,
     /// Publishing attempts so far.
@@ -114,6 +128,9 @@ impl PostView {
             alt_text: post.alt_text.clone(),
             media_source: serde_json::from_str(&post.media).unwrap_or(Value::Null),
             publish_at: post.publish_at.map(rfc3339),
+            expected_publish_at: expected_publish_at(post).map(rfc3339),
+            placement: post.placement.clone(),
+            requested_publish_at: post.requested_publish_at.map(rfc3339),
             held_reason: post.held_reason.clone(),
             attempts: post.attempts,
             pin: post.pin_id.as_ref().map(|id| PinView {
@@ -128,6 +145,15 @@ impl PostView {
             updated_at: rfc3339(post.updated_at),
             published_at: post.published_at.map(rfc3339),
         }
+    }
+}
+
+/// When a post is expected to go live, as [`PostView::expected_publish_at`] says.
+fn expected_publish_at(post: &PostRow) -> Option<i64> {
+    match post.status.as_str() {
+        PostRow::QUEUED | PostRow::PUBLISHING => Some(post.next_attempt_at),
+        PostRow::PUBLISHED | PostRow::DELETED => post.published_at,
+        _ => None,
     }
 }
 
@@ -324,27 +350,56 @@ async fn commit(
 ) -> Result<(StatusCode, PostRow), ApiError> {
     let media = serde_json::to_string(&post.media)
         .map_err(|_| ApiError::invalid("media_source", "cannot be stored"))?;
+    let requested = match post.when {
+        Request::At(at) => at,
+        Request::NextSlot => None,
+    };
+    let new = NewPost {
+        profile_id: caller.profile_id.clone(),
+        account_id: post.account_id.clone(),
+        board_id,
+        board_section_id: post.board_section_id.clone(),
+        title: post.title.clone(),
+        description: post.description.clone(),
+        link: post.link.clone(),
+        alt_text: post.alt_text.clone(),
+        media,
+        publish_at: requested,
+        idempotency_key,
+        request_hash: Some(request_hash),
+        held_reason: held_reason.clone(),
+        image_key: post.image_key(),
+    };
+    let now = state.now_ms();
+    // The account's schedule decides the time inside the insert's transaction, so two posts
+    // asking for the next slot at once (on any replica) never get the same one.
     let outcome = state
         .store()
-        .insert_post(
-            &NewPost {
-                profile_id: caller.profile_id.clone(),
-                account_id: post.account_id.clone(),
-                board_id,
-                board_section_id: post.board_section_id.clone(),
-                title: post.title.clone(),
-                description: post.description.clone(),
-                link: post.link.clone(),
-                alt_text: post.alt_text.clone(),
-                media,
-                publish_at: post.publish_at_ms,
-                idempotency_key,
-                request_hash: Some(request_hash),
-                held_reason: held_reason.clone(),
+        .insert_post_placed(
+            &new,
+            now,
+            post.when == Request::NextSlot,
+            |row, bookings| {
+                let Some(row) = row else {
+                    return match post.when {
+                        Request::NextSlot => Err(slot_error("publish_at", SlotError::NoSlots)),
+                        Request::At(at) => Ok(PlacedTime {
+                            publish_at: at,
+                            placement: None,
+                        }),
+                    };
+                };
+                let schedule = stored_schedule(row)?;
+                let placed = schedule
+                    .place(post.when, &bookings.booked, &bookings.same_content, now)
+                    .map_err(|error| slot_error("publish_at", error))?;
+                Ok(PlacedTime {
+                    publish_at: placed.at,
+                    placement: placed.placement.map(Placement::as_str),
+                })
             },
-            state.now_ms(),
         )
-        .await?;
+        .await??;
     match outcome {
         InsertOutcome::Created(row) => {
             if held_reason.is_none() {

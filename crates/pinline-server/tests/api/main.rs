@@ -10,6 +10,7 @@ mod metrics;
 mod openapi;
 mod posts;
 mod scopes;
+mod slots;
 mod stops;
 mod support;
 mod webhooks;

@@ -44,8 +44,10 @@ mod read;
 mod rows;
 mod write;
 
-pub(crate) use rows::{COLUMNS, columns_of, placeholders};
 pub use rows::{
-    ClaimedAccount, ClaimedPost, Completion, InsertOutcome, NewPost, PostAttemptRow, PostChange,
-    PostChanges, PostCursor, PostFilter, PostPage, PostRow, PublishedPost,
+    Bookings, ClaimedAccount, ClaimedPost, Completion, InsertOutcome, NewPost, PlacedTime,
+    PostAttemptRow, PostChange, PostChanges, PostCursor, PostFilter, PostPage, PostRow,
+    PublishedPost,
 };
+pub(crate) use rows::{COLUMNS, columns_of, placeholders};
+pub(crate) use write::BOOKED;

@@ -46,6 +46,12 @@ pub struct PostRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub published_at: Option<i64>,
+    /// Why `publish_at` is not the time the caller gave: `slot` (the account's next free slot)
+    /// or `spaced` (moved later to keep the same link or image apart).
+    pub placement: Option<String>,
+    /// The time the caller gave, when a placement moved the post (`None` also for "as soon as
+    /// possible" and for `next_slot`).
+    pub requested_publish_at: Option<i64>,
 }
 
 impl PostRow {
@@ -118,6 +124,28 @@ pub struct NewPost {
     /// reconnecting) instead of `queued`, so no worker can claim it in between. The reason is
     /// also its last error, of class `auth`: a held post says why wherever it is shown.
     pub held_reason: Option<String>,
+    /// What the post's image is (its URL, or a hash of its bytes), for the spacing rule.
+    pub image_key: Option<String>,
+}
+
+/// What a placement sees, read under the account's schedule lock in the transaction that
+/// inserts the post.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bookings {
+    /// `publish_at` of the account's posts still to publish, after now (read for `next_slot`).
+    pub booked: Vec<i64>,
+    /// When the account's live and published posts with the same link or image go (or went)
+    /// live, read when the schedule has a spacing rule.
+    pub same_content: Vec<i64>,
+}
+
+/// Where a placement put a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlacedTime {
+    /// The post's `publish_at`; `None` is as soon as possible.
+    pub publish_at: Option<i64>,
+    /// `slot` or `spaced` when the time is not the one the caller gave.
+    pub placement: Option<&'static str>,
 }
 
 /// What [`Store::insert_post`](crate::Store::insert_post) did.
@@ -246,7 +274,7 @@ pub(crate) const COLUMNS: &str = "id, profile_id, account_id, board_id, board_se
     description, link, alt_text, media, publish_at, status, held_reason, canary, attempts, \
     next_attempt_at, first_attempt_at, lease_owner, lease_until, fence, idempotency_key, \
     request_hash, pin_id, pin_url, outcome_unknown_since, last_error_class, last_error_message, \
-    created_at, updated_at, published_at";
+    created_at, updated_at, published_at, placement, requested_publish_at";
 
 pub(super) const ATTEMPT_COLUMNS: &str = "post_id, attempt, fence, lease_owner, started_at, \
     finished_at, outcome, error_class, error_message";
