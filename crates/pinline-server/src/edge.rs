@@ -4,8 +4,9 @@
 //! reader); no path segment, no query name or value and no field of a form body (the
 //! dashboard's) with a character the text rule of [`crate::text`] refuses, so such text is
 //! answered here, before any handler or the database sees it (a path that carries one names
-//! nothing: 404; a query value or form field: 422 naming it). The dashboard's forms have
-//! one-line inputs only; JSON bodies get the rule, multi-line fields included, from
+//! nothing: 404; a query value or form field: 422 naming it). The dashboard's form fields are
+//! one line each, except those named in [`MULTI_LINE_FORM_FIELDS`] (textareas), which may also
+//! hold line breaks and tabs; JSON bodies get the rule, multi-line fields included, from
 //! [`crate::body`].
 //!
 //! Responses: `X-Content-Type-Options: nosniff` on all of them; `Cache-Control: no-store` on
@@ -69,12 +70,19 @@ pub async fn refuse_hostile_requests(request: Request, next: Next) -> Response {
         .await
 }
 
+/// The dashboard's textarea fields: an account's slots, one per line.
+pub const MULTI_LINE_FORM_FIELDS: &[&str] = &["slots"];
+
 /// The first `name=value` pair of a query or form with a refused character, as a 422.
 fn pairs_refusal(encoded: &[u8]) -> Option<ApiError> {
     for (name, value) in url::form_urlencoded::parse(encoded) {
         let field: String = name.escape_debug().collect();
-        let refused =
-            first_refused(&name, Lines::One).or_else(|| first_refused(&value, Lines::One));
+        let lines = if MULTI_LINE_FORM_FIELDS.contains(&name.as_ref()) {
+            Lines::Many
+        } else {
+            Lines::One
+        };
+        let refused = first_refused(&name, Lines::One).or_else(|| first_refused(&value, lines));
         if let Some(refused) = refused {
             return Some(ApiError::invalid(&field, refused.message(&field)));
         }

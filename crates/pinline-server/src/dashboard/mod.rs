@@ -1,8 +1,9 @@
 //! The dashboard: server-rendered pages for people, next to the `/v1` API for apps.
 //!
 //! A person signs in with an API key and sees that key's profile: its Pinterest accounts and
-//! their health (with Connect and Reconnect buttons that run the OAuth flow), the queue of posts
-//! by day, each post with its attempts, and webhooks with their delivery log. Reading works
+//! their health (with Connect and Reconnect buttons that run the OAuth flow), each account's
+//! week as a calendar of slots and posts (with reschedule), the queue of posts by day, each
+//! post with its attempts, and webhooks with their delivery log. Reading works
 //! without JavaScript; the pages load nothing from elsewhere and carry their CSS inline.
 //!
 //! Sessions and CSRF are described in [`session`]: an HttpOnly, SameSite=Lax cookie names a
@@ -10,6 +11,7 @@
 //! session's CSRF token, compared in constant time. Templates are askama's, checked at compile
 //! time and HTML-escaped.
 
+mod calendar;
 mod drafts;
 mod format;
 mod pages;
@@ -64,6 +66,18 @@ where
         .route(
             "/accounts/{account_id}/reconnect",
             get(pages::reconnect_link),
+        )
+        .route(
+            "/dashboard/accounts/{account_id}/calendar",
+            get(calendar::calendar_page),
+        )
+        .route(
+            "/dashboard/accounts/{account_id}/slots",
+            post(calendar::save_schedule),
+        )
+        .route(
+            "/dashboard/posts/{post_id}/reschedule",
+            post(calendar::reschedule_post),
         )
         .route("/dashboard/posts", get(pages::posts_page))
         .route("/dashboard/posts/{post_id}", get(pages::post_page))

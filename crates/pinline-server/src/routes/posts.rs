@@ -839,14 +839,26 @@ pub async fn patch_post(
             .transpose()?,
         ..PostChanges::default()
     };
+    let row = apply_changes(&state, &caller.profile_id, &post_id, &changes).await?;
+    Ok(Json(PostView::from_row(&row)))
+}
+
+/// Edits a post that has not started publishing (the API's PATCH and the dashboard's
+/// reschedule): the changed post, or why it cannot be changed.
+pub(crate) async fn apply_changes(
+    state: &AppState,
+    profile_id: &str,
+    post_id: &str,
+    changes: &PostChanges,
+) -> Result<PostRow, ApiError> {
     match state
         .store()
-        .update_post(&caller.profile_id, &post_id, &changes, state.now_ms())
+        .update_post(profile_id, post_id, changes, state.now_ms())
         .await?
     {
         PostChange::Changed(row) => {
             state.post_committed(&row);
-            Ok(Json(PostView::from_row(&row)))
+            Ok(row)
         }
         PostChange::NotFound => Err(ApiError::not_found("post")),
         PostChange::NotAllowed(row) => Err(ApiError::new(

@@ -27,6 +27,7 @@ backend_tests!(
     dashboard_in_a_browser,
     sessions_need_a_live_key_and_forms_need_their_csrf_token,
     pages_escape_what_apps_and_pinterest_send,
+    the_calendar_reschedules_on_the_accounts_clock,
 );
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -272,6 +273,79 @@ async fn run_scenario(app: &TestApp, browser: &Browser, shots: &Path) {
     assert_eq!(post.json["status"], json!("published"), "{}", post.text);
     assert_eq!(post.json["board_id"], json!(board_id));
 
+    // The account's week: the schedule saved through its form, a next_slot post in its slot,
+    // and its reschedule form sent back as the browser fills it.
+    browser
+        .goto(&format!("{base}/dashboard/accounts/{account_id}/calendar"))
+        .await;
+    browser
+        .wait_for("the calendar", DEADLINE, false, |_, source| {
+            source.contains("id=\"save-schedule\"")
+        })
+        .await;
+    browser
+        .type_into(
+            "textarea[name=slots]",
+            "monday 23:59\ntuesday 23:59\nwednesday 23:59\nthursday 23:59\nfriday 23:59\nsaturday 23:59\nsunday 23:59",
+        )
+        .await;
+    browser.click("#save-schedule").await;
+    browser
+        .wait_for("the saved schedule", DEADLINE, false, |_, source| {
+            source.contains("class=\"entry free-slot\"")
+        })
+        .await;
+    let slotted = app
+        .api(
+            Method::POST,
+            "/v1/posts",
+            Some(&app.key_alpha),
+            Some(json!({
+                "account_id": account_id,
+                "board_id": board_id,
+                "title": "Slotted tart",
+                "image_url": "https://example.invalid/slotted.jpg",
+                "publish_at": "next_slot",
+            })),
+        )
+        .await;
+    assert_eq!(slotted.status, 202, "{}", slotted.text);
+    assert_eq!(slotted.json["placement"], json!("slot"));
+    let slotted_id = slotted.json["id"].as_str().expect("post id").to_owned();
+    browser.refresh().await;
+    browser
+        .wait_for("the post in its slot", DEADLINE, false, |_, source| {
+            source.contains(&format!(
+                "entry post in-slot\" id=\"calendar-post-{slotted_id}\""
+            ))
+        })
+        .await;
+    browser.screenshot(shots, "12-calendar").await;
+    browser.click(&format!("#reschedule-{slotted_id}")).await;
+    browser
+        .wait_for("back on the calendar", DEADLINE, false, |url, source| {
+            url.contains("/calendar?week=") && source.contains(&slotted_id)
+        })
+        .await;
+    let moved = app
+        .api(
+            Method::GET,
+            &format!("/v1/posts/{slotted_id}"),
+            Some(&app.key_alpha),
+            None,
+        )
+        .await;
+    assert_eq!(
+        moved.json["publish_at"], slotted.json["publish_at"],
+        "{}",
+        moved.text
+    );
+    assert_eq!(
+        moved.json["placement"],
+        serde_json::Value::Null,
+        "a time a person set is no longer the slot's"
+    );
+
     // The numbers a person checks first, on the first page: what this process published.
     // (Read around the page: a scheduled post may publish meanwhile.)
     let before = app.publisher.metrics().totals().published;
@@ -300,6 +374,7 @@ async fn run_scenario(app: &TestApp, browser: &Browser, shots: &Path) {
         format!("/dashboard/posts/{}", post_ids[0]),
         "/dashboard/webhooks".to_owned(),
         "/dashboard/drafts".to_owned(),
+        format!("/dashboard/accounts/{account_id}/calendar"),
     ] {
         browser.goto(&format!("{base}{path}")).await;
         shown.push_str(&browser.source().await);
@@ -740,4 +815,141 @@ async fn pages_escape_what_apps_and_pinterest_send(db: TestDatabase) {
     )
     .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
+}
+
+async fn the_calendar_reschedules_on_the_accounts_clock(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let (account, board) = app.account_with_board("planner").await;
+    let schedule = app
+        .api(
+            Method::PUT,
+            &format!("/v1/accounts/{account}/slots"),
+            Some(&app.key_alpha),
+            Some(json!({
+                "time_zone": "Europe/Berlin",
+                "slots": [{"day": "wednesday", "time": "10:30"}],
+            })),
+        )
+        .await;
+    assert_eq!(schedule.status, 200, "{}", schedule.text);
+    let post = app
+        .api(
+            Method::POST,
+            "/v1/posts",
+            Some(&app.key_alpha),
+            Some(json!({
+                "account_id": account,
+                "board_id": board,
+                "title": "Quince jam",
+                "image_url": "https://example.invalid/quince.jpg",
+                "publish_at": "2031-05-01T08:00:00Z",
+            })),
+        )
+        .await;
+    assert_eq!(post.status, 202, "{}", post.text);
+    let post_id = post.json["id"].as_str().expect("id").to_owned();
+    let cookie = sign_in(&app, &app.key_alpha).await;
+
+    // The week of 1 May 2031 on Berlin's clock: the post at 10:00 (08:00 UTC + 2 h), the
+    // Wednesday slot free.
+    let week = page(
+        &app,
+        Method::GET,
+        &format!("/dashboard/accounts/{account}/calendar?week=2031-05-01"),
+        &cookie,
+        None,
+    )
+    .await;
+    assert_eq!(week.status, 200, "{}", week.body);
+    assert!(
+        week.body.contains("Times in Europe/Berlin"),
+        "{}",
+        week.body
+    );
+    assert!(
+        week.body.contains("value=\"2031-05-01T10:00\""),
+        "{}",
+        week.body
+    );
+    assert!(week.body.contains("free slot"), "{}", week.body);
+    let csrf = hidden(&week.body, "csrf");
+
+    // Moved to 6 May 10:30 Berlin time, which is 08:30 UTC.
+    let moved = page(
+        &app,
+        Method::POST,
+        &format!("/dashboard/posts/{post_id}/reschedule"),
+        &cookie,
+        Some(&[("csrf", &csrf), ("at", "2031-05-06T10:30")]),
+    )
+    .await;
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    assert_eq!(
+        moved.location,
+        format!("/dashboard/accounts/{account}/calendar?week=2031-05-06")
+    );
+    let read = app
+        .api(
+            Method::GET,
+            &format!("/v1/posts/{post_id}"),
+            Some(&app.key_alpha),
+            None,
+        )
+        .await;
+    assert_eq!(
+        read.json["publish_at"],
+        json!("2031-05-06T08:30:00Z"),
+        "{}",
+        read.text
+    );
+
+    // Refused: no CSRF token, a time that is not one, a schedule with an unknown zone.
+    let forged = page(
+        &app,
+        Method::POST,
+        &format!("/dashboard/posts/{post_id}/reschedule"),
+        &cookie,
+        Some(&[("at", "2031-05-07T10:30")]),
+    )
+    .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let garbled = page(
+        &app,
+        Method::POST,
+        &format!("/dashboard/posts/{post_id}/reschedule"),
+        &cookie,
+        Some(&[("csrf", &csrf), ("at", "next tuesday")]),
+    )
+    .await;
+    assert_eq!(garbled.status, 400, "{}", garbled.body);
+    let unknown_zone = page(
+        &app,
+        Method::POST,
+        &format!("/dashboard/accounts/{account}/slots"),
+        &cookie,
+        Some(&[
+            ("csrf", &csrf),
+            ("time_zone", "Mars/Olympus"),
+            ("slots", ""),
+        ]),
+    )
+    .await;
+    assert_eq!(unknown_zone.status, 422, "{}", unknown_zone.body);
+    assert!(
+        unknown_zone.body.contains("time zone"),
+        "{}",
+        unknown_zone.body
+    );
+
+    // Another profile's session finds no such account.
+    let other = sign_in(&app, &app.key_beta).await;
+    let foreign = page(
+        &app,
+        Method::GET,
+        &format!("/dashboard/accounts/{account}/calendar"),
+        &other,
+        None,
+    )
+    .await;
+    assert_eq!(foreign.status, 404, "{}", foreign.body);
 }
