@@ -43,6 +43,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use pinline_core::outbox::OutboxHint;
+use pinline_core::trace::TARGET as TRACE;
 use pinline_pinterest::facts::{RateLimitCategory, operations};
 use pinline_pinterest::{ErrorClass, PinCreate, PinMediaSource, PinterestError, Refusal};
 use pinline_store::{ClaimedPost, Completion, PostRow, Store, StoreError};
@@ -52,6 +53,7 @@ use pinline_vault::{AccountStatus, KnownAccount, Vault, VaultError};
 use serde::Serialize;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, watch};
 use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
 
 use crate::adopt::{PostFingerprint, find_pin_to_adopt, pin_created_at_ms};
 use crate::classify::{Decision, decide_vault};
@@ -719,19 +721,40 @@ impl Publisher {
         self.process_in_slot(claim, None).await
     }
 
-    /// Attempts the post holding `slot`, frees the slot, then records the result.
+    /// Attempts the post holding `slot`, frees the slot, then records the result. The spans
+    /// (`post.publish` around `post.claim`, `post.create` and `post.complete`) continue the
+    /// trace the post's acceptance started.
     async fn process_in_slot(&self, claim: ClaimedPost, slot: Option<Slot>) -> Outcome {
-        let step = self.attempt(&claim).await;
-        drop(slot);
-        let recorded = match step {
-            Ok(Step::Published { pin_id, adopted }) => {
-                self.complete_published(&claim, &pin_id, adopted).await
+        let span = tracing::info_span!(
+            target: TRACE,
+            "post.publish",
+            post.id = %claim.post.id,
+            post.attempt = claim.post.attempts,
+            post.outcome = tracing::field::Empty,
+        );
+        pinline_core::trace::continue_from(&span, claim.post.trace_parent.as_deref());
+        let outcome = async {
+            let step = self
+                .attempt(&claim)
+                .instrument(tracing::info_span!(target: TRACE, "post.claim"))
+                .await;
+            drop(slot);
+            async {
+                match step {
+                    Ok(Step::Published { pin_id, adopted }) => {
+                        self.complete_published(&claim, &pin_id, adopted).await
+                    }
+                    Ok(Step::Decided(decision)) => self.finish(&claim, decision).await,
+                    Ok(Step::Done(outcome)) => Ok(outcome),
+                    Err(error) => Err(error),
+                }
             }
-            Ok(Step::Decided(decision)) => self.finish(&claim, decision).await,
-            Ok(Step::Done(outcome)) => Ok(outcome),
-            Err(error) => Err(error),
-        };
-        match recorded {
+            .instrument(tracing::info_span!(target: TRACE, "post.complete"))
+            .await
+        }
+        .instrument(span.clone())
+        .await;
+        let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(error) => {
                 tracing::error!(
@@ -742,7 +765,9 @@ impl Publisher {
                 );
                 Outcome::Error
             }
-        }
+        };
+        span.record("post.outcome", tracing::field::debug(&outcome));
+        outcome
     }
 
     /// Everything up to the result: account check, board search, pacing, the create. Writes
@@ -880,6 +905,7 @@ impl Publisher {
                 }
                 client.create_pin(&token, request).await
             })
+            .instrument(tracing::info_span!(target: TRACE, "post.create"))
             .await;
         match result {
             Ok(response) => {

@@ -16,6 +16,7 @@ mod posts_cmd;
 mod sandbox_cmd;
 mod serve_cmd;
 mod terminal;
+mod traces;
 
 use clap::Parser;
 
@@ -31,7 +32,15 @@ fn main() -> std::process::ExitCode {
         cli.command,
         Command::Bench(_) | Command::Doctor(_) | Command::Mcp(_)
     );
-    init_logging(cli.verbose, quiet);
+    // Traces are for the long-running commands that accept and publish posts.
+    let traced = matches!(cli.command, Command::Serve(_) | Command::Demo(_));
+    let traces = match init_logging(cli.verbose, quiet, traced) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -63,6 +72,10 @@ fn main() -> std::process::ExitCode {
             }
         }
     });
+    drop(runtime);
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -72,8 +85,14 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`.
-fn init_logging(verbose: u8, quiet: bool) {
+/// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`. With `traced` and an OTLP
+/// endpoint configured, the spans of posts' traces also go to the exporter (see [`traces`]);
+/// they never appear in the logs, so switching traces on changes no log line.
+fn init_logging(verbose: u8, quiet: bool, traced: bool) -> anyhow::Result<Option<traces::Traces>> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let default = match verbose {
         0 if quiet => "warn",
         0 => "info",
@@ -81,11 +100,26 @@ fn init_logging(verbose: u8, quiet: bool) {
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        .add_directive(
+            format!("{}=off", pinline_core::trace::TARGET)
+                .parse()
+                .expect("a valid directive"),
+        );
     // Colours only for a person at a terminal, never in a file or a pipe.
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(filter);
+    let traces = if traced {
+        traces::Traces::from_env()?
+    } else {
+        None
+    };
+    let exported = traces.as_ref().map(traces::Traces::layer);
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(exported)
         .init();
+    Ok(traces)
 }

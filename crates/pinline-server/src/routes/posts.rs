@@ -217,7 +217,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-/// Validates one post and commits it; returns the HTTP status and the post.
+/// Validates one post and commits it; returns the HTTP status and the post. Its span starts the
+/// post's trace (target `pinline::trace`, see `pinline_core::trace`).
+#[tracing::instrument(
+    target = "pinline::trace",
+    name = "post.accept",
+    skip_all,
+    fields(post.id = tracing::field::Empty, post.status = tracing::field::Empty)
+)]
 pub(crate) async fn accept(
     state: &AppState,
     caller: &Caller,
@@ -369,6 +376,7 @@ async fn commit(
         request_hash: Some(request_hash),
         held_reason: held_reason.clone(),
         image_key: post.image_key(),
+        trace_parent: pinline_core::trace::traceparent(&tracing::Span::current()),
     };
     let now = state.now_ms();
     // The account's schedule decides the time inside the insert's transaction, so two posts
@@ -400,6 +408,11 @@ async fn commit(
             },
         )
         .await??;
+    if let InsertOutcome::Created(row) | InsertOutcome::Existing(row) = &outcome {
+        let span = tracing::Span::current();
+        span.record("post.id", row.id.as_str());
+        span.record("post.status", row.status.as_str());
+    }
     match outcome {
         InsertOutcome::Created(row) => {
             if held_reason.is_none() {

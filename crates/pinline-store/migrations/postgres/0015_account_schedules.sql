@@ -16,3 +16,7 @@ CREATE TABLE account_schedules (
 ALTER TABLE posts ADD COLUMN placement TEXT;
 ALTER TABLE posts ADD COLUMN requested_publish_at BIGINT;
 ALTER TABLE posts ADD COLUMN image_key TEXT;
+
+-- The W3C trace context of the request that accepted the post, when traces are exported, so
+-- the worker that publishes it continues the same trace.
+ALTER TABLE posts ADD COLUMN trace_parent TEXT;

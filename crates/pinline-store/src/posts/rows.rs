@@ -52,6 +52,8 @@ pub struct PostRow {
     /// The time the caller gave, when a placement moved the post (`None` also for "as soon as
     /// possible" and for `next_slot`).
     pub requested_publish_at: Option<i64>,
+    /// The accepting request's W3C `traceparent`, when traces are exported.
+    pub trace_parent: Option<String>,
 }
 
 impl PostRow {
@@ -126,6 +128,8 @@ pub struct NewPost {
     pub held_reason: Option<String>,
     /// What the post's image is (its URL, or a hash of its bytes), for the spacing rule.
     pub image_key: Option<String>,
+    /// The accepting request's W3C `traceparent`, when traces are exported.
+    pub trace_parent: Option<String>,
 }
 
 /// What a placement sees, read under the account's schedule lock in the transaction that
@@ -274,7 +278,7 @@ pub(crate) const COLUMNS: &str = "id, profile_id, account_id, board_id, board_se
     description, link, alt_text, media, publish_at, status, held_reason, canary, attempts, \
     next_attempt_at, first_attempt_at, lease_owner, lease_until, fence, idempotency_key, \
     request_hash, pin_id, pin_url, outcome_unknown_since, last_error_class, last_error_message, \
-    created_at, updated_at, published_at, placement, requested_publish_at";
+    created_at, updated_at, published_at, placement, requested_publish_at, trace_parent";
 
 pub(super) const ATTEMPT_COLUMNS: &str = "post_id, attempt, fence, lease_owner, started_at, \
     finished_at, outcome, error_class, error_message";

@@ -25,11 +25,11 @@ macro_rules! insert_row {
                 description, link, alt_text, media, publish_at, status, held_reason,
                 last_error_class, last_error_message,
                 next_attempt_at, idempotency_key, request_hash, created_at, updated_at,
-                placement, requested_publish_at, image_key)
+                placement, requested_publish_at, image_key, trace_parent)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
                 CASE WHEN $16 IS NULL THEN 'queued' ELSE 'held' END, $16,
                 CASE WHEN $16 IS NULL THEN NULL ELSE 'auth' END, $16,
-                $12, $13, $14, $15, $15, $17, $18, $19)
+                $12, $13, $14, $15, $15, $17, $18, $19, $20)
              ON CONFLICT (profile_id, idempotency_key) WHERE idempotency_key IS NOT NULL
              DO NOTHING
              RETURNING {COLUMNS}"
@@ -56,6 +56,7 @@ macro_rules! insert_row {
             .bind(placement)
             .bind(placement.and(new.publish_at))
             .bind(&new.image_key)
+            .bind(&new.trace_parent)
             .fetch_optional(&mut *$tx)
             .await?;
         match created {
