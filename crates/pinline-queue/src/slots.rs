@@ -261,12 +261,14 @@ impl Schedule {
         now_ms: i64,
     ) -> Result<Placed, SlotError> {
         match request {
-            Request::NextSlot => {
+            Request::NextSlot(not_before) => {
                 if self.slots.is_empty() {
                     return Err(SlotError::NoSlots);
                 }
                 let booked: std::collections::HashSet<i64> = booked.iter().copied().collect();
-                self.slot_instants_after(now_ms)
+                // A slot exactly at `not_before` counts; one exactly now has gone.
+                let after = not_before.map_or(now_ms, |at| (at - 1).max(now_ms));
+                self.slot_instants_after(after)
                     .find(|at| !booked.contains(at) && self.spaced_enough(*at, same_content))
                     .map(|at| Placed {
                         at: Some(at),
@@ -318,8 +320,8 @@ impl Schedule {
 /// When the caller asked the post to go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
-    /// The next free slot of the account's schedule.
-    NextSlot,
+    /// The next free slot of the account's schedule, at or after the time given if any.
+    NextSlot(Option<i64>),
     /// At this time (`None`: as soon as possible), moved later only by the spacing rule.
     At(Option<i64>),
 }
@@ -414,10 +416,30 @@ mod tests {
         let now = ms("2027-01-04T10:00:00Z");
         let booked = [ms("2027-01-04T17:00:00Z")];
         let placed = schedule
-            .place(Request::NextSlot, &booked, &[], now)
+            .place(Request::NextSlot(None), &booked, &[], now)
             .expect("valid");
         assert_eq!(placed.at, Some(ms("2027-01-05T09:00:00Z")));
         assert_eq!(placed.placement, Some(Placement::Slot));
+    }
+
+    #[test]
+    fn next_slot_can_start_at_a_later_time() {
+        let schedule = daily("UTC", &["09:00", "17:00"]);
+        let now = ms("2027-01-04T10:00:00Z");
+        let placed = schedule
+            .place(
+                Request::NextSlot(Some(ms("2027-01-06T09:00:00Z"))),
+                &[],
+                &[],
+                now,
+            )
+            .expect("valid");
+        assert_eq!(placed.at, Some(ms("2027-01-06T09:00:00Z")));
+        // A time already past starts from now.
+        let placed = schedule
+            .place(Request::NextSlot(Some(0)), &[], &[], now)
+            .expect("valid");
+        assert_eq!(placed.at, Some(ms("2027-01-04T17:00:00Z")));
     }
 
     #[test]
@@ -453,7 +475,12 @@ mod tests {
         assert_eq!(asap.at, None);
         // A slot too close to the same content is passed over.
         let slot = schedule
-            .place(Request::NextSlot, &[], &[ms("2027-01-04T08:00:00Z")], now)
+            .place(
+                Request::NextSlot(None),
+                &[],
+                &[ms("2027-01-04T08:00:00Z")],
+                now,
+            )
             .expect("valid");
         assert_eq!(slot.at, Some(ms("2027-01-05T09:00:00Z")));
     }
@@ -495,7 +522,7 @@ mod tests {
         );
         assert_eq!(
             daily("UTC", &[])
-                .place(Request::NextSlot, &[], &[], 0)
+                .place(Request::NextSlot(None), &[], &[], 0)
                 .expect_err("refused"),
             SlotError::NoSlots
         );

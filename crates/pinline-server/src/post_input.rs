@@ -279,7 +279,7 @@ impl PostInput {
             ));
         }
         let when = match non_empty(self.publish_at) {
-            Some(text) if text == NEXT_SLOT => Request::NextSlot,
+            Some(text) if text == NEXT_SLOT => Request::NextSlot(None),
             Some(text) => Request::At(Some(parse_time("publish_at", &text).map_err(|_| {
                 ApiError::invalid(
                     "publish_at",

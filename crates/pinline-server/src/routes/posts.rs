@@ -359,7 +359,7 @@ async fn commit(
         .map_err(|_| ApiError::invalid("media_source", "cannot be stored"))?;
     let requested = match post.when {
         Request::At(at) => at,
-        Request::NextSlot => None,
+        Request::NextSlot(_) => None,
     };
     let new = NewPost {
         profile_id: caller.profile_id.clone(),
@@ -386,11 +386,11 @@ async fn commit(
         .insert_post_placed(
             &new,
             now,
-            post.when == Request::NextSlot,
+            matches!(post.when, Request::NextSlot(_)),
             |row, bookings| {
                 let Some(row) = row else {
                     return match post.when {
-                        Request::NextSlot => Err(slot_error("publish_at", SlotError::NoSlots)),
+                        Request::NextSlot(_) => Err(slot_error("publish_at", SlotError::NoSlots)),
                         Request::At(at) => Ok(PlacedTime {
                             publish_at: at,
                             placement: None,
