@@ -5,6 +5,7 @@
 
 mod account_links;
 mod accounts;
+mod audit;
 mod claim;
 mod counts;
 mod drafts;
@@ -28,6 +29,7 @@ pub use account_links::{AccountIdentity, AccountLinkRow};
 pub use accounts::{
     AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, SealedTokens,
 };
+pub use audit::{AuditFilter, AuditRow, IdempotencyClaim, IdempotencyRow};
 pub use claim::ClaimRequest;
 pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;

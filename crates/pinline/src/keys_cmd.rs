@@ -24,8 +24,8 @@ pub enum KeysCommand {
         #[arg(long)]
         quiet: bool,
         /// Limit the key to this scope (repeatable): accounts:read, accounts:write, posts:read,
-        /// posts:write, drafts:read, drafts:write, webhooks:read, webhooks:write. Without it the
-        /// key may do everything.
+        /// posts:write, drafts:read, drafts:write, webhooks:read, webhooks:write, pinterest:read,
+        /// pinterest:write, token:read. Without it the key may do everything.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<KeyScope>,
         #[command(flatten)]
