@@ -21,7 +21,7 @@ backend_tests!(
 
 /// What the router serves, by hand: a route added to the server without documenting it (or
 /// documented without being served) fails here and in the calls below.
-const SERVED: [(&str, &str); 29] = [
+const SERVED: [(&str, &str); 31] = [
     ("GET", "/v1/accounts"),
     ("POST", "/v1/accounts/connect"),
     ("GET", "/v1/accounts/{account_id}"),
@@ -29,6 +29,8 @@ const SERVED: [(&str, &str); 29] = [
     ("POST", "/v1/accounts/{account_id}/refresh"),
     ("GET", "/v1/accounts/{account_id}/boards"),
     ("POST", "/v1/accounts/{account_id}/boards"),
+    ("POST", "/v1/accounts/{account_id}/access-token"),
+    ("GET", "/v1/audit"),
     ("GET", "/v1/posts"),
     ("POST", "/v1/posts"),
     ("POST", "/v1/posts/batch"),
