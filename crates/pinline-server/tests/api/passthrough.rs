@@ -25,6 +25,8 @@ backend_tests!(
     refused_calls_never_reach_pinterest,
     a_read_only_key_is_refused_a_write,
     the_same_idempotency_key_makes_one_pin,
+    a_create_with_an_unknown_outcome_is_never_sent_again,
+    pinterests_429_holds_back_the_publisher_too,
     a_flooding_tool_gets_local_429s_and_pinterest_none,
     the_token_endpoint_is_opt_in_and_hands_out_no_refresh_token,
     the_audit_trail_names_calls_and_holds_no_token,
@@ -443,6 +445,84 @@ async fn the_same_idempotency_key_makes_one_pin(db: TestDatabase) {
     assert_eq!(other.status, 422, "{}", other.text);
     assert_eq!(other.json["error"]["code"], json!("idempotency_key_reused"));
     assert_eq!(stat(&app.sandbox_stats().await, &["pins_created"]), 1);
+}
+
+async fn a_create_with_an_unknown_outcome_is_never_sent_again(db: TestDatabase) {
+    let app = generous_app(db).await;
+    let (account, board) = app.account_with_board("unlucky").await;
+    let key = key_with(&app, vec![KeyScope::PinterestWrite]).await;
+    // Pinterest makes the pin, then the connection drops before the answer.
+    app.sandbox_control(
+        "/faults",
+        json!({"rules": [{"operation": "pins/create", "kind": "drop_after_create", "count": 1}]}),
+    )
+    .await;
+    let body = pin_body(&board, "Maybe made");
+    let idempotency = [("Idempotency-Key", "maybe-1")];
+    let lost = through(
+        &app,
+        Method::POST,
+        "/pins",
+        &key,
+        &account,
+        Some(body.clone()),
+        &idempotency,
+    )
+    .await;
+    assert_eq!(lost.status, 502, "{}", lost.text);
+    assert_eq!(lost.json["error"]["code"], json!("pinterest_unreachable"));
+    // The caller's retry with the same key is not sent: the pin may exist.
+    let retry = through(
+        &app,
+        Method::POST,
+        "/pins",
+        &key,
+        &account,
+        Some(body),
+        &idempotency,
+    )
+    .await;
+    assert_eq!(retry.status, 409, "{}", retry.text);
+    assert_eq!(
+        retry.json["error"]["code"],
+        json!("idempotency_outcome_unknown")
+    );
+    let stats = app.sandbox_stats().await;
+    assert_eq!(
+        stat(&stats, &["pins_created"]),
+        1,
+        "one create, never a second"
+    );
+}
+
+async fn pinterests_429_holds_back_the_publisher_too(db: TestDatabase) {
+    let app = generous_app(db).await;
+    let (account, _) = app.account_with_board("throttled").await;
+    let key = key_with(&app, vec![KeyScope::PinterestRead]).await;
+    let user = pinterest_user(&app, &account).await;
+    app.sandbox_control(
+        "/faults",
+        json!({"rules": [{"operation": "boards/list", "kind": "rate_limit", "retry_after_secs": 30, "count": 1}]}),
+    )
+    .await;
+    let limited = through(&app, Method::GET, "/boards", &key, &account, None, &[]).await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert_eq!(limited.json["code"], json!(8), "Pinterest's own answer");
+    // The publisher's pacer heard it: the account's reads wait, for everyone.
+    let wait = app
+        .publisher
+        .pacer()
+        .until_ready(&user, RateLimitCategory::OrgRead);
+    assert!(wait > std::time::Duration::from_secs(20), "{wait:?}");
+    let before = app.sandbox_stats().await;
+    let held = through(&app, Method::GET, "/boards", &key, &account, None, &[]).await;
+    assert_eq!(held.status, 429, "{}", held.text);
+    assert_eq!(held.json["error"]["code"], json!("budget_exhausted"));
+    let after = app.sandbox_stats().await;
+    assert_eq!(
+        stat(&after, &["requests_total"]),
+        stat(&before, &["requests_total"])
+    );
 }
 
 async fn a_flooding_tool_gets_local_429s_and_pinterest_none(db: TestDatabase) {
