@@ -526,11 +526,34 @@ async fn pinterests_429_holds_back_the_publisher_too(db: TestDatabase) {
 }
 
 async fn a_flooding_tool_gets_local_429s_and_pinterest_none(db: TestDatabase) {
-    // The default pacing: 20 reads a second per account, half of it lent to tools.
-    let app = spawn_app(db).await;
-    let (account, _) = app.account_with_board("flooded").await;
-    let key = key_with(&app, vec![KeyScope::PinterestRead]).await;
-    let calls = (0..40).map(|_| {
+    // pinline's default pacing: 20 reads and 10 writes a second per account, half of each lent
+    // to tools.
+    let app = spawn_app_configured(
+        db,
+        AppOptions {
+            pacing: Some(PacerSettings::default()),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let (account, board) = app.account_with_board("flooded").await;
+    let key = key_with(
+        &app,
+        vec![KeyScope::PinterestRead, KeyScope::PinterestWrite],
+    )
+    .await;
+    // A scheduled post, due now, while the tool floods the same account.
+    let post = app
+        .api(
+            Method::POST,
+            "/v1/posts",
+            Some(&app.key_alpha),
+            Some(json!({"account_id": account, "board_id": board, "image_url": "https://example.invalid/due.jpg"})),
+        )
+        .await;
+    assert_eq!(post.status, 202, "{}", post.text);
+    let post_path = format!("/v1/posts/{}", post.json["id"].as_str().expect("post id"));
+    let reads = (0..40).map(|_| {
         through(
             &app,
             Method::GET,
@@ -541,7 +564,42 @@ async fn a_flooding_tool_gets_local_429s_and_pinterest_none(db: TestDatabase) {
             &[],
         )
     });
-    let answers = join_all(calls).await;
+    let writes = (0..20).map(|n| {
+        through(
+            &app,
+            Method::POST,
+            "/pins",
+            &key,
+            &account,
+            Some(pin_body(&board, &format!("Flood {n}"))),
+            &[],
+        )
+    });
+    let (answers, written) = tokio::join!(join_all(reads), join_all(writes));
+    let written_ok = written.iter().filter(|a| a.status == 201).count();
+    assert!(
+        written.iter().all(|a| a.status == 201 || a.status == 429),
+        "{written:?}"
+    );
+    assert!(
+        written_ok < 20,
+        "the tool was held to its part of the write budget"
+    );
+    // The scheduled post publishes all the same.
+    let path_ref = &post_path;
+    let app_ref = &app;
+    crate::support::eventually(
+        std::time::Duration::from_secs(20),
+        "the scheduled post to publish during the flood",
+        || async move {
+            app_ref
+                .api(Method::GET, path_ref, Some(&app_ref.key_alpha), None)
+                .await
+                .json["status"]
+                == json!("published")
+        },
+    )
+    .await;
     let mut by_status: HashMap<u16, usize> = HashMap::new();
     for answer in &answers {
         *by_status.entry(answer.status).or_default() += 1;
@@ -578,7 +636,8 @@ async fn a_flooding_tool_gets_local_429s_and_pinterest_none(db: TestDatabase) {
         .filter(|row| row["outcome"] == json!("budget_exhausted"))
         .inspect(|row| assert_eq!(row["upstream_status"], Value::Null))
         .count();
-    assert_eq!(refused, by_status[&429]);
+    let refused_writes = written.len() - written_ok;
+    assert_eq!(refused, by_status[&429] + refused_writes);
 }
 
 async fn the_token_endpoint_is_opt_in_and_hands_out_no_refresh_token(db: TestDatabase) {
