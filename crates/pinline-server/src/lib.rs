@@ -54,6 +54,7 @@ pub const UNDOCUMENTED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/dashboard/posts"),
     ("GET", "/dashboard/posts/{post_id}"),
     ("GET", "/dashboard/webhooks"),
+    ("GET", "/dashboard/audit"),
     ("GET", "/dashboard/drafts"),
     ("POST", "/dashboard/drafts"),
     ("GET", "/dashboard/drafts/{draft_id}/image"),

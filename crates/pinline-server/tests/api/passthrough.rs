@@ -833,6 +833,18 @@ async fn the_audit_trail_names_calls_and_holds_no_token(db: TestDatabase) {
     assert!(!dump.contains("pina_") && !dump.contains("pinr_"), "{dump}");
     assert!(!crate::support::captured_logs().contains(access_token));
 
+    // The dashboard says which tool spent the budget.
+    let page = dashboard_page(&app, "/dashboard/audit").await;
+    assert!(page.contains("Tools on your accounts"), "{page}");
+    assert!(
+        page.contains("tool (") && page.contains("audited"),
+        "{page}"
+    );
+    assert!(
+        page.contains("org_read") && !page.contains(access_token),
+        "{page}"
+    );
+
     // The counters.
     let metrics = app.api(Method::GET, "/metrics", None, None).await;
     assert!(
@@ -847,4 +859,56 @@ async fn the_audit_trail_names_calls_and_holds_no_token(db: TestDatabase) {
             .text
             .contains("pinline_access_tokens_issued_total 1")
     );
+}
+
+/// `path` of the dashboard, signed in with profile alpha's key.
+async fn dashboard_page(app: &TestApp, path: &str) -> String {
+    let cookies = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|cookie| cookie.starts_with(&format!("{name}=")))
+            .and_then(|cookie| cookie.split(';').next())
+            .expect("the cookie")
+            .to_owned()
+    };
+    let form = app
+        .http
+        .get(format!("{}/signin", app.base_url))
+        .send()
+        .await
+        .expect("sign-in form");
+    let signin_cookie = cookies(&form, "pinline_signin");
+    let html = form.text().await.expect("html");
+    let token = html
+        .split("name=\"signin_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in token")
+        .to_owned();
+    let signed_in = app
+        .http
+        .post(format!("{}/signin", app.base_url))
+        .header("cookie", signin_cookie)
+        .form(&[
+            ("api_key", app.key_alpha.as_str()),
+            ("signin_token", token.as_str()),
+            ("next", "/dashboard"),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let session = cookies(&signed_in, "pinline_session");
+    let page = app
+        .http
+        .get(format!("{}{path}", app.base_url))
+        .header("cookie", session)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status().as_u16(), 200);
+    page.text().await.expect("html")
 }
