@@ -30,6 +30,7 @@ backend_tests!(
     a_flooding_tool_gets_local_429s_and_pinterest_none,
     the_token_endpoint_is_opt_in_and_hands_out_no_refresh_token,
     the_audit_trail_names_calls_and_holds_no_token,
+    pinterests_python_sdk_works_through_pinline_unmodified,
 );
 
 /// A key of profile alpha with `scopes`.
@@ -911,4 +912,94 @@ async fn dashboard_page(app: &TestApp, path: &str) -> String {
         .expect("page");
     assert_eq!(page.status().as_u16(), 200);
     page.text().await.expect("html")
+}
+
+/// The Python with Pinterest's SDK (`pinterest-api-sdk`), when the environment names one.
+fn sdk_python() -> Option<String> {
+    match std::env::var("PINLINE_TEST_PINTEREST_SDK_PYTHON") {
+        Ok(python) if !python.is_empty() => Some(python),
+        _ => {
+            assert!(
+                std::env::var("PINLINE_TEST_REQUIRE_PINTEREST_SDK").as_deref() != Ok("1"),
+                "PINLINE_TEST_REQUIRE_PINTEREST_SDK=1 but PINLINE_TEST_PINTEREST_SDK_PYTHON is not set"
+            );
+            eprintln!("skipped: PINLINE_TEST_PINTEREST_SDK_PYTHON is not set");
+            None
+        }
+    }
+}
+
+async fn pinterests_python_sdk_works_through_pinline_unmodified(db: TestDatabase) {
+    let Some(python) = sdk_python() else {
+        return;
+    };
+    let app = generous_app(db).await;
+    let (account, board) = app.account_with_board("sdk-user").await;
+    let key = key_with(
+        &app,
+        vec![KeyScope::PinterestRead, KeyScope::PinterestWrite],
+    )
+    .await;
+    let before = app.sandbox_stats().await;
+    // The SDK reads `.env` and config files from its working directory: give it an empty one.
+    let workdir = tempfile::tempdir().expect("a working directory");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/sdk/client.py");
+    let env = [
+        (
+            "PINTEREST_API_URI",
+            format!("{}/pinterest/v5", app.base_url),
+        ),
+        ("PINTEREST_ACCESS_TOKEN", key.clone()),
+        ("PINLINE_ACCOUNT", account.clone()),
+        ("PINLINE_BOARD", board.clone()),
+    ];
+    let dir = workdir.path().to_owned();
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(python)
+                .arg(script)
+                .current_dir(dir)
+                .env_remove("PINTEREST_APP_SECRET")
+                .env_remove("PINTEREST_REFRESH_ACCESS_TOKEN")
+                .envs(env)
+                .output()
+        }),
+    )
+    .await
+    .expect("the SDK finished in time")
+    .expect("the SDK task")
+    .expect("the SDK ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the SDK failed:\n{stdout}\n{stderr}"
+    );
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|error| panic!("{error}: {stdout}\n{stderr}"));
+    assert!(
+        result["boards"]
+            .as_array()
+            .is_some_and(|boards| boards.contains(&json!(board))),
+        "{result}"
+    );
+    assert!(result["pin"].is_string(), "{result}");
+    // The sandbox, which knows only tokens, served every call: it saw the account's token,
+    // never the key, and one pin was made.
+    let after = app.sandbox_stats().await;
+    assert_eq!(
+        stat(&after, &["pins_created"]) - stat(&before, &["pins_created"]),
+        1
+    );
+    let trail = app
+        .api(Method::GET, "/v1/audit", Some(&app.key_alpha), None)
+        .await;
+    let rows = trail.json["items"].as_array().expect("items");
+    assert!(
+        rows.iter().all(|row| row["outcome"] == json!("forwarded")),
+        "{}",
+        trail.text
+    );
+    assert!(!trail.text.contains(&key));
 }
