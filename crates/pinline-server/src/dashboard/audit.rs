@@ -113,7 +113,7 @@ pub async fn audit_page(
         }
     }
     let mut spend: Vec<SpendLine> = spend.into_values().collect();
-    spend.sort_by(|a, b| (b.forwarded + b.tokens).cmp(&(a.forwarded + a.tokens)));
+    spend.sort_by_key(|line| std::cmp::Reverse(line.forwarded + line.tokens));
     let entries = rows
         .iter()
         .take(LISTED)
