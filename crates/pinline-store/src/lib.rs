@@ -10,6 +10,7 @@ mod claim;
 mod counts;
 mod drafts;
 mod error;
+mod key_accounts;
 mod location;
 mod meta;
 mod oauth_states;

@@ -358,38 +358,59 @@ fn refuse_pinterest_tokens(headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
-/// The account `X-Pinline-Account` names, in the caller's profile.
+/// The account the call is for, in the caller's profile: the one `X-Pinline-Account` names,
+/// or the key's only account when the key is bound to one and the header is absent. A key bound
+/// to some accounts reaches only those.
 async fn account_of(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
 ) -> Result<AccountRow, Refusal> {
-    let named = headers
-        .get(ACCOUNT_HEADER)
-        .ok_or_else(|| {
-            Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "account_required",
-                "name the account with the `X-Pinline-Account` header (its pinline id, from GET /v1/accounts)",
-            )
-            .about("X-Pinline-Account")
-        })?
-        .to_str()
-        .ok()
-        .and_then(|value| Id::parse(value.trim()))
-        .ok_or_else(|| {
-            Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_header",
-                "`X-Pinline-Account` is not an account id",
-            )
-            .about("X-Pinline-Account")
-        })?;
+    let store_error = |error| Refusal::from(crate::error::ApiError::from(error));
+    let bound = state
+        .store()
+        .api_key_accounts(&caller.key_id)
+        .await
+        .map_err(store_error)?;
+    let named = match headers.get(ACCOUNT_HEADER) {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|value| Id::parse(value.trim()))
+            .map(String::from)
+            .ok_or_else(|| {
+                Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_header",
+                    "`X-Pinline-Account` is not an account id",
+                )
+                .about("X-Pinline-Account")
+            })?,
+        None => match bound.as_slice() {
+            [only] => only.clone(),
+            _ => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "account_required",
+                    "name the account with the `X-Pinline-Account` header (its pinline id, from GET /v1/accounts)",
+                )
+                .about("X-Pinline-Account"));
+            }
+        },
+    };
+    if !bound.is_empty() && !bound.contains(&named) {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "account_not_bound",
+            "this API key is bound to other accounts; create a key for this one (`pinline keys create --account ID`)",
+        )
+        .about("X-Pinline-Account"));
+    }
     state
         .store()
         .account(&caller.profile_id, &named)
         .await
-        .map_err(|error| Refusal::from(crate::error::ApiError::from(error)))?
+        .map_err(store_error)?
         .ok_or_else(|| {
             Refusal::new(
                 StatusCode::NOT_FOUND,

@@ -76,7 +76,7 @@ pacing: prefer the passthrough. Never returns a refresh token. Answered with \
     responses(
         (status = 200, description = "The token.", body = AccessTokenView),
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
-        (status = 403, description = "The token endpoint is not enabled on this server (`token_endpoint_disabled`).", body = ErrorBody),
+        (status = 403, description = "The token endpoint is not enabled on this server (`token_endpoint_disabled`), or the key is bound to other accounts (`account_not_bound`).", body = ErrorBody),
         (status = 404, description = "No such account in this key's profile.", body = ErrorBody),
         (status = 409, description = "The account must be reconnected or was disconnected (`account_needs_reauth`, `account_disconnected`, `credential_mismatch`, `pinterest_auth`).", body = ErrorBody),
         (status = 429, description = "This key asked for tokens too often (`too_many_token_requests`), or Pinterest's rate limit stopped a refresh; `Retry-After` says when to try again.", body = ErrorBody),
@@ -119,6 +119,14 @@ pub async fn issue_access_token(
                 "this API key asked for access tokens too often; wait for Retry-After seconds (a token stays valid for days: keep it for the run)",
             )
         });
+    }
+    let bound = state.store().api_key_accounts(&caller.key_id).await?;
+    if !bound.is_empty() && !bound.iter().any(|id| **id == *account_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "account_not_bound",
+            "this API key is bound to other accounts; create a key for this one (`pinline keys create --account ID`)",
+        ));
     }
     // The profile's account, or a 404 that says nothing about other profiles'.
     let row = state

@@ -31,6 +31,7 @@ backend_tests!(
     the_token_endpoint_is_opt_in_and_hands_out_no_refresh_token,
     the_audit_trail_names_calls_and_holds_no_token,
     pinterests_python_sdk_works_through_pinline_unmodified,
+    a_key_bound_to_an_account_reaches_only_that_account,
 );
 
 /// A key of profile alpha with `scopes`.
@@ -1002,4 +1003,51 @@ async fn pinterests_python_sdk_works_through_pinline_unmodified(db: TestDatabase
         trail.text
     );
     assert!(!trail.text.contains(&key));
+}
+
+async fn a_key_bound_to_an_account_reaches_only_that_account(db: TestDatabase) {
+    let app = generous_app(db).await;
+    let (mine, _) = app.account_with_board("bound-one").await;
+    let (other, _) = app.account_with_board("bound-two").await;
+    let created = create_scoped_api_key(
+        &app.db.store,
+        "alpha",
+        "one-account tool",
+        &KeyScopes::Only(vec![KeyScope::PinterestRead]),
+        0,
+    )
+    .await
+    .expect("key");
+    app.db
+        .store
+        .bind_api_key_accounts(&created.row.id, std::slice::from_ref(&mine))
+        .await
+        .expect("bind");
+    let key = created.key;
+    // Bound to one account, the key need not name it.
+    let implied = app
+        .http
+        .get(format!("{}/pinterest/v5/user_account", app.base_url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(implied.status().as_u16(), 200);
+    let user: Value = implied.json().await.expect("json");
+    assert_eq!(user["username"], json!("bound-one"));
+    let named = through(&app, Method::GET, "/boards", &key, &mine, None, &[]).await;
+    assert_eq!(named.status, 200, "{}", named.text);
+    let elsewhere = through(&app, Method::GET, "/boards", &key, &other, None, &[]).await;
+    assert_eq!(elsewhere.status, 403, "{}", elsewhere.text);
+    assert_eq!(elsewhere.json["error"]["code"], json!("account_not_bound"));
+    // An unbound key must name the account.
+    let unbound = key_with(&app, vec![KeyScope::PinterestRead]).await;
+    let unnamed = app
+        .http
+        .get(format!("{}/pinterest/v5/user_account", app.base_url))
+        .bearer_auth(&unbound)
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(unnamed.status().as_u16(), 400);
 }

@@ -37,3 +37,11 @@ CREATE TABLE passthrough_idempotency (
     PRIMARY KEY (account_id, key)
 );
 CREATE INDEX passthrough_idempotency_created ON passthrough_idempotency (created_at);
+
+-- The accounts an API key is bound to. A key with rows here reaches only those accounts through
+-- the passthrough and the token endpoint, and a key bound to one account need not name it.
+CREATE TABLE api_key_accounts (
+    api_key_id TEXT NOT NULL REFERENCES api_keys (id),
+    account_id TEXT NOT NULL,
+    PRIMARY KEY (api_key_id, account_id)
+);
