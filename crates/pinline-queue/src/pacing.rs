@@ -13,11 +13,18 @@
 //! is not something a governor quota can express, so a second map would be needed anyway. A GCRA
 //! is a few lines over one number per key, so the pacer keeps its own.
 //!
+//! Tools calling Pinterest through pinline's passthrough draw on the same buckets, through
+//! [`Pacer::try_acquire_lent`]: every permit they take counts in the shared bucket (so the
+//! publisher sees what they spent), and on top of that they have a bucket of their own at
+//! `1 - reserved` of the rate, so the reserved part of every budget ([`Pacer::set_reserved`],
+//! half by default) is never lent to them and stays for scheduled posts and refreshes.
+//!
 //! Pacing is per process. Replicas sharing one Pinterest app divide the budget between them: set
 //! [`PacerSettings::share`] to `1 / replicas` (the 429 feedback above catches what a static share
 //! misses).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -95,7 +102,12 @@ struct KeyState {
     tat: Micros,
     /// Nothing may be sent before this (from `Retry-After` or an exhausted window).
     blocked_until: Micros,
+    /// The theoretical arrival time of tools' next request, at their lent part of the rate.
+    lent_tat: Micros,
 }
+
+/// The part of each budget kept from tools unless set otherwise: half.
+pub const DEFAULT_RESERVED: f64 = 0.5;
 
 /// Per-process pacing for outbound Pinterest requests; see the module doc.
 #[derive(Debug)]
@@ -103,6 +115,8 @@ pub struct Pacer {
     settings: PacerSettings,
     clock: SharedClock,
     keys: Mutex<HashMap<(String, RateLimitCategory), KeyState>>,
+    /// The reserved part of each rate, as `f64` bits (see [`Pacer::set_reserved`]).
+    reserved: AtomicU64,
 }
 
 impl Pacer {
@@ -112,7 +126,24 @@ impl Pacer {
             settings,
             clock,
             keys: Mutex::new(HashMap::new()),
+            reserved: AtomicU64::new(DEFAULT_RESERVED.to_bits()),
         }
+    }
+
+    /// Keeps `reserved` (in [0, 1]) of every rate for scheduled posts and refreshes: tools get
+    /// at most the rest ([`Pacer::try_acquire_lent`]).
+    pub fn set_reserved(&self, reserved: f64) {
+        let reserved = if reserved.is_finite() {
+            reserved.clamp(0.0, 1.0)
+        } else {
+            DEFAULT_RESERVED
+        };
+        self.reserved.store(reserved.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The reserved part of every rate.
+    pub fn reserved(&self) -> f64 {
+        f64::from_bits(self.reserved.load(Ordering::Relaxed))
     }
 
     fn now(&self) -> Micros {
@@ -162,6 +193,35 @@ impl Pacer {
             return Err(micros(wait));
         }
         state.tat = state.tat.max(now) + interval;
+        Ok(())
+    }
+
+    /// Takes a slot for a tool's request now if one is free both in the shared bucket and in the
+    /// part lent to tools; otherwise says how long to wait. Never waits itself.
+    pub fn try_acquire_lent(
+        &self,
+        user: &str,
+        category: RateLimitCategory,
+    ) -> Result<(), Duration> {
+        let now = self.now();
+        let (interval, tolerance) = self.limits(category);
+        let lent = 1.0 - self.reserved();
+        if lent <= 0.0 {
+            // Nothing is lent: a tool has no budget here at all.
+            return Err(Duration::from_secs(60));
+        }
+        let lent_interval = (interval as f64 / lent).ceil() as Micros;
+        let lent_tolerance = (tolerance as f64 / lent).ceil() as Micros;
+        let mut keys = self.keys.lock();
+        let state = keys.entry((user.to_owned(), category)).or_default();
+        let shared_wait = self.wait(state, category, now);
+        let lent_wait = (state.lent_tat - lent_tolerance - now).max(0);
+        let wait = shared_wait.max(lent_wait);
+        if wait > 0 {
+            return Err(micros(wait));
+        }
+        state.tat = state.tat.max(now) + interval;
+        state.lent_tat = state.lent_tat.max(now) + lent_interval;
         Ok(())
     }
 
@@ -335,6 +395,29 @@ mod tests {
         };
         pacer.observe("u", WRITE, &info);
         assert_eq!(pacer.until_ready("u", WRITE), Duration::ZERO);
+    }
+
+    #[test]
+    fn tools_get_the_lent_part_and_count_in_the_shared_bucket() {
+        let (pacer, clock) = pacer(Rate::per_second(10), 1.0);
+        pacer.set_reserved(0.5);
+        assert_eq!(pacer.try_acquire_lent("u", WRITE), Ok(()));
+        // The tool's next slot is two intervals away (it has half the rate)...
+        assert_eq!(
+            pacer.try_acquire_lent("u", WRITE),
+            Err(Duration::from_millis(200))
+        );
+        clock.advance_ms(100);
+        // ...while the publisher's comes after one, its permit counted the tool's.
+        assert_eq!(pacer.try_acquire("u", WRITE), Ok(()));
+        assert!(pacer.try_acquire_lent("u", WRITE).is_err());
+        clock.advance_ms(100);
+        assert_eq!(pacer.try_acquire_lent("u", WRITE), Ok(()));
+        // Nothing lent: tools are refused, the publisher is not.
+        pacer.set_reserved(1.0);
+        clock.advance_ms(1_000);
+        assert!(pacer.try_acquire_lent("u", WRITE).is_err());
+        assert_eq!(pacer.try_acquire("u", WRITE), Ok(()));
     }
 
     #[tokio::test]

@@ -326,6 +326,12 @@ impl Publisher {
         &self.inner.metrics
     }
 
+    /// The pacer the worker publishes under, shared with whatever else calls Pinterest for the
+    /// same accounts (the passthrough), so that one budget covers every caller.
+    pub fn pacer(&self) -> &Arc<Pacer> {
+        &self.inner.pacer
+    }
+
     /// The queue the worker takes posts from.
     pub fn queue(&self) -> &Queue {
         &self.inner.queue

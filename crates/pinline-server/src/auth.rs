@@ -64,6 +64,8 @@ pub mod need {
         WebhooksRead => [WebhooksRead];
         /// Creating, changing and deleting webhooks, redelivering.
         WebhooksWrite => [WebhooksWrite];
+        /// Taking an account's access token.
+        TokenRead => [TokenRead];
     }
 }
 

@@ -20,11 +20,17 @@ pub enum KeyScope {
     DraftsWrite,
     WebhooksRead,
     WebhooksWrite,
+    /// Reading Pinterest through the passthrough (`org_read`, `org_analytics` operations).
+    PinterestRead,
+    /// Writing to Pinterest through the passthrough (`org_write` operations).
+    PinterestWrite,
+    /// Taking an account's raw access token (`POST /v1/accounts/{id}/access-token`).
+    TokenRead,
 }
 
 impl KeyScope {
     /// Every scope, in documentation order.
-    pub const ALL: [KeyScope; 8] = [
+    pub const ALL: [KeyScope; 11] = [
         KeyScope::AccountsRead,
         KeyScope::AccountsWrite,
         KeyScope::PostsRead,
@@ -33,6 +39,9 @@ impl KeyScope {
         KeyScope::DraftsWrite,
         KeyScope::WebhooksRead,
         KeyScope::WebhooksWrite,
+        KeyScope::PinterestRead,
+        KeyScope::PinterestWrite,
+        KeyScope::TokenRead,
     ];
 
     /// The name used in keys, the CLI, errors and the OpenAPI document.
@@ -46,6 +55,9 @@ impl KeyScope {
             KeyScope::DraftsWrite => "drafts:write",
             KeyScope::WebhooksRead => "webhooks:read",
             KeyScope::WebhooksWrite => "webhooks:write",
+            KeyScope::PinterestRead => "pinterest:read",
+            KeyScope::PinterestWrite => "pinterest:write",
+            KeyScope::TokenRead => "token:read",
         }
     }
 

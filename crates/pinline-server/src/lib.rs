@@ -20,6 +20,7 @@ mod lockout;
 mod mcp;
 mod metrics;
 pub mod openapi;
+pub mod passthrough;
 mod post_input;
 mod routes;
 mod schemas;
@@ -53,10 +54,15 @@ pub const UNDOCUMENTED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/dashboard/posts"),
     ("GET", "/dashboard/posts/{post_id}"),
     ("GET", "/dashboard/webhooks"),
+    ("GET", "/dashboard/audit"),
     ("GET", "/dashboard/drafts"),
     ("POST", "/dashboard/drafts"),
     ("GET", "/dashboard/drafts/{draft_id}/image"),
     ("POST", "/dashboard/drafts/{draft_id}/publish"),
+    ("GET", "/pinterest/v5/{*path}"),
+    ("POST", "/pinterest/v5/{*path}"),
+    ("PATCH", "/pinterest/v5/{*path}"),
+    ("DELETE", "/pinterest/v5/{*path}"),
 ];
 
 /// The whole router: the documented API (`/v1`, the OAuth callback, `/healthz`), its
@@ -79,6 +85,10 @@ fn app(state: &AppState, extra: Router<AppState>) -> (Router, utoipa::openapi::O
         .merge(reference.router())
         .merge(dashboard::router(state.clone()))
         .route("/metrics", axum::routing::get(metrics::metrics))
+        .route(
+            "/pinterest/v5/{*path}",
+            axum::routing::any(passthrough::forward),
+        )
         .merge(extra)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

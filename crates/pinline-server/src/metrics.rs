@@ -97,11 +97,13 @@ impl Metrics {
     pub fn new(
         publisher: &pinline_queue::Publisher,
         webhooks: &pinline_webhooks::Webhooks,
+        credential: &crate::passthrough::CredentialMetrics,
         vault_events: broadcast::Receiver<VaultEvent>,
     ) -> Metrics {
         let mut registry = Registry::with_prefix("pinline");
         publisher.metrics().register(&mut registry);
         webhooks.metrics().register(&mut registry);
+        credential.register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",

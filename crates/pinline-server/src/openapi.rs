@@ -12,7 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::{accounts, callback, drafts, health, posts, slots, webhooks};
+use crate::routes::{
+    access_token, accounts, audit, callback, drafts, health, posts, slots, webhooks,
+};
 use crate::state::AppState;
 
 /// The name of the API-key security scheme in the document.
@@ -71,8 +73,9 @@ impl Modify for ApiKeyScheme {
                          may be limited to some scopes (`pinline keys create --scope \
                          posts:read`, repeatable): `accounts:read`, `accounts:write`, \
                          `posts:read`, `posts:write`, `drafts:read`, `drafts:write`, \
-                         `webhooks:read`, `webhooks:write`. Each operation's security \
-                         requirement lists the scopes it needs; a key without one is answered \
+                         `webhooks:read`, `webhooks:write`, `pinterest:read`, `pinterest:write` (the \
+                         Pinterest passthrough at `/pinterest/v5`), `token:read`. Each \
+                         operation's security requirement lists the scopes it needs; a key without one is answered \
                          403 `insufficient_scope`.",
                     ))
                     .build(),
@@ -200,6 +203,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::connect_account))
         .routes(routes!(accounts::get_account, accounts::delete_account))
         .routes(routes!(accounts::refresh_account))
+        .routes(routes!(access_token::issue_access_token))
+        .routes(routes!(audit::list_audit))
         .routes(routes!(accounts::list_boards, accounts::create_board))
         .routes(routes!(
             slots::get_account_slots,

@@ -46,6 +46,8 @@ pub struct AppInner {
     pub metrics_token_hash: Option<[u8; 32]>,
     /// Where a connect's callback may send the person back (`return_to` must start with one).
     pub connect_return_urls: Vec<url::Url>,
+    /// The Pinterest passthrough and the token endpoint.
+    pub credential: crate::passthrough::CredentialPath,
 }
 
 impl AppState {
@@ -57,7 +59,16 @@ impl AppState {
         publisher: Publisher,
         clock: SharedClock,
     ) -> AppState {
-        let metrics = Metrics::new(&publisher, &webhooks, vault.subscribe());
+        let credential = crate::passthrough::CredentialPath::new(Default::default());
+        let metrics = Metrics::new(
+            &publisher,
+            &webhooks,
+            &credential.metrics,
+            vault.subscribe(),
+        );
+        publisher
+            .pacer()
+            .set_reserved(credential.settings.reserved_share);
         AppState {
             inner: Arc::new(AppInner {
                 store,
@@ -73,8 +84,38 @@ impl AppState {
                 metrics,
                 metrics_token_hash: None,
                 connect_return_urls: Vec::new(),
+                credential,
             }),
         }
+    }
+
+    /// Configures the passthrough and the token endpoint (the reserved share goes to the
+    /// publisher's pacer, which tools share). Call it while building the state.
+    pub fn with_credential_settings(
+        mut self,
+        settings: crate::passthrough::CredentialSettings,
+    ) -> AppState {
+        self.inner
+            .publisher
+            .pacer()
+            .set_reserved(settings.reserved_share);
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => {
+                let metrics = inner.credential.metrics.clone();
+                inner.credential = crate::passthrough::CredentialPath::new(settings);
+                // The counters registered with `/metrics` stay the ones counted.
+                inner.credential.metrics = metrics;
+            }
+            None => {
+                tracing::error!("the credential path was configured after the state was shared")
+            }
+        }
+        self
+    }
+
+    /// The passthrough's and the token endpoint's state.
+    pub fn credential(&self) -> &crate::passthrough::CredentialPath {
+        &self.inner.credential
     }
 
     /// Makes `/metrics` want `token` as a bearer token. Call it while building the state.

@@ -5,10 +5,12 @@
 
 mod account_links;
 mod accounts;
+mod audit;
 mod claim;
 mod counts;
 mod drafts;
 mod error;
+mod key_accounts;
 mod location;
 mod meta;
 mod oauth_states;
@@ -29,6 +31,7 @@ pub use account_links::{AccountIdentity, AccountLinkRow};
 pub use accounts::{
     AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, SealedTokens,
 };
+pub use audit::{AuditFilter, AuditRow, IdempotencyClaim, IdempotencyRow};
 pub use claim::ClaimRequest;
 pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;

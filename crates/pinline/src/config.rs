@@ -199,6 +199,25 @@ pub struct ServeArgs {
     #[arg(long, env = "PINLINE_REPLICAS", default_value_t = 1)]
     pub replicas: u32,
 
+    /// The part of each account's Pinterest budget (0 to 1) kept for scheduled posts and
+    /// refreshes and never lent to tools calling Pinterest through `/pinterest/v5`.
+    #[arg(
+        long,
+        env = "PINLINE_PASSTHROUGH_RESERVED_SHARE",
+        default_value_t = 0.5
+    )]
+    pub passthrough_reserved_share: f64,
+
+    /// Hand out accounts' access tokens at `POST /v1/accounts/{id}/access-token` to keys with
+    /// `token:read`. Off by default: pinline cannot recall a token once handed out, and calls
+    /// made with it bypass the pacer; tools should use `/pinterest/v5` instead.
+    #[arg(
+        long,
+        env = "PINLINE_TOKEN_ENDPOINT",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub token_endpoint: bool,
+
     /// On PostgreSQL, hint the other replicas with a NOTIFY when a post due now is accepted,
     /// and listen for their hints on one extra connection, so a post is picked up by any
     /// replica at once rather than at its next poll. `false` leaves polling alone (e.g. behind
@@ -408,6 +427,21 @@ impl ServeArgs {
         }
         settings.share = 1.0 / f64::from(self.replicas);
         Ok(settings)
+    }
+
+    /// The passthrough's and the token endpoint's settings.
+    pub fn credential_settings(
+        &self,
+    ) -> anyhow::Result<pinline_server::passthrough::CredentialSettings> {
+        let reserved = self.passthrough_reserved_share;
+        if !(0.0..=1.0).contains(&reserved) {
+            bail!("PINLINE_PASSTHROUGH_RESERVED_SHARE must be between 0 and 1 (got {reserved})");
+        }
+        Ok(pinline_server::passthrough::CredentialSettings {
+            token_endpoint: self.token_endpoint,
+            reserved_share: reserved,
+            ..Default::default()
+        })
     }
 
     /// The public URL, defaulting to the listen address.

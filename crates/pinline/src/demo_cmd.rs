@@ -183,6 +183,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         allow_private_targets: true,
         trusted_proxies: Vec::new(),
         limits: pinline_server::ConnectionLimits::default(),
+        credential: pinline_server::passthrough::CredentialSettings::default(),
         metrics_token: None,
         connect_return_urls: Vec::new(),
     };

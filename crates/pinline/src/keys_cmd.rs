@@ -24,10 +24,14 @@ pub enum KeysCommand {
         #[arg(long)]
         quiet: bool,
         /// Limit the key to this scope (repeatable): accounts:read, accounts:write, posts:read,
-        /// posts:write, drafts:read, drafts:write, webhooks:read, webhooks:write. Without it the
-        /// key may do everything.
+        /// posts:write, drafts:read, drafts:write, webhooks:read, webhooks:write, pinterest:read,
+        /// pinterest:write, token:read. Without it the key may do everything.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<KeyScope>,
+        /// Bind the key to this account of the profile (repeatable): through /pinterest/v5 and
+        /// the token endpoint it reaches only these, and a key bound to one need not name it.
+        #[arg(long = "account", value_name = "ACCOUNT_ID")]
+        accounts: Vec<String>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -77,6 +81,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             name,
             quiet,
             scopes,
+            accounts,
             data,
         } => {
             let store = open(&data).await?;
@@ -90,6 +95,19 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             )
             .await
             .context("while creating the key")?;
+            if !accounts.is_empty() {
+                // A key that cannot be bound as asked must not live on unbound (it would reach
+                // every account): it is revoked before the error is reported.
+                let bound = bind_accounts(&store, &created.row, &accounts).await;
+                if let Err(error) = bound {
+                    store
+                        .revoke_api_key(&created.row.profile_id, &created.row.id, now)
+                        .await?;
+                    return Err(
+                        error.context(format!("the key was not created for profile `{profile}`"))
+                    );
+                }
+            }
             if quiet {
                 println!("{}", created.key);
             } else {
@@ -193,4 +211,22 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Binds a new key to `accounts`, each of which must be an account of the key's profile.
+async fn bind_accounts(
+    store: &pinline_store::Store,
+    key: &pinline_store::ApiKeyRow,
+    accounts: &[String],
+) -> anyhow::Result<()> {
+    for account in accounts {
+        store
+            .account(&key.profile_id, account)
+            .await?
+            .with_context(|| format!("no account `{account}` in this profile"))?;
+    }
+    store
+        .bind_api_key_accounts(&key.id, accounts)
+        .await
+        .context("while binding the key to its accounts")
 }

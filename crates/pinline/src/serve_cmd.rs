@@ -44,6 +44,8 @@ pub struct ServerSetup {
     pub metrics_token: Option<String>,
     /// Where connects may send people back.
     pub connect_return_urls: Vec<url::Url>,
+    /// The Pinterest passthrough and the token endpoint.
+    pub credential: pinline_server::passthrough::CredentialSettings,
 }
 
 /// A running pinline: API server plus background work.
@@ -113,6 +115,7 @@ pub async fn start_with(
         limits,
         metrics_token,
         connect_return_urls,
+        credential,
     } = setup;
     let store = Store::open(&location)
         .await
@@ -163,7 +166,8 @@ pub async fn start_with(
     .with_drafter(drafter)
     .with_trusted_proxies(trusted_proxies)
     .with_posts_due_hints(store.posts_due_hints(wake.pg_notify))
-    .with_connect_return_urls(connect_return_urls);
+    .with_connect_return_urls(connect_return_urls)
+    .with_credential_settings(credential);
     let state = match &metrics_token {
         Some(token) => state.with_metrics_token(token),
         None => state,
@@ -218,6 +222,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         metrics_token: args.metrics_token.clone(),
         connect_return_urls: args.connect_return_urls.clone(),
+        credential: args.credential_settings()?,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

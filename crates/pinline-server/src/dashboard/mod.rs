@@ -11,6 +11,7 @@
 //! session's CSRF token, compared in constant time. Templates are askama's, checked at compile
 //! time and HTML-escaped.
 
+mod audit;
 mod calendar;
 mod drafts;
 mod format;
@@ -82,6 +83,7 @@ where
         .route("/dashboard/posts", get(pages::posts_page))
         .route("/dashboard/posts/{post_id}", get(pages::post_page))
         .route("/dashboard/webhooks", get(pages::webhooks_page))
+        .route("/dashboard/audit", get(audit::audit_page))
         .route(
             "/dashboard/drafts",
             get(drafts::drafts_page).post(drafts::create_drafts),

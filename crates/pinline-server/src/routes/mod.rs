@@ -1,6 +1,8 @@
 //! HTTP handlers, one module per resource.
 
+pub mod access_token;
 pub mod accounts;
+pub mod audit;
 pub mod callback;
 pub mod drafts;
 pub mod health;

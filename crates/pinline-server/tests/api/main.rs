@@ -8,6 +8,7 @@ mod embedded_connect;
 mod hostile;
 mod metrics;
 mod openapi;
+mod passthrough;
 mod posts;
 mod scopes;
 mod slots;

@@ -32,6 +32,8 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/v1/accounts/{account_id}/slots"),
     ("PUT", "/v1/accounts/{account_id}/slots"),
     ("DELETE", "/v1/accounts/{account_id}/slots"),
+    ("POST", "/v1/accounts/{account_id}/access-token"),
+    ("GET", "/v1/audit"),
     ("GET", "/v1/posts"),
     ("POST", "/v1/posts"),
     ("POST", "/v1/posts/batch"),

@@ -115,6 +115,10 @@ pub struct AppOptions {
     pub metrics_token: Option<String>,
     /// Where connects may send people back.
     pub connect_return_urls: Vec<url::Url>,
+    /// The publisher's pacing, when not the default of these tests.
+    pub pacing: Option<PacerSettings>,
+    /// The Pinterest passthrough and the token endpoint.
+    pub credential: pinline_server::passthrough::CredentialSettings,
 }
 
 pub async fn spawn_app_configured(db: TestDatabase, options: AppOptions) -> TestApp {
@@ -123,6 +127,8 @@ pub async fn spawn_app_configured(db: TestDatabase, options: AppOptions) -> Test
         publishing,
         metrics_token,
         connect_return_urls,
+        pacing: custom_pacing,
+        credential,
     } = options;
     log_buffer();
     // Nothing a test does may leave the machine.
@@ -174,6 +180,7 @@ pub async fn spawn_app_configured(db: TestDatabase, options: AppOptions) -> Test
     pacing
         .rates
         .insert(RateLimitCategory::OrgWrite, Rate::per_second(1000));
+    let pacing = custom_pacing.unwrap_or(pacing);
     let publisher = Publisher::new(
         Queue::new(
             db.store.clone(),
@@ -206,7 +213,8 @@ pub async fn spawn_app_configured(db: TestDatabase, options: AppOptions) -> Test
     .with_drafter(drafter)
     // As `pinline serve` does: on PostgreSQL, posts due now are hinted to other replicas.
     .with_posts_due_hints(db.store.posts_due_hints(true))
-    .with_connect_return_urls(connect_return_urls);
+    .with_connect_return_urls(connect_return_urls)
+    .with_credential_settings(credential);
     let state = match &metrics_token {
         Some(token) => state.with_metrics_token(token),
         None => state,
