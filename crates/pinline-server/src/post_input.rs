@@ -64,6 +64,10 @@ pub struct PostInput {
     /// account's spacing rule may move either later; the answer's `publish_at` says when.
     #[schema(schema_with = publish_at_schema)]
     pub publish_at: Option<String>,
+    /// With `"publish_at": "next_slot"` only: the first time the slot may be at (RFC 3339 with
+    /// an offset), to take the first free slot of a later day.
+    #[schema(format = DateTime)]
+    pub not_before: Option<String>,
 }
 
 /// `publish_at` as the API takes it: a time, or the word `next_slot`.
@@ -278,8 +282,18 @@ impl PostInput {
                 "the image URL must be http(s)",
             ));
         }
+        let not_before = match non_empty(self.not_before) {
+            Some(text) => Some(parse_time("not_before", &text)?),
+            None => None,
+        };
         let when = match non_empty(self.publish_at) {
-            Some(text) if text == NEXT_SLOT => Request::NextSlot(None),
+            Some(text) if text == NEXT_SLOT => Request::NextSlot(not_before),
+            _ if not_before.is_some() => {
+                return Err(ApiError::invalid(
+                    "not_before",
+                    "not_before goes with \"publish_at\": \"next_slot\"; for a time of your own, give it as publish_at",
+                ));
+            }
             Some(text) => Request::At(Some(parse_time("publish_at", &text).map_err(|_| {
                 ApiError::invalid(
                     "publish_at",

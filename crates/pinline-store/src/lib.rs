@@ -5,6 +5,7 @@
 
 mod account_links;
 mod accounts;
+mod campaigns;
 mod audit;
 mod claim;
 mod counts;
@@ -32,6 +33,7 @@ pub use accounts::{
     AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, SealedTokens,
 };
 pub use audit::{AuditFilter, AuditRow, IdempotencyClaim, IdempotencyRow};
+pub use campaigns::{CampaignPinRow, CampaignRow};
 pub use claim::ClaimRequest;
 pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;
