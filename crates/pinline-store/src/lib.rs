@@ -3,8 +3,10 @@
 //! the database URL's scheme. Only this crate knows SQL; each backend has its own migrations under
 //! `migrations/<backend>/`, kept in step so that both pass the same test suite.
 
+mod account_backlog;
 mod account_links;
 mod accounts;
+mod analytics;
 mod claim;
 mod counts;
 mod drafts;
@@ -24,10 +26,13 @@ pub mod testing;
 mod wakeup;
 mod webhooks;
 
+pub use account_backlog::AccountBacklog;
 pub use account_links::{AccountIdentity, AccountLinkRow};
 pub use accounts::{
-    AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, SealedTokens,
+    AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, RefreshTokenKind,
+    SealedTokens,
 };
+pub use analytics::{AnalyticsDayRow, NewAnalyticsDay};
 pub use claim::ClaimRequest;
 pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;

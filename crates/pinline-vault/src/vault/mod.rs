@@ -43,7 +43,7 @@ use pinline_core::outbox::OutboxHint;
 use pinline_pinterest::facts::{REFRESH_TOKEN_LIFETIME_SECS, Scope, parse_scope_list};
 use pinline_pinterest::models::TokenResponse;
 use pinline_pinterest::{AccessToken, ErrorClass, PinterestClient};
-use pinline_store::{AccountRow, Store};
+use pinline_store::{AccountRow, RefreshTokenKind, Store};
 use tokio::sync::{Mutex, broadcast};
 use url::Url;
 
@@ -314,6 +314,27 @@ fn known_scopes(list: &str) -> Vec<Scope> {
     scopes.sort();
     scopes.dedup();
     scopes
+}
+
+/// Which kind of refresh token a code exchange's answer carries: a continuous token lives 60
+/// days, a legacy one 365 (from the spec's `/oauth/token` description), so any lifetime longer
+/// than a continuous token's (with a day's slack) is a legacy one. None without a refresh token
+/// or its lifetime.
+fn refresh_token_kind(tokens: &TokenResponse, now_ms: i64) -> Option<RefreshTokenKind> {
+    const SLACK_SECS: i64 = 24 * 60 * 60;
+    tokens.refresh_token.as_ref()?;
+    let lifetime_secs = tokens.refresh_token_expires_in.or_else(|| {
+        tokens
+            .refresh_token_expires_at
+            .map(|at| at - now_ms.div_euclid(1000))
+    })?;
+    Some(
+        if lifetime_secs > REFRESH_TOKEN_LIFETIME_SECS + SLACK_SECS {
+            RefreshTokenKind::Legacy
+        } else {
+            RefreshTokenKind::Continuous
+        },
+    )
 }
 
 /// When a token answer's refresh token expires, in unix ms. A new refresh token whose expiry
