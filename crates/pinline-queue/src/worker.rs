@@ -334,6 +334,11 @@ impl Publisher {
         &self.inner.settings
     }
 
+    /// The pacer the worker sends through (read-only use: the rate meter).
+    pub fn pacer(&self) -> &Pacer {
+        &self.inner.pacer
+    }
+
     /// Claims one batch and processes it, at most `concurrency` posts at a time; returns how
     /// many posts were handled.
     pub async fn run_once(&self) -> usize {
