@@ -12,7 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::{accounts, callback, drafts, health, posts, webhooks};
+use crate::routes::{
+    accounts, analytics, callback, drafts, health, posts, rate_meter, sections, webhooks,
+};
 use crate::state::AppState;
 
 /// The name of the API-key security scheme in the document.
@@ -40,7 +42,7 @@ one. A `Retry-After` header accompanies `429`.",
         (name = "posts", description = "Posts to publish: queue one or a batch, read them, \
 reschedule or edit them before they publish, cancel them."),
         (name = "accounts", description = "Pinterest accounts: connect them through Pinterest's \
-consent page, check their health, refresh or disconnect them, list and create their boards."),
+consent page, check their health, refresh or disconnect them, list and create their boards and board sections, read their analytics and their rate budget."),
         (name = "drafts", description = "Drafts: one idea (a page link, a line of text, an \
 image) becomes Pinterest-ready pins (copy within the limits, a 1000×1500 image), edited and \
 then published or scheduled in one call."),
@@ -201,6 +203,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::get_account, accounts::delete_account))
         .routes(routes!(accounts::refresh_account))
         .routes(routes!(accounts::list_boards, accounts::create_board))
+        .routes(routes!(sections::list_sections, sections::create_section))
+        .routes(routes!(sections::rename_section, sections::delete_section))
+        .routes(routes!(analytics::account_analytics))
+        .routes(routes!(analytics::post_analytics))
+        .routes(routes!(rate_meter::rate_meter))
         .routes(routes!(posts::list_posts, posts::create_post))
         .merge(
             OpenApiRouter::new()

@@ -2,14 +2,18 @@
 //! test on SQLite and PostgreSQL.
 
 mod accounts;
+mod analytics;
 mod callback_inputs;
+mod continuous_refresh;
 mod drafts;
 mod embedded_connect;
 mod hostile;
 mod metrics;
 mod openapi;
 mod posts;
+mod rate_meter;
 mod scopes;
+mod sections;
 mod stops;
 mod support;
 mod webhooks;
