@@ -1169,6 +1169,36 @@ mod tests {
     }
 
     #[test]
+    fn analytics_queries_carry_dates_and_metrics_within_the_window() {
+        let day = |d: u8| time::Date::from_calendar_date(2026, time::Month::March, d).unwrap();
+        let query = analytics_query(
+            &operations::PINS_ANALYTICS,
+            day(1),
+            day(9),
+            &["IMPRESSION", "SAVE"],
+        )
+        .expect("valid");
+        assert_eq!(
+            query,
+            vec![
+                ("start_date", "2026-03-01".to_owned()),
+                ("end_date", "2026-03-09".to_owned()),
+                ("metric_types", "IMPRESSION,SAVE".to_owned()),
+            ]
+        );
+        let backwards = analytics_query(&operations::PINS_ANALYTICS, day(9), day(1), &["SAVE"]);
+        assert!(backwards.is_err());
+        let too_long = analytics_query(
+            &operations::USER_ACCOUNT_ANALYTICS,
+            day(1),
+            day(1) + time::Duration::days(91),
+            &["SAVE"],
+        );
+        assert!(too_long.is_err());
+        assert!(analytics_query(&operations::PINS_ANALYTICS, day(1), day(2), &[]).is_err());
+    }
+
+    #[test]
     fn path_ids_must_be_digits() {
         let request = client().delete_pin_request(&token(), "42").expect("builds");
         assert_eq!(request.method(), reqwest::Method::DELETE);

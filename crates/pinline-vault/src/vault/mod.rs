@@ -356,3 +356,51 @@ fn refresh_expiry(tokens: &TokenResponse, now: i64) -> Option<i64> {
                 .map(|_| now + REFRESH_TOKEN_LIFETIME_SECS.saturating_mul(1000))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(
+        refresh: Option<&str>,
+        expires_in: Option<i64>,
+        expires_at: Option<i64>,
+    ) -> TokenResponse {
+        serde_json::from_value(serde_json::json!({
+            "access_token": "pina_A", "token_type": "bearer", "expires_in": 2_592_000,
+            "scope": "pins:read", "refresh_token": refresh,
+            "refresh_token_expires_in": expires_in, "refresh_token_expires_at": expires_at,
+        }))
+        .expect("decodes")
+    }
+
+    #[test]
+    fn the_refresh_token_kind_follows_its_lifetime() {
+        let now_ms = 1_700_000_000_000;
+        let day = 86_400;
+        assert_eq!(
+            refresh_token_kind(&answer(Some("pinr_R"), Some(60 * day), None), now_ms),
+            Some(RefreshTokenKind::Continuous)
+        );
+        assert_eq!(
+            refresh_token_kind(&answer(Some("pinr_R"), Some(365 * day), None), now_ms),
+            Some(RefreshTokenKind::Legacy)
+        );
+        // Only the end given: the lifetime is counted from now.
+        assert_eq!(
+            refresh_token_kind(
+                &answer(Some("pinr_R"), None, Some(now_ms / 1000 + 365 * day)),
+                now_ms
+            ),
+            Some(RefreshTokenKind::Legacy)
+        );
+        assert_eq!(
+            refresh_token_kind(&answer(Some("pinr_R"), None, None), now_ms),
+            None
+        );
+        assert_eq!(
+            refresh_token_kind(&answer(None, Some(60 * day), None), now_ms),
+            None
+        );
+    }
+}
