@@ -1170,7 +1170,8 @@ mod tests {
 
     #[test]
     fn analytics_queries_carry_dates_and_metrics_within_the_window() {
-        let day = |d: u8| time::Date::from_calendar_date(2026, time::Month::March, d).unwrap();
+        let day =
+            |d: u8| time::Date::from_calendar_date(2026, time::Month::March, d).expect("a date");
         let query = analytics_query(
             &operations::PINS_ANALYTICS,
             day(1),

@@ -1,5 +1,6 @@
 //! One account's queue at a glance, for the rate meter: how many posts are due now, in flight,
-//! scheduled later and held, and until when the account's Pinterest budget keeps its posts back.
+//! waiting for budget after a 429, scheduled later and held, and until when the account's
+//! Pinterest budget keeps its posts back.
 //! Counted through the `posts_by_account` index, so the cost follows the account's own posts.
 
 use crate::sql::with_pool;
@@ -12,7 +13,12 @@ pub struct AccountBacklog {
     pub due_now: i64,
     /// Posts a worker is publishing.
     pub publishing: i64,
-    /// Queued posts scheduled later.
+    /// Queued posts whose last attempt was refused for the rate limit, waiting for budget to
+    /// try again: part of the backlog, however far their next attempt is.
+    pub waiting_for_budget: i64,
+    /// When the earliest of those may be tried again, unix milliseconds.
+    pub next_retry_at: Option<i64>,
+    /// Queued posts scheduled later (retries for the rate limit left out).
     pub scheduled: i64,
     /// Posts held (an account that needs reconnecting, say).
     pub held: i64,
@@ -23,9 +29,12 @@ pub struct AccountBacklog {
     pub not_before: Option<i64>,
 }
 
-/// The row of the counting query: four counts (NULL when the account has no such posts) and the
-/// earliest later due time.
+/// The row of the counting query: due now, publishing, waiting for budget, its earliest retry,
+/// scheduled, held (counts are NULL when the account has no such posts), and the earliest
+/// scheduled time.
 type Counts = (
+    Option<i64>,
+    Option<i64>,
     Option<i64>,
     Option<i64>,
     Option<i64>,
@@ -40,14 +49,20 @@ impl Store {
         account_id: &str,
         now: i64,
     ) -> Result<AccountBacklog, StoreError> {
-        let (due_now, publishing, scheduled, held, next_scheduled_at): Counts = with_pool!(self, pool => {
+        let (due_now, publishing, waiting, next_retry_at, scheduled, held, next_scheduled_at): Counts = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT
                     SUM(CASE WHEN status = 'queued' AND next_attempt_at <= $2 THEN 1 ELSE 0 END),
                     SUM(CASE WHEN status = 'publishing' THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN status = 'queued' AND next_attempt_at > $2 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN status = 'queued' AND next_attempt_at > $2
+                        AND last_error_class = 'rate_limited' THEN 1 ELSE 0 END),
+                    MIN(CASE WHEN status = 'queued' AND next_attempt_at > $2
+                        AND last_error_class = 'rate_limited' THEN next_attempt_at END),
+                    SUM(CASE WHEN status = 'queued' AND next_attempt_at > $2
+                        AND COALESCE(last_error_class, '') <> 'rate_limited' THEN 1 ELSE 0 END),
                     SUM(CASE WHEN status = 'held' THEN 1 ELSE 0 END),
                     MIN(CASE WHEN status = 'queued' AND next_attempt_at > $2
+                        AND COALESCE(last_error_class, '') <> 'rate_limited'
                         THEN next_attempt_at END)
                  FROM posts
                  WHERE account_id = $1 AND status IN ('queued', 'publishing', 'held')",
@@ -66,6 +81,8 @@ impl Store {
         Ok(AccountBacklog {
             due_now: due_now.unwrap_or(0),
             publishing: publishing.unwrap_or(0),
+            waiting_for_budget: waiting.unwrap_or(0),
+            next_retry_at,
             scheduled: scheduled.unwrap_or(0),
             held: held.unwrap_or(0),
             next_scheduled_at,

@@ -5,8 +5,9 @@
 //! lost create made, `org_analytics` for analytics): the configured rate and this process's share
 //! of it, what Pinterest's last answer said (limit, remaining, reset), and when the pacer would
 //! let the next request go. Then the queue: posts due now, in flight, scheduled and held, and when
-//! the posts due now are expected to be sent, from the pacer's spacing of writes, its next free
-//! slot, the account's own hold-back and the remaining budget Pinterest reported.
+//! the posts due now (and those waiting to be retried after a 429) are expected to be sent, from
+//! the pacer's spacing of writes, its next free slot, the account's own hold-back and the
+//! remaining budget Pinterest reported.
 //!
 //! Everything is read, nothing is taken: asking costs no slot and no call to Pinterest. The
 //! pacer is per process, so with several replicas each answers for its own share.
@@ -99,6 +100,8 @@ pub struct QueueMeter {
     pub due_now: i64,
     /// Posts being published.
     pub publishing: i64,
+    /// Posts refused for the rate limit, waiting for budget to try again.
+    pub waiting_for_budget: i64,
     /// Queued posts scheduled later.
     pub scheduled: i64,
     /// Posts held until the account is usable again.
@@ -109,8 +112,8 @@ pub struct QueueMeter {
     /// No post of the account is taken before this (its budget was spent).
     #[schema(format = DateTime)]
     pub not_before: Option<String>,
-    /// When the posts due now and in flight are expected to have been sent; `null` when there
-    /// are none.
+    /// When the posts due now, in flight and waiting for budget are expected to have been sent;
+    /// `null` when there are none.
     #[schema(format = DateTime)]
     pub expected_drain_at: Option<String>,
     /// The same, in seconds from now.
@@ -130,14 +133,15 @@ pub struct RateMeter {
 }
 
 /// When `backlog` posts are expected to have been sent, from `now` (unix ms): the first at the
-/// pacer's next free write slot (or when the account's hold-back ends), then one per write
-/// interval; and when Pinterest reported fewer writes left in its window than the backlog, the
-/// rest after the window resets.
+/// pacer's next free write slot (or when the account's hold-back ends, or `retries_from` when the
+/// backlog waits for a retry after a 429), then one per write interval; and when Pinterest
+/// reported fewer writes left in its window than the backlog, the rest after the window resets.
 pub fn expected_drain_at(
     now: i64,
     backlog: i64,
     write: &PaceStatus,
     not_before: Option<i64>,
+    retries_from: Option<i64>,
 ) -> Option<i64> {
     if backlog <= 0 {
         return None;
@@ -145,7 +149,8 @@ pub fn expected_drain_at(
     let interval_ms = write.interval.as_secs_f64() * 1000.0;
     let start = now
         .max(write.next_free_at_ms)
-        .max(not_before.unwrap_or(now));
+        .max(not_before.unwrap_or(now))
+        .max(retries_from.unwrap_or(now));
     let paced = start as f64 + backlog as f64 * interval_ms;
     let windowed = write.observed.and_then(|observed| {
         let remaining = i64::try_from(observed.remaining?).ok()?;
@@ -156,15 +161,24 @@ pub fn expected_drain_at(
 }
 
 fn queue_meter(now: i64, backlog: &AccountBacklog, write: &PaceStatus) -> QueueMeter {
+    // Posts due now go first; retries after a 429 cannot go before their time, so when they
+    // are the whole backlog the drain starts then.
+    let ready = backlog.due_now + backlog.publishing;
     let drain = expected_drain_at(
         now,
-        backlog.due_now + backlog.publishing,
+        ready + backlog.waiting_for_budget,
         write,
         backlog.not_before,
+        if ready == 0 {
+            backlog.next_retry_at
+        } else {
+            None
+        },
     );
     QueueMeter {
         due_now: backlog.due_now,
         publishing: backlog.publishing,
+        waiting_for_budget: backlog.waiting_for_budget,
         scheduled: backlog.scheduled,
         held: backlog.held,
         next_scheduled_at: backlog.next_scheduled_at.map(rfc3339),
@@ -248,16 +262,21 @@ mod tests {
     fn a_backlog_drains_at_the_pace_after_the_next_free_slot() {
         let now = 1_000_000;
         assert_eq!(
-            expected_drain_at(now, 0, &write(100, now, None), None),
+            expected_drain_at(now, 0, &write(100, now, None), None, None),
             None
         );
         assert_eq!(
-            expected_drain_at(now, 50, &write(100, now + 400, None), None),
+            expected_drain_at(now, 50, &write(100, now + 400, None), None, None),
             Some(now + 400 + 5_000)
+        );
+        // Retries after a 429 go no sooner than their time.
+        assert_eq!(
+            expected_drain_at(now, 2, &write(100, now, None), None, Some(now + 30_000)),
+            Some(now + 30_200)
         );
         // The account's hold-back comes first.
         assert_eq!(
-            expected_drain_at(now, 10, &write(100, now, None), Some(now + 60_000)),
+            expected_drain_at(now, 10, &write(100, now, None), Some(now + 60_000), None),
             Some(now + 61_000)
         );
     }
@@ -272,12 +291,12 @@ mod tests {
             at_ms: now,
         };
         assert_eq!(
-            expected_drain_at(now, 20, &write(10, now, Some(observed)), None),
+            expected_drain_at(now, 20, &write(10, now, Some(observed)), None, None),
             Some(now + 3_600_000 + 150)
         );
         // Enough left: the pace alone decides.
         assert_eq!(
-            expected_drain_at(now, 5, &write(10, now, Some(observed)), None),
+            expected_drain_at(now, 5, &write(10, now, Some(observed)), None, None),
             Some(now + 50)
         );
     }

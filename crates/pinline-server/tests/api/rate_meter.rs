@@ -9,11 +9,14 @@ use pinline_store::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, error_code, spawn_app};
+use std::time::Duration;
+
+use crate::support::{TestApp, error_code, eventually, spawn_app};
 
 backend_tests!(
     the_meter_reads_the_pacer_and_the_queue,
     a_spent_analytics_budget_shows_and_is_kept,
+    a_post_refused_for_the_rate_limit_waits_in_the_meter,
 );
 
 fn category<'a>(meter: &'a Value, name: &str) -> &'a Value {
@@ -161,4 +164,55 @@ async fn a_spent_analytics_budget_shows_and_is_kept(db: TestDatabase) {
         .await;
     assert_eq!(again.status, 429, "{}", again.text);
     assert_eq!(app.sandbox_stats().await["requests_total"], before);
+}
+
+async fn a_post_refused_for_the_rate_limit_waits_in_the_meter(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let (account, board) = app.account_with_board("maker").await;
+    app.sandbox_control(
+        "/faults",
+        json!({"rules": [{
+            "operation": "pins/create",
+            "kind": "rate_limit",
+            "retry_after_secs": 600,
+            "count": 1
+        }]}),
+    )
+    .await;
+    let created = app
+        .api(
+            Method::POST,
+            "/v1/posts",
+            Some(&app.key_alpha),
+            Some(json!({
+                "account_id": account,
+                "board_id": board,
+                "title": "Soon",
+                "image_url": "https://example.invalid/a.jpg",
+            })),
+        )
+        .await;
+    assert_eq!(created.status, 202, "{}", created.text);
+    let (app_ref, account_ref) = (&app, account.as_str());
+    eventually(Duration::from_secs(10), "the post to wait for budget", || async move {
+        meter(app_ref, account_ref).await["queue"]["waiting_for_budget"] == json!(1)
+    })
+    .await;
+    let read = meter(&app, &account).await;
+    let queue = &read["queue"];
+    assert_eq!(queue["due_now"], json!(0), "{read}");
+    assert_eq!(queue["scheduled"], json!(0), "{read}");
+    // Not before Pinterest's Retry-After: the write window is blocked for ten minutes.
+    let now = ms(&read["at"]);
+    let blocked = ms(&category(&read, "org_write")["blocked_until"]);
+    assert!((blocked - (now + 600_000)).abs() < 5_000, "{read}");
+    let drain = ms(&queue["expected_drain_at"]);
+    assert!(drain >= blocked, "{read}");
+    assert!(drain - now < 700_000, "{read}");
+    assert_eq!(
+        queue["expected_drain_secs"]
+            .as_f64()
+            .map(|secs| secs.round() as i64),
+        Some(((drain - now) as f64 / 1000.0).round() as i64)
+    );
 }
