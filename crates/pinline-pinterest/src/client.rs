@@ -31,9 +31,9 @@ use crate::environment::Environment;
 use crate::error::{ApiError, PinterestError, Refusal, scrub};
 use crate::facts::{self, Operation, Scope, format_scope_list, operations};
 use crate::models::{
-    Board, BoardCreate, BoardPrivacyFilter, BoardSection, BoardUpdate, Media, MediaType,
-    MediaUpload, MediaUploadCreate, Page, Pin, PinCreate, PinUpdate, TokenResponse, TokenTypeHint,
-    UserAccount,
+    AnalyticsReport, Board, BoardCreate, BoardPrivacyFilter, BoardSection, BoardUpdate, Media,
+    MediaType, MediaUpload, MediaUploadCreate, Page, Pin, PinCreate, PinUpdate, TokenResponse,
+    TokenTypeHint, UserAccount,
 };
 use crate::oauth::{Authorization, begin_authorization};
 use crate::ratelimit::RateLimitInfo;
@@ -212,7 +212,9 @@ impl PinterestClient {
     // ----- Token endpoint -------------------------------------------------------------------
 
     /// Exchanges an authorization code (`grant_type=authorization_code`), with the PKCE
-    /// verifier when the authorization used one.
+    /// verifier when the authorization used one. It asks for a continuous refresh token
+    /// (`continuous_refresh=true`): an app created before 25 September 2025 that does not gets
+    /// the legacy one, which ends 365 days after the connect and cannot be renewed.
     pub async fn exchange_code(
         &self,
         code: &AuthorizationCode,
@@ -254,6 +256,7 @@ impl PinterestClient {
             ("grant_type", "authorization_code"),
             ("code", code.expose_secret()),
             ("redirect_uri", redirect_uri),
+            ("continuous_refresh", "true"),
         ];
         if let Some(verifier) = verifier {
             form.push(("code_verifier", verifier.expose_secret()));
@@ -452,25 +455,88 @@ impl PinterestClient {
         name: &str,
     ) -> Result<Response<BoardSection>, PinterestError> {
         let operation = &operations::BOARD_SECTIONS_CREATE;
-        let len = name.chars().count();
-        if len == 0 || len > facts::board_limits::SECTION_NAME_MAX {
-            return Err(PinterestError::refused(
-                operation.id,
-                Refusal::InvalidField {
-                    field: "name",
-                    reason: format!(
-                        "{len} characters, 1 to {} allowed",
-                        facts::board_limits::SECTION_NAME_MAX
-                    ),
-                },
-            ));
-        }
+        check_section_name(operation, name)?;
         let body = BoardSection {
             id: None,
             name: name.to_owned(),
         };
         let builder = self.api(operation, &[("board_id", board_id)], token)?;
         let request = build(operation.id, builder.json(&body))?;
+        self.execute(operation, request).await
+    }
+
+    /// Renames a board section (`PATCH /v5/boards/{board_id}/sections/{section_id}`).
+    pub async fn update_board_section(
+        &self,
+        token: &AccessToken,
+        board_id: &str,
+        section_id: &str,
+        name: &str,
+    ) -> Result<Response<BoardSection>, PinterestError> {
+        let operation = &operations::BOARD_SECTIONS_UPDATE;
+        check_section_name(operation, name)?;
+        let body = BoardSection {
+            id: None,
+            name: name.to_owned(),
+        };
+        let builder = self.api(
+            operation,
+            &[("board_id", board_id), ("section_id", section_id)],
+            token,
+        )?;
+        let request = build(operation.id, builder.json(&body))?;
+        self.execute(operation, request).await
+    }
+
+    /// Deletes a board section; its pins stay on the board
+    /// (`DELETE /v5/boards/{board_id}/sections/{section_id}`).
+    pub async fn delete_board_section(
+        &self,
+        token: &AccessToken,
+        board_id: &str,
+        section_id: &str,
+    ) -> Result<Response<()>, PinterestError> {
+        let operation = &operations::BOARD_SECTIONS_DELETE;
+        let builder = self.api(
+            operation,
+            &[("board_id", board_id), ("section_id", section_id)],
+            token,
+        )?;
+        let request = build(operation.id, builder)?;
+        self.execute_empty(operation, request).await
+    }
+
+    // ----- Analytics ------------------------------------------------------------------------
+
+    /// A pin's daily metrics from `start` to `end` inclusive (`GET /v5/pins/{pin_id}/analytics`,
+    /// not split), on the `org_analytics` budget.
+    pub async fn pin_analytics(
+        &self,
+        token: &AccessToken,
+        pin_id: &str,
+        start: time::Date,
+        end: time::Date,
+        metrics: &[&str],
+    ) -> Result<Response<AnalyticsReport>, PinterestError> {
+        let operation = &operations::PINS_ANALYTICS;
+        let query = analytics_query(operation, start, end, metrics)?;
+        let builder = self.api(operation, &[("pin_id", pin_id)], token)?;
+        let request = build(operation.id, builder.query(&query))?;
+        self.execute(operation, request).await
+    }
+
+    /// The user's daily account metrics from `start` to `end` inclusive
+    /// (`GET /v5/user_account/analytics`, not split), on the `org_analytics` budget.
+    pub async fn user_account_analytics(
+        &self,
+        token: &AccessToken,
+        start: time::Date,
+        end: time::Date,
+        metrics: &[&str],
+    ) -> Result<Response<AnalyticsReport>, PinterestError> {
+        let operation = &operations::USER_ACCOUNT_ANALYTICS;
+        let query = analytics_query(operation, start, end, metrics)?;
+        let request = build(operation.id, self.api(operation, &[], token)?.query(&query))?;
         self.execute(operation, request).await
     }
 
@@ -734,6 +800,72 @@ impl PinterestClient {
     }
 }
 
+/// A section name within Pinterest's limit, or the refusal.
+fn check_section_name(operation: &Operation, name: &str) -> Result<(), PinterestError> {
+    let len = name.chars().count();
+    if len == 0 || len > facts::board_limits::SECTION_NAME_MAX {
+        return Err(PinterestError::refused(
+            operation.id,
+            Refusal::InvalidField {
+                field: "name",
+                reason: format!(
+                    "{len} characters, 1 to {} allowed",
+                    facts::board_limits::SECTION_NAME_MAX
+                ),
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// The query of an analytics call: the dates as `YYYY-MM-DD`, the metrics comma-separated
+/// (`explode: false`). A range Pinterest refuses outright (ending before it starts, or longer
+/// than its window) is refused here without spending budget.
+fn analytics_query(
+    operation: &Operation,
+    start: time::Date,
+    end: time::Date,
+    metrics: &[&str],
+) -> Result<Vec<(&'static str, String)>, PinterestError> {
+    let days = (end - start).whole_days();
+    if !(0..=facts::analytics_limits::WINDOW_DAYS).contains(&days) {
+        return Err(PinterestError::refused(
+            operation.id,
+            Refusal::InvalidField {
+                field: "end_date",
+                reason: format!(
+                    "the range must run forwards and span at most {} days",
+                    facts::analytics_limits::WINDOW_DAYS
+                ),
+            },
+        ));
+    }
+    if metrics.is_empty() {
+        return Err(PinterestError::refused(
+            operation.id,
+            Refusal::InvalidField {
+                field: "metric_types",
+                reason: "at least one metric is needed".to_owned(),
+            },
+        ));
+    }
+    Ok(vec![
+        ("start_date", iso_date(start)),
+        ("end_date", iso_date(end)),
+        ("metric_types", metrics.join(",")),
+    ])
+}
+
+/// A date as `YYYY-MM-DD`.
+pub fn iso_date(date: time::Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
 fn method(operation: &Operation) -> reqwest::Method {
     match operation.method {
         facts::Method::Get => reqwest::Method::GET,
@@ -881,6 +1013,7 @@ mod tests {
                 ("grant_type", "authorization_code"),
                 ("code", "the-code"),
                 ("redirect_uri", "http://cb/oauth/callback"),
+                ("continuous_refresh", "true"),
                 ("code_verifier", verifier.expose_secret()),
             ])
         );
@@ -1033,6 +1166,37 @@ mod tests {
             assert_eq!(error.class(), crate::ErrorClass::Validation);
             assert!(!error.is_retryable());
         }
+    }
+
+    #[test]
+    fn analytics_queries_carry_dates_and_metrics_within_the_window() {
+        let day =
+            |d: u8| time::Date::from_calendar_date(2026, time::Month::March, d).expect("a date");
+        let query = analytics_query(
+            &operations::PINS_ANALYTICS,
+            day(1),
+            day(9),
+            &["IMPRESSION", "SAVE"],
+        )
+        .expect("valid");
+        assert_eq!(
+            query,
+            vec![
+                ("start_date", "2026-03-01".to_owned()),
+                ("end_date", "2026-03-09".to_owned()),
+                ("metric_types", "IMPRESSION,SAVE".to_owned()),
+            ]
+        );
+        let backwards = analytics_query(&operations::PINS_ANALYTICS, day(9), day(1), &["SAVE"]);
+        assert!(backwards.is_err());
+        let too_long = analytics_query(
+            &operations::USER_ACCOUNT_ANALYTICS,
+            day(1),
+            day(1) + time::Duration::days(91),
+            &["SAVE"],
+        );
+        assert!(too_long.is_err());
+        assert!(analytics_query(&operations::PINS_ANALYTICS, day(1), day(2), &[]).is_err());
     }
 
     #[test]

@@ -319,7 +319,7 @@ impl Operation {
     }
 }
 
-use RateLimitCategory::{OrgRead, OrgWrite};
+use RateLimitCategory::{OrgAnalytics, OrgRead, OrgWrite};
 use Scope::{BoardsRead, BoardsWrite, PinsRead, PinsWrite, UserAccountsRead};
 
 macro_rules! operations {
@@ -366,12 +366,45 @@ operations! {
     MEDIA_LIST = "media/list", Get "/media", [PinsRead], OrgRead;
     MEDIA_CREATE = "media/create", Post "/media", [PinsRead, PinsWrite], OrgWrite;
     MEDIA_GET = "media/get", Get "/media/{media_id}", [PinsRead], OrgRead;
+    PINS_ANALYTICS = "pins/analytics", Get "/pins/{pin_id}/analytics", [BoardsRead, PinsRead], OrgAnalytics;
+    USER_ACCOUNT_ANALYTICS = "user_account/analytics", Get "/user_account/analytics", [UserAccountsRead], OrgAnalytics;
+}
+
+/// What the analytics endpoints accept, from their parameters in the spec.
+pub mod analytics_limits {
+    /// `start_date` may be at most this many days before today (UTC), and `end_date` at most
+    /// this many days after `start_date`.
+    pub const WINDOW_DAYS: i64 = 90;
+    /// The pin metrics pinline reads (`query_pin_analytics_metric_types`, standard pins).
+    pub const PIN_METRICS: [&str; 5] = [
+        "IMPRESSION",
+        "OUTBOUND_CLICK",
+        "PIN_CLICK",
+        "SAVE",
+        "SAVE_RATE",
+    ];
+    /// The account metrics pinline reads (`query_metric_types`).
+    pub const ACCOUNT_METRICS: [&str; 9] = [
+        "ENGAGEMENT",
+        "ENGAGEMENT_RATE",
+        "IMPRESSION",
+        "OUTBOUND_CLICK",
+        "OUTBOUND_CLICK_RATE",
+        "PIN_CLICK",
+        "PIN_CLICK_RATE",
+        "SAVE",
+        "SAVE_RATE",
+    ];
 }
 
 /// Access-token lifetime Pinterest issues: 30 days.
 pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 30 * 24 * 60 * 60;
 /// Continuous refresh-token lifetime: 60 days from issue, renewed by every refresh.
 pub const REFRESH_TOKEN_LIFETIME_SECS: i64 = 60 * 24 * 60 * 60;
+/// Legacy refresh-token lifetime: 365 days from the connect, a hard end that no refresh moves.
+/// Apps created before 25 September 2025 get one unless the code exchange asks for a continuous
+/// token (`continuous_refresh=true`).
+pub const LEGACY_REFRESH_TOKEN_LIFETIME_SECS: i64 = 365 * 24 * 60 * 60;
 /// Authorization codes expire 10 minutes after they are issued.
 pub const AUTHORIZATION_CODE_LIFETIME_SECS: i64 = 10 * 60;
 /// Prefix of Pinterest access tokens.

@@ -24,15 +24,15 @@ pub mod pkce;
 pub mod ratelimit;
 pub mod secret;
 
-pub use client::{PinterestClient, Response, RevocableToken};
+pub use client::{PinterestClient, Response, RevocableToken, iso_date};
 pub use environment::{Environment, InvalidEnvironment};
 pub use error::{ApiError, ErrorClass, PinterestError, Refusal, TransportKind};
 pub use models::{
-    AccountType, Base64Data, Board, BoardCreate, BoardMedia, BoardOwner, BoardPrivacy,
-    BoardPrivacyFilter, BoardSection, BoardUpdate, BoardUpdatePrivacy, ImageBase64Item,
-    ImageContentType, ImageUrlItem, Media, MediaStatus, MediaType, MediaUpload, MediaUploadCreate,
-    Page, Pin, PinCreate, PinMedia, PinMediaSource, PinUpdate, TokenResponse, TokenTypeHint,
-    UserAccount,
+    AccountType, AnalyticsDay, AnalyticsMetrics, AnalyticsReport, Base64Data, Board, BoardCreate,
+    BoardMedia, BoardOwner, BoardPrivacy, BoardPrivacyFilter, BoardSection, BoardUpdate,
+    BoardUpdatePrivacy, ImageBase64Item, ImageContentType, ImageUrlItem, Media, MediaStatus,
+    MediaType, MediaUpload, MediaUploadCreate, Page, Pin, PinCreate, PinMedia, PinMediaSource,
+    PinUpdate, TokenResponse, TokenTypeHint, UserAccount,
 };
 pub use oauth::{Authorization, OAuthState, authorize_url, begin_authorization};
 pub use pin_text::{FieldError, PinText};

@@ -252,6 +252,34 @@ pub struct BoardSection {
     pub name: String,
 }
 
+/// An analytics answer (`AnalyticsResponse`, `PinAnalyticsResponse`): metrics per group, the
+/// group being `ALL` when the data is not split.
+pub type AnalyticsReport = std::collections::BTreeMap<String, AnalyticsMetrics>;
+
+/// The metrics of one analytics group.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AnalyticsMetrics {
+    /// One record per day of the range.
+    #[serde(default)]
+    pub daily_metrics: Vec<AnalyticsDay>,
+    /// The metrics over the whole range.
+    #[serde(default)]
+    pub summary_metrics: Option<std::collections::BTreeMap<String, Option<f64>>>,
+}
+
+/// One day of an analytics answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsDay {
+    /// The day (UTC), `YYYY-MM-DD`.
+    pub date: String,
+    /// `READY`, `ESTIMATE`, `PROCESSING`, … (`DataStatus`).
+    #[serde(default)]
+    pub data_status: Option<String>,
+    /// Metric name to value; a metric without a value that day is absent or null.
+    #[serde(default)]
+    pub metrics: std::collections::BTreeMap<String, Option<f64>>,
+}
+
 /// A pin as Pinterest returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pin {

@@ -104,6 +104,39 @@ struct KeyState {
     blocked_until: Micros,
     /// The theoretical arrival time of tools' next request, at their lent part of the rate.
     lent_tat: Micros,
+    /// What the last response with rate-limit headers said, for the rate meter.
+    observed: Option<Observed>,
+}
+
+/// What one response said about a key's window, as of when it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    /// `x-ratelimit-limit`: the window's budget.
+    pub limit: Option<u64>,
+    /// `x-ratelimit-remaining`: what was left of it.
+    pub remaining: Option<u64>,
+    /// When the window resets (`x-ratelimit-reset`), unix milliseconds.
+    pub reset_at_ms: Option<i64>,
+    /// When the response was read, unix milliseconds.
+    pub at_ms: i64,
+}
+
+/// The pacer's view of one `(user, category)` key, read without taking a slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaceStatus {
+    /// The configured rate of the category (before this process's share).
+    pub rate: Rate,
+    /// This process's share of it.
+    pub share: f64,
+    /// The least time between two requests of this process, after the share.
+    pub interval: Duration,
+    /// When the next request may go, unix milliseconds (now when it may go now).
+    pub next_free_at_ms: i64,
+    /// Nothing is sent before this because of a `Retry-After` or an exhausted window, unix
+    /// milliseconds; None when nothing blocks.
+    pub blocked_until_ms: Option<i64>,
+    /// What the last response said, if one carried rate-limit headers.
+    pub observed: Option<Observed>,
 }
 
 /// The part of each budget kept from tools unless set otherwise: half.
@@ -180,6 +213,38 @@ impl Pacer {
             .copied()
             .unwrap_or_default();
         micros(self.wait(&state, category, now))
+    }
+
+    /// The settings the pacer was built with.
+    pub fn settings(&self) -> &PacerSettings {
+        &self.settings
+    }
+
+    /// What the pacer knows of `(user, category)`, read without taking a slot.
+    pub fn status(&self, user: &str, category: RateLimitCategory) -> PaceStatus {
+        let now = self.now();
+        let state = self
+            .keys
+            .lock()
+            .get(&(user.to_owned(), category))
+            .copied()
+            .unwrap_or_default();
+        let (interval, _) = self.limits(category);
+        let wait = self.wait(&state, category, now);
+        PaceStatus {
+            rate: self
+                .settings
+                .rates
+                .get(&category)
+                .copied()
+                .unwrap_or(self.settings.default_rate),
+            share: self.settings.share.clamp(f64::MIN_POSITIVE, 1.0),
+            interval: micros(interval),
+            next_free_at_ms: (now + wait).div_euclid(1000),
+            blocked_until_ms: (state.blocked_until > now)
+                .then(|| state.blocked_until.div_euclid(1000)),
+            observed: state.observed,
+        }
     }
 
     /// Takes a slot for a request now if one is free; otherwise says how long to wait.
@@ -264,10 +329,24 @@ impl Pacer {
             let reset_at = now + reset.as_micros() as Micros;
             blocked_until = Some(blocked_until.map_or(reset_at, |at: Micros| at.max(reset_at)));
         }
+        let seen = info.limit.is_some() || info.remaining.is_some() || info.reset_after.is_some();
+        if blocked_until.is_none() && !seen {
+            return;
+        }
+        let mut keys = self.keys.lock();
+        let state = keys.entry((user.to_owned(), category)).or_default();
         if let Some(until) = blocked_until {
-            let mut keys = self.keys.lock();
-            let state = keys.entry((user.to_owned(), category)).or_default();
             state.blocked_until = state.blocked_until.max(until);
+        }
+        if seen {
+            state.observed = Some(Observed {
+                limit: info.limit,
+                remaining: info.remaining,
+                reset_at_ms: info
+                    .reset_after
+                    .map(|reset| (now + reset.as_micros() as Micros).div_euclid(1000)),
+                at_ms: now.div_euclid(1000),
+            });
         }
     }
 }

@@ -327,7 +327,8 @@ impl Publisher {
     }
 
     /// The pacer the worker publishes under, shared with whatever else calls Pinterest for the
-    /// same accounts (the passthrough), so that one budget covers every caller.
+    /// same accounts (the passthrough), so that one budget covers every caller; the rate meter
+    /// reads it.
     pub fn pacer(&self) -> &Arc<Pacer> {
         &self.inner.pacer
     }

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::clock::SandboxClock;
-use crate::config::SandboxConfig;
+use crate::config::{RefreshTokenPolicy, SandboxConfig};
 use crate::errors::ApiError;
 use crate::faults::Faults;
 use crate::ratelimit::RateLimiter;
@@ -29,6 +29,9 @@ pub struct Shared {
     pub base_url: String,
     /// Set by every mutation, cleared by the periodic save.
     pub dirty: AtomicBool,
+    /// Which refresh tokens code exchanges get: the configured policy, changeable through the
+    /// control API (`POST /_sandbox/app`) as an app's settings can change.
+    pub refresh_tokens: Mutex<RefreshTokenPolicy>,
     /// Held for a whole save (snapshot and file write), so saves never overlap: a slower, older
     /// snapshot can never be renamed over a newer one, and shutdown waits for a save in flight.
     pub save_lock: Mutex<()>,
@@ -47,6 +50,7 @@ impl Shared {
         Shared {
             limiter: RateLimiter::new(&config.rates, config.universal_rate),
             faults: Faults::new(config.seed),
+            refresh_tokens: Mutex::new(config.refresh_tokens),
             config,
             clock,
             state: Mutex::new(state),
@@ -78,6 +82,7 @@ impl Shared {
         Lifetimes {
             access_secs: self.config.access_token_lifetime_secs,
             refresh_secs: self.config.refresh_token_lifetime_secs,
+            legacy: false,
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct SandboxConfig {
     pub access_token_lifetime_secs: i64,
     /// Lifetime of (continuous) refresh tokens, renewed by every refresh.
     pub refresh_token_lifetime_secs: i64,
+    /// Which kind of refresh token the code exchange issues (Pinterest's rule depends on when
+    /// the app was created).
+    pub refresh_tokens: RefreshTokenPolicy,
     /// Lifetime of authorization codes.
     pub code_lifetime_secs: i64,
     /// How long a rotated refresh token still works after its successor was issued. Pinterest
@@ -55,6 +58,35 @@ pub struct SandboxConfig {
     /// at full speed. The wait is a timer, not a blocked thread, so any number of requests can
     /// be waiting at once.
     pub latency: Latency,
+}
+
+/// Which refresh token a code exchange gets. Pinterest's `/oauth/token` description: an app
+/// created on or after 25 September 2025 always gets a continuous one (60 days, renewed by every
+/// refresh); an app created before gets the legacy one (365 days from the connect, a hard end)
+/// unless the exchange sends `continuous_refresh=true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshTokenPolicy {
+    /// An app created on or after 25 September 2025.
+    #[default]
+    Continuous,
+    /// An app created before: legacy tokens unless the exchange asks for continuous ones.
+    LegacyApp,
+    /// Legacy tokens whatever the exchange asks, to see how a client copes with an account that
+    /// holds one (one connected before the client asked, say).
+    LegacyOnly,
+}
+
+impl RefreshTokenPolicy {
+    /// True when an exchange that did (or did not) send `continuous_refresh=true` gets a legacy
+    /// refresh token.
+    pub fn issues_legacy(self, continuous_requested: bool) -> bool {
+        match self {
+            RefreshTokenPolicy::Continuous => false,
+            RefreshTokenPolicy::LegacyApp => !continuous_requested,
+            RefreshTokenPolicy::LegacyOnly => true,
+        }
+    }
 }
 
 /// A simulated response time: `base` plus a uniform jitter of at most `jitter` either way, drawn
@@ -170,6 +202,7 @@ impl Default for SandboxConfig {
             auto_approve: false,
             access_token_lifetime_secs: facts::ACCESS_TOKEN_LIFETIME_SECS,
             refresh_token_lifetime_secs: REFRESH_TOKEN_LIFETIME_SECS,
+            refresh_tokens: RefreshTokenPolicy::Continuous,
             code_lifetime_secs: AUTHORIZATION_CODE_LIFETIME_SECS,
             refresh_reuse_grace_secs: 0,
             rates: Vec::new(),
@@ -296,6 +329,7 @@ impl fmt::Debug for SandboxConfig {
                 "refresh_token_lifetime_secs",
                 &self.refresh_token_lifetime_secs,
             )
+            .field("refresh_tokens", &self.refresh_tokens)
             .field("code_lifetime_secs", &self.code_lifetime_secs)
             .field("refresh_reuse_grace_secs", &self.refresh_reuse_grace_secs)
             .field("rates", &self.rates)

@@ -1,6 +1,6 @@
 //! The control API under `/_sandbox/…`: what tests, benchmarks and the demo use to set the scene
-//! (users, tokens without the consent page, faults, the clock) and to read what happened
-//! (stats). It has no authentication: the sandbox listens on loopback and is a test tool.
+//! (users, tokens without the consent page, faults, the clock, the app's settings) and to read
+//! what happened (stats). It has no authentication: the sandbox listens on loopback and is a test tool.
 //! It also routes the media upload target (`uploads`) that stands in for Pinterest's S3 bucket.
 
 use axum::body::Bytes;
@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::config::RefreshTokenPolicy;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::FaultSet;
 use crate::state::{CreateUserError, Id, State as Model, User};
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/clock", get(get_clock).post(advance_clock))
         .route("/reset", post(reset))
+        .route("/app", get(get_app).post(set_app))
         .route("/uploads/{media_id}", post(crate::uploads::upload_media))
 }
 
@@ -219,6 +221,26 @@ async fn advance_clock(State(app): State<AppState>, body: Bytes) -> ApiResult<Js
     }
     app.clock.advance_secs(request.advance_secs);
     Ok(Json(json!({ "now": app.now() })))
+}
+
+/// `POST /app`: the app's settings at Pinterest, `{"refresh_tokens": "continuous" |
+/// "legacy_app" | "legacy_only"}` (see [`RefreshTokenPolicy`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppSettings {
+    refresh_tokens: Option<RefreshTokenPolicy>,
+}
+
+async fn get_app(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({ "refresh_tokens": *app.refresh_tokens.lock() }))
+}
+
+async fn set_app(State(app): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+    let settings: AppSettings = json_body(&body)?;
+    if let Some(policy) = settings.refresh_tokens {
+        *app.refresh_tokens.lock() = policy;
+    }
+    Ok(get_app(State(app)).await)
 }
 
 async fn reset(State(app): State<AppState>) -> StatusCode {

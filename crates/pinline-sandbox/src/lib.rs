@@ -45,8 +45,8 @@ use std::time::Duration;
 
 pub use clock::SandboxClock;
 pub use config::{
-    InvalidRate, Latency, Rate, STANDARD_UNIVERSAL_RATE, SandboxConfig, TRIAL_UNIVERSAL_RATE,
-    parse_category_rate,
+    InvalidRate, Latency, Rate, RefreshTokenPolicy, STANDARD_UNIVERSAL_RATE, SandboxConfig,
+    TRIAL_UNIVERSAL_RATE, parse_category_rate,
 };
 pub use faults::{FaultKind, FaultRule, FaultSet};
 pub use state::{RECENT_TOKEN_REQUESTS, Stats, TokenRequestSeen, TokenRequestStats};

@@ -6,8 +6,9 @@
 //! the scopes and the PKCE challenge; a replayed code revokes every token issued from it (RFC 6749
 //! §4.1.2, OAuth 2.1 §4.1.3). A refresh rotates the refresh token; presenting a rotated one again
 //! (outside the configured grace) is reuse: it is counted and revokes the whole token family, the
-//! refresh-token replay detection OAuth 2.1 §4.3.1 recommends. Token and code values are never
-//! logged.
+//! refresh-token replay detection OAuth 2.1 §4.3.1 recommends. An app configured as created
+//! before 25 September 2025 gets legacy refresh tokens (365 days, never rotated or renewed) from
+//! an exchange without `continuous_refresh=true`. Token and code values are never logged.
 
 use std::collections::HashMap;
 
@@ -17,13 +18,15 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
-use pinline_pinterest::facts::{Scope, format_scope_list, parse_scope_list};
+use pinline_pinterest::facts::{
+    LEGACY_REFRESH_TOKEN_LIFETIME_SECS, Scope, format_scope_list, parse_scope_list,
+};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use crate::app::AppState;
 use crate::errors::ApiError;
-use crate::state::{AuthCode, Id, RefreshStatus, TokenPair, random_token};
+use crate::state::{AuthCode, Id, Lifetimes, RefreshStatus, TokenPair, random_token};
 
 // ---------------------------------------------------------------------------------------------
 // Consent page
@@ -565,6 +568,19 @@ fn exchange_code(app: &AppState, params: &HashMap<String, String>) -> Response {
         }
     }
     let client_id = app.config.client_id.clone();
+    let continuous = params.get("continuous_refresh").map(String::as_str) == Some("true");
+    let legacy = app.refresh_tokens.lock().issues_legacy(continuous);
+    state.stats.token_requests.continuous_refresh += u64::from(continuous);
+    state.stats.token_requests.legacy_issued += u64::from(legacy);
+    let lifetimes = if legacy {
+        Lifetimes {
+            refresh_secs: LEGACY_REFRESH_TOKEN_LIFETIME_SECS,
+            legacy: true,
+            ..lifetimes
+        }
+    } else {
+        lifetimes
+    };
     let pair = state.issue_tokens(
         record.user,
         &client_id,
@@ -574,7 +590,7 @@ fn exchange_code(app: &AppState, params: &HashMap<String, String>) -> Response {
         lifetimes,
     );
     drop(state);
-    tracing::debug!(user = record.user, "authorization code exchanged");
+    tracing::debug!(user = record.user, legacy, "authorization code exchanged");
     token_response(&pair, "authorization_code")
 }
 
@@ -645,6 +661,13 @@ fn refresh(app: &AppState, params: &HashMap<String, String>) -> Response {
             }
         },
     };
+    if record.legacy {
+        // A legacy refresh token is not rotated and not renewed: the same token comes back,
+        // still ending where the connect put it.
+        let pair = state.issue_legacy_refresh(token, &record, scopes, now, lifetimes);
+        drop(state);
+        return token_response(&pair, "refresh_token");
+    }
     if let Some(old) = state.refresh_tokens.get_mut(token.as_str())
         && old.status == RefreshStatus::Active
     {

@@ -223,6 +223,10 @@ pub struct RefreshToken {
     pub expires_at: i64,
     pub grant: Id,
     pub status: RefreshStatus,
+    /// A legacy refresh token: a refresh issues a new access token and hands the same refresh
+    /// token back with its first expiry, so it ends when it ends.
+    #[serde(default)]
+    pub legacy: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -245,6 +249,12 @@ pub struct AuthCode {
 pub struct TokenRequestStats {
     pub authorization_code: u64,
     pub refresh_token: u64,
+    /// Code exchanges that sent `continuous_refresh=true`.
+    #[serde(default)]
+    pub continuous_refresh: u64,
+    /// Code exchanges answered with a legacy refresh token.
+    #[serde(default)]
+    pub legacy_issued: u64,
 }
 
 /// Counters behind `GET /_sandbox/stats`.
@@ -309,6 +319,8 @@ pub struct TokenPair {
 pub struct Lifetimes {
     pub access_secs: i64,
     pub refresh_secs: i64,
+    /// Issue a legacy refresh token (whose lifetime `refresh_secs` then is).
+    pub legacy: bool,
 }
 
 /// The whole fake Pinterest.
@@ -386,6 +398,37 @@ impl State {
         self.users.get(&user).is_some_and(|u| u.system)
     }
 
+    /// Issues a new access token for a legacy refresh token (`refresh_token`, recorded as
+    /// `record`), which is handed back unchanged: its expiry stays where the connect put it.
+    pub fn issue_legacy_refresh(
+        &mut self,
+        refresh_token: &str,
+        record: &RefreshToken,
+        scopes: Vec<Scope>,
+        now: i64,
+        lifetimes: Lifetimes,
+    ) -> TokenPair {
+        let access_token = random_token(pinline_pinterest::facts::ACCESS_TOKEN_PREFIX);
+        self.access_tokens.insert(
+            access_token.clone(),
+            AccessToken {
+                user: record.user,
+                scopes: scopes.clone(),
+                expires_at: now + lifetimes.access_secs,
+                grant: record.grant,
+                revoked: false,
+            },
+        );
+        TokenPair {
+            access_token,
+            refresh_token: refresh_token.to_owned(),
+            scopes,
+            expires_in: lifetimes.access_secs,
+            refresh_token_expires_in: (record.expires_at - now).max(0),
+            refresh_token_expires_at: record.expires_at,
+        }
+    }
+
     /// Issues a new token pair in `grant` and records it.
     pub fn issue_tokens(
         &mut self,
@@ -418,6 +461,7 @@ impl State {
                 expires_at: refresh_token_expires_at,
                 grant,
                 status: RefreshStatus::Active,
+                legacy: lifetimes.legacy,
             },
         );
         TokenPair {
@@ -619,6 +663,7 @@ mod tests {
         let lifetimes = Lifetimes {
             access_secs: 10,
             refresh_secs: 20,
+            legacy: false,
         };
         let a = state.issue_tokens(1, "c", vec![Scope::PinsRead], 7, 0, lifetimes);
         let b = state.issue_tokens(1, "c", vec![Scope::PinsRead], 8, 0, lifetimes);

@@ -13,7 +13,8 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    access_token, accounts, audit, callback, drafts, health, posts, slots, webhooks,
+    access_token, accounts, analytics, audit, callback, drafts, health, posts, rate_meter,
+    sections, slots, webhooks,
 };
 use crate::state::AppState;
 
@@ -42,7 +43,7 @@ one. A `Retry-After` header accompanies `429`.",
         (name = "posts", description = "Posts to publish: queue one or a batch, read them, \
 reschedule or edit them before they publish, cancel them."),
         (name = "accounts", description = "Pinterest accounts: connect them through Pinterest's \
-consent page, check their health, refresh or disconnect them, list and create their boards."),
+consent page, check their health, refresh or disconnect them, list and create their boards and board sections, read their analytics and their rate budget."),
         (name = "drafts", description = "Drafts: one idea (a page link, a line of text, an \
 image) becomes Pinterest-ready pins (copy within the limits, a 1000×1500 image), edited and \
 then published or scheduled in one call."),
@@ -211,6 +212,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             slots::put_account_slots,
             slots::delete_account_slots
         ))
+        .routes(routes!(sections::list_sections, sections::create_section))
+        .routes(routes!(sections::rename_section, sections::delete_section))
+        .routes(routes!(analytics::account_analytics))
+        .routes(routes!(analytics::post_analytics))
+        .routes(routes!(rate_meter::rate_meter))
         .routes(routes!(posts::list_posts, posts::create_post))
         .merge(
             OpenApiRouter::new()

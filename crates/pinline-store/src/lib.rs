@@ -3,10 +3,12 @@
 //! the database URL's scheme. Only this crate knows SQL; each backend has its own migrations under
 //! `migrations/<backend>/`, kept in step so that both pass the same test suite.
 
+mod account_backlog;
 mod account_links;
 mod accounts;
-mod campaigns;
+mod analytics;
 mod audit;
+mod campaigns;
 mod claim;
 mod counts;
 mod drafts;
@@ -28,10 +30,13 @@ pub mod testing;
 mod wakeup;
 mod webhooks;
 
+pub use account_backlog::AccountBacklog;
 pub use account_links::{AccountIdentity, AccountLinkRow};
 pub use accounts::{
-    AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, SealedTokens,
+    AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, RefreshTokenKind,
+    SealedTokens,
 };
+pub use analytics::{AnalyticsDayRow, NewAnalyticsDay};
 pub use audit::{AuditFilter, AuditRow, IdempotencyClaim, IdempotencyRow};
 pub use campaigns::{CampaignPinRow, CampaignRow};
 pub use claim::ClaimRequest;

@@ -65,6 +65,9 @@ pub struct Account {
     pub status_reason: Option<String>,
     pub access_expires_at_ms: Option<i64>,
     pub refresh_expires_at_ms: Option<i64>,
+    /// `continuous` (renewed by every refresh) or `legacy` (a hard end 365 days after the
+    /// connect); None when not known.
+    pub refresh_token_kind: Option<String>,
     pub last_refresh_at_ms: Option<i64>,
     pub last_error: Option<LastError>,
     pub created_at_ms: i64,
@@ -90,6 +93,7 @@ impl From<&AccountRow> for Account {
             status_reason: row.status_reason.clone(),
             access_expires_at_ms: row.access_expires_at,
             refresh_expires_at_ms: row.refresh_expires_at,
+            refresh_token_kind: row.refresh_token_kind.clone(),
             last_refresh_at_ms: row.last_refresh_at,
             last_error: row.last_error_class.as_ref().map(|class| LastError {
                 class: class.clone(),

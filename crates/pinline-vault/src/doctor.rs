@@ -3,7 +3,8 @@
 //! 1. Does the account exist, what is its status, and what was its last failure (a true 401, or
 //!    a 403, 429 or something else, with Pinterest's code and message)?
 //! 2. Was the credential issued for the configured app and environment?
-//! 3. Is the access token expired (by the stored expiry), and the refresh token?
+//! 3. Is the access token expired (by the stored expiry), and the refresh token? Is the refresh
+//!    token a continuous one, or a legacy one with a hard end?
 //! 4. Does the refresh token still work (refreshed, through the vault, when the access token is
 //!    expired or a refresh is asked for)?
 //! 5. Which Pinterest user does the token belong to, and is it the stored one?
@@ -53,7 +54,8 @@ impl Status {
 /// One step of the sequence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// Stable name: `account`, `last_failure`, `app_and_environment`, `access_token`, `refresh`,
+    /// Stable name: `account`, `last_failure`, `app_and_environment`, `access_token`,
+    /// `refresh_token_kind`, `refresh`,
     /// `pinterest_user`, `scopes`, `boards`, `test_publish`.
     pub name: &'static str,
     pub status: Status,
@@ -98,6 +100,38 @@ pub struct Options {
     pub refresh: bool,
     /// Publish one pin to this board and delete it.
     pub test_publish: Option<TestPublish>,
+}
+
+/// Which kind of refresh token the account holds. A continuous one is renewed by every refresh;
+/// a legacy one (an app created before 25 September 2025 that did not ask for continuous
+/// refresh) ends 365 days after the connect, and only a reconnect gets past that day.
+fn refresh_token_kind_check(doctor: &Doctor<'_>, account: &Account, now_ms: i64) -> Check {
+    match account.refresh_token_kind.as_deref() {
+        Some("continuous") => check(
+            "refresh_token_kind",
+            Status::Pass,
+            "continuous refresh token: every refresh renews it",
+        ),
+        Some("legacy") => {
+            let ends = account
+                .refresh_expires_at_ms
+                .map(|at| format!("ends in {}", human_ms((at - now_ms).max(0))))
+                .unwrap_or_else(|| "ends on a fixed day".into());
+            with_fix(
+                check(
+                    "refresh_token_kind",
+                    Status::Warn,
+                    format!("legacy refresh token: it {ends} and no refresh renews it"),
+                ),
+                doctor.reconnect_fix(),
+            )
+        }
+        _ => check(
+            "refresh_token_kind",
+            Status::Skip,
+            "the kind of refresh token is not known (connected before pinline recorded it)",
+        ),
+    }
 }
 
 fn check(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
@@ -401,6 +435,9 @@ pub async fn diagnose(
             ),
         ),
     });
+
+    // (b, part) Which kind of refresh token: a legacy one ends on a fixed day whatever happens.
+    checks.push(refresh_token_kind_check(&doctor, &account, now_ms));
 
     // (c) Does the refresh token still work?
     let refresh_check = if let Some(skip) = doctor.skipped("refresh") {

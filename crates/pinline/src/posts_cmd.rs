@@ -160,6 +160,21 @@ fn print_post(post: &Value, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A post's analytics totals, one metric a line.
+fn print_analytics(analytics: &Value) {
+    let analytics = crate::terminal::clean_value(analytics);
+    println!(
+        "\nAnalytics {} to {}:",
+        analytics["start_date"].as_str().unwrap_or("?"),
+        analytics["end_date"].as_str().unwrap_or("?")
+    );
+    if let Some(totals) = analytics["totals"].as_object() {
+        for (metric, value) in totals {
+            println!("  {metric:<16} {value}");
+        }
+    }
+}
+
 /// `class: message` of a recorded error, for people; `None` when there is none.
 pub fn classed(class: &Value, message: &Value) -> Option<String> {
     match (class.as_str(), message.as_str()) {
@@ -241,6 +256,18 @@ pub async fn run(command: PostsCommand) -> anyhow::Result<()> {
                 )
                 .await?;
             print_post(&post, api.json)?;
+            if !api.json && post["status"] == "published" {
+                // The pin's last 30 days, from pinline's snapshots when it has them. Analytics
+                // are an extra: a failure to read them is said, not fatal.
+                let path = format!(
+                    "/v1/posts/{}/analytics?granularity=total",
+                    url_encode(&post_id)
+                );
+                match client.send(Method::GET, &path, None).await {
+                    Ok(analytics) => print_analytics(&analytics),
+                    Err(error) => println!("\nAnalytics: not available ({error})"),
+                }
+            }
         }
         PostsCommand::Cancel { post_id, api } => {
             let client = ApiClient::new(&api)?;

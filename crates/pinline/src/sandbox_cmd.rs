@@ -37,6 +37,7 @@ impl SandboxArgs {
             auto_approve: self.auto_approve,
             access_token_lifetime_secs: self.access_token_ttl,
             refresh_token_lifetime_secs: self.refresh_token_ttl,
+            refresh_tokens: defaults.refresh_tokens,
             code_lifetime_secs: self.code_ttl,
             refresh_reuse_grace_secs: self.refresh_reuse_grace,
             rates: self.rates.clone(),

@@ -1,5 +1,5 @@
 //! The Pinterest resources the sandbox serves under `/v5`: the user account, boards, board
-//! sections, pins and media uploads. This module holds what they share: request parsing that
+//! sections, pins, media uploads and analytics. This module holds what they share: request parsing that
 //! turns any bad input into a 400 code 1 naming the field (never a 500), bookmark paging, the
 //! ownership and visibility rules, and the renderers that shape responses exactly as the spec's
 //! schemas. `inline_image` checks base64 images for the pins module.
@@ -11,6 +11,7 @@
 //! update, delete) with a token that lacks a `_secret` scope answers 403 code 3 naming the
 //! missing scopes, because the caller can act on that message.
 
+pub mod analytics;
 pub mod boards;
 mod inline_image;
 pub mod media;
@@ -68,6 +69,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/media", get(media::list_media).post(media::create_media))
         .route("/media/{media_id}", get(media::get_media))
+        .route("/pins/{pin_id}/analytics", get(analytics::pin_analytics))
+        .route(
+            "/user_account/analytics",
+            get(analytics::user_account_analytics),
+        )
 }
 
 /// A JSON request body as an object, or a 400 naming what is wrong with it.

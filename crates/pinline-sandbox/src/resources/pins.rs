@@ -224,7 +224,7 @@ fn check_section(state: &Model, board: Id, section: Option<Id>) -> ApiResult<()>
 }
 
 /// The caller's own pin, visible to this token, or 404 code 50.
-fn visible_pin<'a>(state: &'a Model, caller: &Caller, pin_id: Id) -> ApiResult<&'a Pin> {
+pub(crate) fn visible_pin<'a>(state: &'a Model, caller: &Caller, pin_id: Id) -> ApiResult<&'a Pin> {
     let pin = state
         .pins
         .get(&pin_id)

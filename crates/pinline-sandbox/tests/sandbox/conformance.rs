@@ -277,6 +277,47 @@ async fn every_operation_answers_as_the_spec_says() {
     video["media_source"] = json!({ "source_type": "video_id", "media_id": media_id });
     seen.push(("pins/create", sandbox.post(token, "/pins", video).await));
 
+    let today = time::OffsetDateTime::now_utc().date();
+    let week_ago = today - time::Duration::days(7);
+    seen.push((
+        "pins/analytics",
+        sandbox
+            .get(
+                token,
+                &format!(
+                    "/pins/{pin_id}/analytics?start_date={week_ago}&end_date={today}&metric_types=IMPRESSION,SAVE,SAVE_RATE"
+                ),
+            )
+            .await,
+    ));
+    seen.push((
+        "pins/analytics",
+        sandbox
+            .get(
+                token,
+                &format!("/pins/{pin_id}/analytics?start_date={week_ago}&end_date={today}"),
+            )
+            .await,
+    ));
+    seen.push((
+        "user_account/analytics",
+        sandbox
+            .get(
+                token,
+                &format!("/user_account/analytics?start_date={week_ago}&end_date={today}"),
+            )
+            .await,
+    ));
+    let too_old = today - time::Duration::days(91);
+    seen.push((
+        "user_account/analytics",
+        sandbox
+            .get(
+                token,
+                &format!("/user_account/analytics?start_date={too_old}&end_date={today}"),
+            )
+            .await,
+    ));
     seen.push((
         "pins/delete",
         sandbox

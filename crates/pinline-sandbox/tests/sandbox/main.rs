@@ -2,6 +2,7 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected shapes")]
 
+mod analytics;
 mod conformance;
 mod faults;
 mod latency;

@@ -653,3 +653,107 @@ async fn auto_approve_redirects_at_once_as_the_named_user() {
     let account = sandbox.get(&tokens.access, "/user_account").await;
     assert_eq!(account.json["username"], "carol");
 }
+
+/// An app created before 25 September 2025: a legacy refresh token (365 days, handed back
+/// unchanged by every refresh, its end never moved) unless the exchange sends
+/// `continuous_refresh=true`; `legacy_only` gives one whatever is sent.
+#[tokio::test]
+async fn legacy_apps_get_legacy_refresh_tokens_unless_they_ask() {
+    use pinline_sandbox::RefreshTokenPolicy;
+    let sandbox = TestSandbox::with(SandboxConfig {
+        refresh_tokens: RefreshTokenPolicy::LegacyApp,
+        ..SandboxConfig::default()
+    })
+    .await;
+    sandbox.create_user("alice").await;
+    const YEAR: i64 = 365 * 24 * 3600;
+    const SIXTY_DAYS: i64 = 60 * 24 * 3600;
+
+    let code = approved_code(&sandbox, &Authorize::default()).await;
+    let legacy = exchange(&sandbox, &code, None).await;
+    let tokens = tokens_of(&legacy);
+    assert_eq!(legacy.json["refresh_token_expires_in"], json!(YEAR));
+    let ends = legacy.json["refresh_token_expires_at"].as_i64().unwrap();
+
+    // A refresh gives a new access token and the same refresh token, ending where it did.
+    sandbox
+        .control(
+            Method::POST,
+            "/clock",
+            Some(json!({"advance_secs": 100 * 24 * 3600})),
+        )
+        .await;
+    let refreshed = sandbox.refresh(&tokens.refresh).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
+    assert_eq!(refreshed.json["refresh_token"], json!(tokens.refresh));
+    assert_eq!(refreshed.json["refresh_token_expires_at"], json!(ends));
+    assert!(refreshed.json["refresh_token_expires_in"].as_i64().unwrap() <= YEAR - 100 * 24 * 3600);
+    assert_ne!(refreshed.json["access_token"], json!(tokens.access));
+    // Not rotated: using it again is no reuse.
+    let again = sandbox.refresh(&tokens.refresh).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    // At its end it stops working.
+    sandbox
+        .control(
+            Method::POST,
+            "/clock",
+            Some(json!({"advance_secs": 266 * 24 * 3600})),
+        )
+        .await;
+    sandbox.refresh(&tokens.refresh).await.assert_error(400, 1);
+
+    // Asking for continuous refresh gets a 60-day token that rotates.
+    let code = approved_code(&sandbox, &Authorize::default()).await;
+    let continuous = sandbox
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("continuous_refresh", "true"),
+            ],
+            None,
+        )
+        .await;
+    let tokens = tokens_of(&continuous);
+    assert_eq!(
+        continuous.json["refresh_token_expires_in"],
+        json!(SIXTY_DAYS)
+    );
+    let rotated = sandbox.refresh(&tokens.refresh).await;
+    assert_ne!(rotated.json["refresh_token"], json!(tokens.refresh));
+    let stats = sandbox.stats().await;
+    assert_eq!(stats["token_requests"]["continuous_refresh"], json!(1));
+    assert_eq!(stats["token_requests"]["legacy_issued"], json!(1));
+
+    // The app's setting can change while the sandbox runs.
+    let set = sandbox
+        .control(
+            Method::POST,
+            "/app",
+            Some(json!({"refresh_tokens": "legacy_only"})),
+        )
+        .await;
+    assert_eq!(set.json["refresh_tokens"], json!("legacy_only"));
+    let code = approved_code(&sandbox, &Authorize::default()).await;
+    let forced = sandbox
+        .token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("continuous_refresh", "true"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(forced.json["refresh_token_expires_in"], json!(YEAR));
+    let refused = sandbox
+        .control(
+            Method::POST,
+            "/app",
+            Some(json!({"refresh_tokens": "sometimes"})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+}

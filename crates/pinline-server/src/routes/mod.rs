@@ -2,10 +2,13 @@
 
 pub mod access_token;
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod callback;
 pub mod drafts;
 pub mod health;
 pub mod posts;
+pub mod rate_meter;
+pub mod sections;
 pub mod slots;
 pub mod webhooks;

@@ -2,7 +2,9 @@
 //! test on SQLite and PostgreSQL.
 
 mod accounts;
+mod analytics;
 mod callback_inputs;
+mod continuous_refresh;
 mod drafts;
 mod embedded_connect;
 mod hostile;
@@ -10,7 +12,9 @@ mod metrics;
 mod openapi;
 mod passthrough;
 mod posts;
+mod rate_meter;
 mod scopes;
+mod sections;
 mod slots;
 mod stops;
 mod support;

@@ -34,12 +34,31 @@ const SERVED: &[(&str, &str)] = &[
     ("DELETE", "/v1/accounts/{account_id}/slots"),
     ("POST", "/v1/accounts/{account_id}/access-token"),
     ("GET", "/v1/audit"),
+    (
+        "GET",
+        "/v1/accounts/{account_id}/boards/{board_id}/sections",
+    ),
+    (
+        "POST",
+        "/v1/accounts/{account_id}/boards/{board_id}/sections",
+    ),
+    (
+        "PATCH",
+        "/v1/accounts/{account_id}/boards/{board_id}/sections/{section_id}",
+    ),
+    (
+        "DELETE",
+        "/v1/accounts/{account_id}/boards/{board_id}/sections/{section_id}",
+    ),
+    ("GET", "/v1/accounts/{account_id}/analytics"),
+    ("GET", "/v1/accounts/{account_id}/rate-meter"),
     ("GET", "/v1/posts"),
     ("POST", "/v1/posts"),
     ("POST", "/v1/posts/batch"),
     ("GET", "/v1/posts/{post_id}"),
     ("PATCH", "/v1/posts/{post_id}"),
     ("DELETE", "/v1/posts/{post_id}"),
+    ("GET", "/v1/posts/{post_id}/analytics"),
     ("GET", "/v1/webhooks"),
     ("POST", "/v1/webhooks"),
     ("GET", "/v1/webhooks/{webhook_id}"),
@@ -223,6 +242,7 @@ async fn the_document_and_the_router_agree(db: TestDatabase) {
     assert_eq!(webhook.status, 201, "{}", webhook.text);
     let fill = |path: &str| {
         path.replace("{account_id}", &account_id)
+            .replace("{board_id}", board.json["id"].as_str().expect("board id"))
             .replace("{post_id}", post.json["id"].as_str().expect("post id"))
             .replace(
                 "{webhook_id}",

@@ -5,7 +5,7 @@
 use crate::sql::write_tx;
 use crate::{Store, StoreError};
 
-use super::{ConnectedAccount, NewAccountEvent, SealedTokens};
+use super::{ConnectedAccount, NewAccountEvent, RefreshTokenKind, SealedTokens};
 
 impl Store {
     /// Stores a freshly connected account, or updates the existing row for the same Pinterest
@@ -86,7 +86,7 @@ impl Store {
                     token_version = token_version + 1, refresh_lease_owner = NULL,
                     refresh_lease_until = NULL, refresh_started_at = NULL,
                     last_error_class = NULL, last_error_message = NULL, last_error_at = NULL,
-                    refresh_expiry_alerted_days = NULL, updated_at = $8
+                    refresh_expiry_alerted_days = NULL, refresh_token_kind = NULL, updated_at = $8
                  WHERE id = $1",
             )
             .bind(&id)
@@ -105,6 +105,35 @@ impl Store {
             id
         });
         Ok(id)
+    }
+
+    /// Records which kind of refresh token the connect that stored `token_version` got, with
+    /// `events` in the same transaction. A later connect (a newer version) is left alone.
+    pub async fn record_refresh_token_kind(
+        &self,
+        account_id: &str,
+        token_version: i64,
+        kind: RefreshTokenKind,
+        events: &[NewAccountEvent<'_>],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = write_tx!(self, tx => {
+            let updated = sqlx::query(
+                "UPDATE accounts SET refresh_token_kind = $3
+                 WHERE id = $1 AND token_version = $2",
+            )
+            .bind(account_id)
+            .bind(token_version)
+            .bind(kind.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 1 {
+                insert_account_events!(tx, account_id, events, now);
+            }
+            updated
+        });
+        Ok(updated == 1)
     }
 
     /// Erases an account's tokens and marks it `disconnected`; the row (and its posts) stay.

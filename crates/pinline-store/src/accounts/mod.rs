@@ -36,6 +36,8 @@ pub struct AccountRow {
     pub last_error_message: Option<String>,
     pub last_error_at: Option<i64>,
     pub refresh_expiry_alerted_days: Option<i32>,
+    /// `continuous` or `legacy` (see [`RefreshTokenKind`]); None when not known.
+    pub refresh_token_kind: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -51,6 +53,34 @@ pub struct ConnectedAccount<'a> {
     pub scopes: &'a str,
     pub access_expires_at: i64,
     pub refresh_expires_at: Option<i64>,
+}
+
+/// The kind of refresh token an account holds, as stored in `refresh_token_kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshTokenKind {
+    /// 60 days, renewed by every refresh.
+    Continuous,
+    /// 365 days from the connect, a hard end that no refresh moves.
+    Legacy,
+}
+
+impl RefreshTokenKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshTokenKind::Continuous => "continuous",
+            RefreshTokenKind::Legacy => "legacy",
+        }
+    }
+
+    /// Parses a stored name; anything else is not known.
+    pub fn parse(value: &str) -> Option<RefreshTokenKind> {
+        match value {
+            "continuous" => Some(RefreshTokenKind::Continuous),
+            "legacy" => Some(RefreshTokenKind::Legacy),
+            _ => None,
+        }
+    }
 }
 
 /// Sealed tokens to store, already bound to the account id they belong to.
@@ -127,7 +157,7 @@ const COLUMNS: &str = "id, profile_id, environment, client_id, pinterest_user_id
     scopes, status, status_reason, access_token_sealed, refresh_token_sealed, access_expires_at, \
     refresh_expires_at, token_version, refresh_lease_owner, refresh_lease_until, \
     refresh_started_at, last_refresh_at, last_error_class, last_error_message, last_error_at, \
-    refresh_expiry_alerted_days, created_at, updated_at";
+    refresh_expiry_alerted_days, refresh_token_kind, created_at, updated_at";
 
 // Declared after `insert_account_events!` so that the macro is in scope in each of them.
 mod connect;

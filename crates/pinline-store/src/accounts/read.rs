@@ -53,7 +53,8 @@ impl Store {
 
     /// Active accounts of `app` (environment, client id) whose access token expires before
     /// `access_before`, or whose refresh token expires before `refresh_before`: the proactive
-    /// refresher's work list.
+    /// refresher's work list. A legacy refresh token is not renewed by a refresh, so its
+    /// nearing end alone does not put an account on the list.
     pub async fn accounts_due_for_refresh(
         &self,
         access_before: i64,
@@ -64,7 +65,8 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM accounts
              WHERE status IN ('active', 'refreshing') AND refresh_token_sealed IS NOT NULL
-               AND (access_expires_at < $1 OR refresh_expires_at < $2)
+               AND (access_expires_at < $1
+                    OR (refresh_expires_at < $2 AND COALESCE(refresh_token_kind, '') <> 'legacy'))
                AND environment = $4 AND client_id = $5
              ORDER BY access_expires_at LIMIT $3"
         );
@@ -110,23 +112,26 @@ impl Store {
         Ok(rows)
     }
 
-    /// Accounts (not disconnected) whose refresh token expires before `before`: candidates for
-    /// an `account.token_expiring` alert.
+    /// Accounts (not disconnected) whose refresh token expires before `before`, or before
+    /// `legacy_before` when it is a legacy one: candidates for an `account.token_expiring` alert.
     pub async fn accounts_with_refresh_expiring(
         &self,
         before: i64,
+        legacy_before: i64,
         limit: i64,
     ) -> Result<Vec<AccountRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM accounts
              WHERE status <> 'disconnected' AND refresh_expires_at IS NOT NULL
-               AND refresh_expires_at < $1
+               AND (refresh_expires_at < $1
+                    OR (refresh_token_kind = 'legacy' AND refresh_expires_at < $3))
              ORDER BY refresh_expires_at LIMIT $2"
         );
         let rows = with_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(before)
                 .bind(limit)
+                .bind(legacy_before)
                 .fetch_all(pool)
                 .await?
         });

@@ -3,10 +3,12 @@
 //! granted scopes are checked, and the tokens are sealed and committed before anyone uses them.
 
 use pinline_core::CoreError;
+use pinline_pinterest::ErrorClass;
 use pinline_pinterest::facts::{Scope, format_scope_list};
 use pinline_pinterest::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken};
 use pinline_store::{
-    AccountIdentity, ConnectedAccount, NewAccountEvent, OAuthStateRow, SealedTokens, StateRejection,
+    AccountIdentity, AccountRow, ConnectedAccount, NewAccountEvent, OAuthStateRow,
+    RefreshTokenKind, SealedTokens, StateRejection,
 };
 use sha2::{Digest, Sha256};
 
@@ -16,7 +18,7 @@ use crate::{ConnectRejection, VaultError};
 
 use super::{
     ConnectStart, Connected, Vault, access_aad, duration_ms, known_scopes, refresh_aad,
-    refresh_expiry,
+    refresh_expiry, refresh_token_kind,
 };
 
 fn sha256_hex(value: &str) -> String {
@@ -227,14 +229,61 @@ impl Vault {
         let existing_before = account_id != new_id;
         // The reconnect stored new tokens under a new version; the old entry can never be used.
         self.inner.tokens.forget(&account_id, None);
-        let row = self.load(&account_id).await?;
-        let account = Account::from(&row);
+        let mut row = self.load(&account_id).await?;
         self.announce(&row, kind::CONNECTED, detail, None);
+        if let Some(token_kind) = refresh_token_kind(&tokens, now) {
+            row = self.record_token_kind(row, token_kind, now).await?;
+        }
+        let account = Account::from(&row);
         Ok(Connected {
             account,
             reconnected: existing_before,
             missing_scopes,
         })
+    }
+
+    /// Stores which kind of refresh token the connect got. A legacy one is alerted at once
+    /// (`account.token_expiring`): it ends on a fixed day, and only a reconnect that gets a
+    /// continuous one keeps the account working past it.
+    async fn record_token_kind(
+        &self,
+        row: AccountRow,
+        token_kind: RefreshTokenKind,
+        now: i64,
+    ) -> Result<AccountRow, VaultError> {
+        let detail = match (token_kind, row.refresh_expires_at) {
+            (RefreshTokenKind::Legacy, Some(ends)) => Some(format!(
+                "the account holds a legacy refresh token, which ends in {} days and cannot be renewed; the app asked for a continuous one, so reconnect the account (after checking the app's settings at Pinterest) before then",
+                // Rounded: the expiry is in whole seconds, so it lands a moment short of a day.
+                ((ends - now).max(0) + 12 * 3600 * 1000) / (24 * 3600 * 1000)
+            )),
+            (RefreshTokenKind::Legacy, None) => Some(
+                "the account holds a legacy refresh token, which cannot be renewed; reconnect the account".to_owned(),
+            ),
+            (RefreshTokenKind::Continuous, _) => None,
+        };
+        let events: Vec<NewAccountEvent<'_>> = detail
+            .iter()
+            .map(|detail| NewAccountEvent {
+                kind: kind::TOKEN_EXPIRING,
+                detail,
+                error_class: Some(ErrorClass::Auth.as_str()),
+            })
+            .collect();
+        let recorded = self
+            .inner
+            .store
+            .record_refresh_token_kind(&row.id, row.token_version, token_kind, &events, now)
+            .await?;
+        if !recorded {
+            // A newer connect landed meanwhile; its own kind is the one that counts.
+            return self.load(&row.id).await;
+        }
+        if let Some(detail) = detail {
+            tracing::warn!(account_id = %row.id, "connected with a legacy refresh token");
+            self.announce(&row, kind::TOKEN_EXPIRING, detail, Some(ErrorClass::Auth));
+        }
+        self.load(&row.id).await
     }
 
     pub(super) fn seal_tokens(

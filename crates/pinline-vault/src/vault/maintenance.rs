@@ -5,7 +5,7 @@
 
 use pinline_core::cipher::Resealed;
 use pinline_pinterest::ErrorClass;
-use pinline_store::{NewAccountEvent, SealedTokens};
+use pinline_store::{NewAccountEvent, RefreshTokenKind, SealedTokens};
 
 use crate::VaultError;
 use crate::events::kind;
@@ -14,6 +14,9 @@ use super::{Vault, access_aad, duration_ms, refresh_aad};
 
 /// Horizons of `account.token_expiring` alerts, in days, widest first.
 const EXPIRY_HORIZONS_DAYS: [i32; 3] = [14, 7, 1];
+/// Horizons for a legacy refresh token, which no refresh renews: the first alert comes two
+/// months ahead, time enough to reconnect every such account.
+const LEGACY_EXPIRY_HORIZONS_DAYS: [i32; 5] = [60, 30, 14, 7, 1];
 
 fn human_duration(ms: i64) -> String {
     let hours = ms / 3_600_000;
@@ -84,7 +87,8 @@ impl Vault {
     }
 
     /// Sends `account.token_expiring` once per horizon (14, 7 and 1 days) for every account
-    /// whose refresh token is that close to expiring, i.e. could not be renewed in time.
+    /// whose refresh token is that close to expiring, i.e. could not be renewed in time; for a
+    /// legacy refresh token, which nothing renews, from 60 days ahead (60, 30, 14, 7, 1).
     /// Returns how many alerts were sent.
     pub async fn alert_expiring_tokens(&self) -> Result<usize, VaultError> {
         const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -92,15 +96,29 @@ impl Vault {
         let rows = self
             .inner
             .store
-            .accounts_with_refresh_expiring(now + EXPIRY_HORIZONS_DAYS[0] as i64 * DAY_MS, 1000)
+            .accounts_with_refresh_expiring(
+                now + i64::from(EXPIRY_HORIZONS_DAYS[0]) * DAY_MS,
+                now + i64::from(LEGACY_EXPIRY_HORIZONS_DAYS[0]) * DAY_MS,
+                1000,
+            )
             .await?;
         let mut sent = 0;
         for row in rows {
             let Some(expires_at) = row.refresh_expires_at else {
                 continue;
             };
+            let legacy = row
+                .refresh_token_kind
+                .as_deref()
+                .and_then(RefreshTokenKind::parse)
+                == Some(RefreshTokenKind::Legacy);
+            let horizons: &[i32] = if legacy {
+                &LEGACY_EXPIRY_HORIZONS_DAYS
+            } else {
+                &EXPIRY_HORIZONS_DAYS
+            };
             let left = expires_at - now;
-            let Some(days) = EXPIRY_HORIZONS_DAYS
+            let Some(days) = horizons
                 .iter()
                 .copied()
                 .filter(|days| left <= i64::from(*days) * DAY_MS)
@@ -110,6 +128,11 @@ impl Vault {
             };
             let detail = if left <= 0 {
                 "the refresh token has expired; reconnect the account".to_owned()
+            } else if legacy {
+                format!(
+                    "the account holds a legacy refresh token, which ends in {} and cannot be renewed; reconnect the account before then to get a continuous one",
+                    human_duration(left)
+                )
             } else {
                 format!(
                     "the refresh token expires in {} and could not be renewed; reconnect the account before then",

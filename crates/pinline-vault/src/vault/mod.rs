@@ -43,7 +43,7 @@ use pinline_core::outbox::OutboxHint;
 use pinline_pinterest::facts::{REFRESH_TOKEN_LIFETIME_SECS, Scope, parse_scope_list};
 use pinline_pinterest::models::TokenResponse;
 use pinline_pinterest::{AccessToken, ErrorClass, PinterestClient};
-use pinline_store::{AccountRow, Store};
+use pinline_store::{AccountRow, RefreshTokenKind, Store};
 use tokio::sync::{Mutex, broadcast};
 use url::Url;
 
@@ -316,6 +316,27 @@ fn known_scopes(list: &str) -> Vec<Scope> {
     scopes
 }
 
+/// Which kind of refresh token a code exchange's answer carries: a continuous token lives 60
+/// days, a legacy one 365 (from the spec's `/oauth/token` description), so any lifetime longer
+/// than a continuous token's (with a day's slack) is a legacy one. None without a refresh token
+/// or its lifetime.
+fn refresh_token_kind(tokens: &TokenResponse, now_ms: i64) -> Option<RefreshTokenKind> {
+    const SLACK_SECS: i64 = 24 * 60 * 60;
+    tokens.refresh_token.as_ref()?;
+    let lifetime_secs = tokens.refresh_token_expires_in.or_else(|| {
+        tokens
+            .refresh_token_expires_at
+            .map(|at| at - now_ms.div_euclid(1000))
+    })?;
+    Some(
+        if lifetime_secs > REFRESH_TOKEN_LIFETIME_SECS + SLACK_SECS {
+            RefreshTokenKind::Legacy
+        } else {
+            RefreshTokenKind::Continuous
+        },
+    )
+}
+
 /// When a token answer's refresh token expires, in unix ms. A new refresh token whose expiry
 /// is not given is taken to live as long as Pinterest's continuous refresh tokens, so an
 /// account is not renewed again at every sweep; no new refresh token keeps the stored expiry.
@@ -334,4 +355,52 @@ fn refresh_expiry(tokens: &TokenResponse, now: i64) -> Option<i64> {
                 .as_ref()
                 .map(|_| now + REFRESH_TOKEN_LIFETIME_SECS.saturating_mul(1000))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(
+        refresh: Option<&str>,
+        expires_in: Option<i64>,
+        expires_at: Option<i64>,
+    ) -> TokenResponse {
+        serde_json::from_value(serde_json::json!({
+            "access_token": "pina_A", "token_type": "bearer", "expires_in": 2_592_000,
+            "scope": "pins:read", "refresh_token": refresh,
+            "refresh_token_expires_in": expires_in, "refresh_token_expires_at": expires_at,
+        }))
+        .expect("decodes")
+    }
+
+    #[test]
+    fn the_refresh_token_kind_follows_its_lifetime() {
+        let now_ms = 1_700_000_000_000;
+        let day = 86_400;
+        assert_eq!(
+            refresh_token_kind(&answer(Some("pinr_R"), Some(60 * day), None), now_ms),
+            Some(RefreshTokenKind::Continuous)
+        );
+        assert_eq!(
+            refresh_token_kind(&answer(Some("pinr_R"), Some(365 * day), None), now_ms),
+            Some(RefreshTokenKind::Legacy)
+        );
+        // Only the end given: the lifetime is counted from now.
+        assert_eq!(
+            refresh_token_kind(
+                &answer(Some("pinr_R"), None, Some(now_ms / 1000 + 365 * day)),
+                now_ms
+            ),
+            Some(RefreshTokenKind::Legacy)
+        );
+        assert_eq!(
+            refresh_token_kind(&answer(Some("pinr_R"), None, None), now_ms),
+            None
+        );
+        assert_eq!(
+            refresh_token_kind(&answer(None, Some(60 * day), None), now_ms),
+            None
+        );
+    }
 }
