@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{
-    access_token, accounts, analytics, audit, callback, drafts, health, posts, rate_meter,
-    sections, slots, webhooks,
+    access_token, accounts, analytics, audit, callback, campaigns, drafts, health, posts,
+    rate_meter, sections, slots, webhooks,
 };
 use crate::state::AppState;
 
@@ -47,6 +47,8 @@ consent page, check their health, refresh or disconnect them, list and create th
         (name = "drafts", description = "Drafts: one idea (a page link, a line of text, an \
 image) becomes Pinterest-ready pins (copy within the limits, a 1000×1500 image), edited and \
 then published or scheduled in one call."),
+        (name = "campaigns", description = "Campaigns: one idea turned into pins spread over \
+an account's boards and days, into its free time slots; read and canceled as one."),
         (name = "webhooks", description = "Webhooks: signed HTTP callbacks for post and account \
 events, with their delivery log."),
         (name = "health", description = "Liveness for load balancers and monitors."),
@@ -245,6 +247,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             drafts::delete_draft
         ))
         .routes(routes!(drafts::get_draft_image))
+        .routes(routes!(campaigns::create_campaign))
+        .routes(routes!(campaigns::get_campaign, campaigns::cancel_campaign))
         .routes(routes!(drafts::publish_draft))
         .fallback(|| async {
             ApiError::new(

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod audit;
 pub mod callback;
+pub mod campaigns;
 pub mod drafts;
 pub mod health;
 pub mod posts;

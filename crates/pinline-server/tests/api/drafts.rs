@@ -65,7 +65,7 @@ const PRODUCT_PAGE: &str = r#"<!doctype html><html><head>
 </head><body><h1>Lemon tart</h1></body></html>"#;
 
 /// A local site: a product page, its image, and pages that cannot be drafted.
-async fn site() -> String {
+pub(crate) async fn site() -> String {
     let png = picture_png();
     let router = Router::new()
         .route(

@@ -4,6 +4,7 @@
 mod accounts;
 mod analytics;
 mod callback_inputs;
+mod campaigns;
 mod continuous_refresh;
 mod drafts;
 mod embedded_connect;

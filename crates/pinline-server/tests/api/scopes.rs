@@ -101,7 +101,7 @@ async fn every_operation_needs_the_scopes_its_document_names(db: TestDatabase) {
         }
     }
     // Every `/v1` operation of the document (the callback and health are public).
-    assert_eq!(checked, 39, "secured operations checked");
+    assert_eq!(checked, 42, "secured operations checked");
 }
 
 async fn a_read_only_key_reads_and_cannot_write(db: TestDatabase) {
