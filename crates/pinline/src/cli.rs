@@ -61,6 +61,10 @@ pub enum Command {
     /// Drafts: list, show, publish, delete (through a running pinline).
     #[command(subcommand)]
     Drafts(crate::drafts_cmd::DraftsCommand),
+    /// One idea turned into pins over boards and days, into the account's free slots; show or
+    /// cancel a campaign (through a running pinline).
+    #[command(after_help = crate::campaign_cmd::CAMPAIGN_EXAMPLES)]
+    Campaign(crate::campaign_cmd::CampaignArgs),
     /// Serve MCP on stdin/stdout: pinline's tools for agents (through a running pinline).
     #[command(after_help = crate::mcp_cmd::MCP_EXAMPLES)]
     Mcp(crate::mcp_cmd::McpArgs),
@@ -76,7 +80,7 @@ const TOP_HELP: &str = "\
 Start here:
   pinline demo                      everything local, nothing to configure
 
-Commands that talk to a running pinline (accounts, post, posts, draft, drafts, import) take its
+Commands that talk to a running pinline (accounts, post, posts, draft, drafts, campaign, import) take its
 URL and an API key from --url/--api-key or PINLINE_URL/PINLINE_API_KEY. keys and doctor open the
 database directly, with the same settings as `pinline serve`.
 

@@ -3,6 +3,7 @@
 
 mod accounts_cmd;
 mod api_client;
+mod campaign_cmd;
 mod cli;
 mod completions_cmd;
 mod config;
@@ -64,6 +65,7 @@ fn main() -> std::process::ExitCode {
             Command::Posts(command) => posts_cmd::run(command).await,
             Command::Draft(args) => drafts_cmd::draft(args).await,
             Command::Drafts(command) => drafts_cmd::run(command).await,
+            Command::Campaign(args) => campaign_cmd::run(args).await,
             Command::Import(args) => import_cmd::run(args).await,
             Command::Mcp(args) => mcp_cmd::run(args).await,
             Command::Completions(args) => {

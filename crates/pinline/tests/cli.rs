@@ -191,6 +191,34 @@ async fn a_draft_from_text_and_a_local_image_is_published_from_the_cli(db: TestD
     let (code, _, err) = cli(&["draft"], &env).await;
     assert_eq!(code, 1);
     assert!(err.contains("nothing to draft from"), "{err}");
+
+    // `pinline campaign`: usage errors name the fix; an account without slots is refused by
+    // the API with its code; an unknown campaign is not found.
+    let (code, _, err) = cli(&["campaign", "--text", "tarts", "--board", "Recipes"], &env).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("--account is required"), "{err}");
+    let (code, _, err) = cli(
+        &[
+            "campaign",
+            "--text",
+            "Lemon tart for a spring brunch",
+            "--account",
+            &world.account_id,
+            "--board",
+            "Recipes",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no_slots"), "{err}");
+    let (code, _, err) = cli(
+        &["campaign", "show", "0193a5b2-7c1e-7f00-8000-000000000009"],
+        &env,
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("not_found"), "{err}");
     let (code, _, err) = cli(
         &["draft", "--text", "x", "--image", "/no/such/file.png"],
         &env,

@@ -16,6 +16,8 @@ use serde::Deserialize;
 
 use super::pages::Chrome;
 use super::{Dashboard, PageError, SignedIn, render};
+use crate::auth::Caller;
+use crate::routes::campaigns::{self, NewCampaign};
 use crate::routes::posts::apply_changes;
 use crate::routes::slots::{ScheduleInput, SlotView, parse_schedule, stored_schedule};
 use crate::text::MultiLine;
@@ -381,4 +383,66 @@ pub async fn save_schedule(
         })
         .await?;
     Ok(Redirect::to(&format!("/dashboard/accounts/{}/calendar", account.id)).into_response())
+}
+
+/// The campaign form of one account.
+#[derive(Debug, Deserialize)]
+pub struct CampaignForm {
+    csrf: Option<String>,
+    url: Option<String>,
+    /// Board names or ids, separated by commas.
+    boards: Option<String>,
+    pins: Option<String>,
+    days: Option<String>,
+}
+
+/// `POST /dashboard/accounts/{id}/campaign`: one idea into pins over boards and days, then back
+/// to the account's week.
+pub async fn start_campaign(
+    State(dashboard): State<Dashboard>,
+    signed_in: SignedIn,
+    Path(account_id): Path<String>,
+    form: Result<Form<CampaignForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Ok(Form(form)) = form else {
+        signed_in.check_csrf(None)?;
+        return Err(PageError::bad_request(
+            "The form was incomplete; try again.",
+        ));
+    };
+    signed_in.check_csrf(form.csrf.as_deref())?;
+    let number = |value: Option<String>, what: &str| -> Result<Option<i64>, PageError> {
+        match value.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => text.parse().map(Some).map_err(|_| {
+                PageError::bad_request(&format!("The number of {what} must be a whole number."))
+            }),
+        }
+    };
+    let pins = number(form.pins, "pins")?;
+    let days = number(form.days, "days")?;
+    let body = NewCampaign {
+        account_id: account_id.clone(),
+        url: form.url,
+        text: None,
+        title: None,
+        image_url: None,
+        boards: form
+            .boards
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|board| !board.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        pins: pins.map(|n| n.clamp(0, 1_000) as usize),
+        days,
+        start: None,
+    };
+    let caller = Caller {
+        profile_id: signed_in.profile_id().to_owned(),
+        key_id: signed_in.key_id().to_owned(),
+    };
+    campaigns::start_campaign(&dashboard.app, &caller, &body).await?;
+    Ok(Redirect::to(&format!("/dashboard/accounts/{account_id}/calendar")).into_response())
 }

@@ -77,6 +77,10 @@ where
             post(calendar::save_schedule),
         )
         .route(
+            "/dashboard/accounts/{account_id}/campaign",
+            post(calendar::start_campaign),
+        )
+        .route(
             "/dashboard/posts/{post_id}/reschedule",
             post(calendar::reschedule_post),
         )

@@ -181,7 +181,19 @@ pub async fn create_campaign(
     caller: Scoped<need::DraftsPublish>,
     ApiJson(body): ApiJson<NewCampaign>,
 ) -> Result<(StatusCode, Json<CampaignView>), ApiError> {
-    let (pins, days) = check(&body)?;
+    let view = start_campaign(&state, &caller, &body).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Makes a campaign (the API's and the dashboard's form): checks, drafts, one accepted post
+/// per pin.
+pub(crate) async fn start_campaign(
+    state: &AppState,
+    caller: &Caller,
+    body: &NewCampaign,
+) -> Result<CampaignView, ApiError> {
+    let state = state.clone();
+    let (pins, days) = check(body)?;
     let now = state.now_ms();
     let start = match filled(&body.start) {
         Some(text) => parse_time("start", &text)?.max(now),
@@ -306,7 +318,7 @@ pub async fn create_campaign(
         let mut post = post_body(draft, &images[variant], &target);
         post["not_before"] = json!(rfc3339(start + day * DAY_MS));
         let key = format!("campaign:{}:{position}", campaign.id);
-        let outcome = accept(&state, &caller, post, Some(key)).await;
+        let outcome = accept(&state, caller, post, Some(key)).await;
         let (post_id, error) = match &outcome {
             Ok((_, row)) => {
                 if position == variant {
@@ -332,8 +344,7 @@ pub async fn create_campaign(
             })
             .await?;
     }
-    let view = read(&state, &caller, &campaign.id).await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    read(&state, caller, &campaign.id).await
 }
 
 /// A campaign as the API shows it, its posts read as they are now.

@@ -941,6 +941,57 @@ async fn the_calendar_reschedules_on_the_accounts_clock(db: TestDatabase) {
         unknown_zone.body
     );
 
+    // The campaign form: a page into two pins on two Wednesdays' slots, back to the week.
+    let site = recipe_site().await;
+    let started = page(
+        &app,
+        Method::POST,
+        &format!("/dashboard/accounts/{account}/campaign"),
+        &cookie,
+        Some(&[
+            ("csrf", &csrf),
+            ("url", &format!("{site}/tart")),
+            ("boards", "Recipes"),
+            ("pins", "2"),
+            ("days", "2"),
+        ]),
+    )
+    .await;
+    assert_eq!(started.status, 303, "{}", started.body);
+    assert_eq!(
+        started.location,
+        format!("/dashboard/accounts/{account}/calendar")
+    );
+    let queued = app
+        .api(
+            Method::GET,
+            &format!("/v1/posts?account_id={account}&status=queued"),
+            Some(&app.key_alpha),
+            None,
+        )
+        .await;
+    let slotted: Vec<&serde_json::Value> = queued.json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|post| post["placement"] == "slot")
+        .collect();
+    assert_eq!(slotted.len(), 2, "{}", queued.text);
+    assert_ne!(slotted[0]["publish_at"], slotted[1]["publish_at"]);
+    let no_boards = page(
+        &app,
+        Method::POST,
+        &format!("/dashboard/accounts/{account}/campaign"),
+        &cookie,
+        Some(&[
+            ("csrf", &csrf),
+            ("url", &format!("{site}/tart")),
+            ("boards", ""),
+        ]),
+    )
+    .await;
+    assert_eq!(no_boards.status, 422, "{}", no_boards.body);
+
     // Another profile's session finds no such account.
     let other = sign_in(&app, &app.key_beta).await;
     let foreign = page(
