@@ -224,6 +224,7 @@ impl Facts {
                     || (name.chars().count() >= 4 && lower.contains(name.as_str()))
             });
             if topic.chars().count() <= 40
+                && names_a_topic(&topic, &facts.language)
                 && !names_site_or_author
                 && word_overlap(&topic, &facts.subject) < 0.5
                 && !subject_lower.contains(&lower)
@@ -923,6 +924,21 @@ fn page_sentences(
     taken
 }
 
+/// Whether a declared keyword can stand as a topic. Shops often declare the words of their
+/// text as keywords ("Heimat, sehr, deutschen, Die"); in German, where every noun is written
+/// with a capital, a single word in small letters or an article is no topic.
+fn names_a_topic(topic: &str, language: &Language) -> bool {
+    if language.code != "de" || topic.contains(char::is_whitespace) {
+        return true;
+    }
+    let lower = topic.to_lowercase();
+    let article = [
+        "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer",
+    ]
+    .contains(&lower.as_str());
+    topic.chars().next().is_some_and(char::is_uppercase) && !article
+}
+
 fn worth_repeating(sentence: &str, language: &Language) -> bool {
     let chars = sentence.chars().count();
     let wide = sentence.chars().filter(|c| is_wide(*c)).count();
@@ -1267,6 +1283,17 @@ mod tests {
             Some("açúcar")
         );
         assert_eq!(ingredient_name("3").as_deref(), None);
+    }
+
+    #[test]
+    fn german_topics_are_nouns() {
+        let german = Language::from_tag("de").expect("German is known");
+        assert!(names_a_topic("Rosé", &german));
+        assert!(names_a_topic("lieblich / süß", &german));
+        assert!(!names_a_topic("sehr", &german));
+        assert!(!names_a_topic("Die", &german));
+        let english = Language::english();
+        assert!(names_a_topic("baking", &english));
     }
 
     #[test]
