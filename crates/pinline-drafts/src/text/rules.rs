@@ -378,7 +378,12 @@ impl Facts {
                 alt_base,
             ),
             (Kind::Recipe, 1) => (
-                match self.time_text(self.minutes) {
+                // A title that already says the time ("Pasta in 20 min", "簡単15分！…")
+                // is not given it twice.
+                match self
+                    .time_text(self.minutes)
+                    .filter(|time| !subject.contains(time.as_str()))
+                {
                     Some(time) => self.title_with(self.phrases.map(|p| p.in_time), Some(time)),
                     None => self.dash(
                         self.phrases
