@@ -824,7 +824,18 @@ fn description(facts: &Facts, index: usize, count: usize, fact_sentences: &[Stri
         parts.push(sentence.clone());
     }
     if parts.is_empty() {
-        parts.push(facts.subject.clone());
+        // An angle without facts on a page with few sentences: the words the page uses most
+        // say more than the title said again.
+        let subject = facts.subject.to_lowercase();
+        let words: Vec<String> = facts
+            .keywords
+            .iter()
+            .filter(|k| !subject.contains(&k.to_lowercase()))
+            .take(4)
+            .cloned()
+            .collect();
+        let topics = facts.labelled(|p| p.topics, facts.list(&words));
+        parts.push(topics.unwrap_or_else(|| facts.subject.clone()));
     }
     let text = collapse_double_stops(&join(&parts));
     cut_at_word_boundary(&text, DESCRIPTION_MAX_CHARS)
