@@ -184,6 +184,12 @@ async fn a_shop_page_that_repeats_its_title_still_gives_every_variant_something_
     for copy in &copies {
         assert_ne!(copy.description, "LINEN APRON", "{copies:#?}");
     }
-    let all: String = copies.iter().map(|c| c.description.to_lowercase()).collect();
-    assert!(all.contains("linen") && all.contains("pockets"), "{copies:#?}");
+    let all: String = copies
+        .iter()
+        .map(|c| c.description.to_lowercase())
+        .collect();
+    assert!(
+        all.contains("linen") && all.contains("pockets"),
+        "{copies:#?}"
+    );
 }
