@@ -644,21 +644,34 @@ impl Facts {
                 .cloned();
         }
         let mut counts: Vec<(String, usize)> = Vec::new();
+        let mut count = |name: &mut Vec<&str>| {
+            if name.is_empty() {
+                return;
+            }
+            let name = std::mem::take(name).join(" ");
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((name, 1)),
+            }
+        };
         for sentence in &self.sentences {
-            for word in sentence.split_whitespace().skip(1) {
-                let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+            // Capitalised words in a row are one name ("Great Taste Awards"), not three.
+            let mut name: Vec<&str> = Vec::new();
+            for raw in sentence.split_whitespace().skip(1) {
+                let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
                 let is_name = word.chars().next().is_some_and(char::is_uppercase)
                     && word.chars().count() >= 4
                     && !word.chars().all(|c| c.is_uppercase())
                     && !subject.contains(&word.to_lowercase());
-                if !is_name {
-                    continue;
+                if is_name {
+                    name.push(word);
                 }
-                match counts.iter_mut().find(|(w, _)| w == word) {
-                    Some((_, count)) => *count += 1,
-                    None => counts.push((word.to_owned(), 1)),
+                // A name ends at a word that is not one, and at punctuation after it.
+                if !is_name || word.len() != raw.len() {
+                    count(&mut name);
                 }
             }
+            count(&mut name);
         }
         // Most mentioned first; ties in the order the page mentions them.
         counts.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
