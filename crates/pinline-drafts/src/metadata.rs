@@ -1059,7 +1059,7 @@ fn keywords_field(value: Option<&Value>) -> Vec<String> {
 }
 
 /// Words in an element's `id` or `class` that mark page furniture rather than content.
-const FURNITURE: [&str; 22] = [
+const FURNITURE: [&str; 25] = [
     "nav",
     "menu",
     "footer",
@@ -1080,11 +1080,36 @@ const FURNITURE: [&str; 22] = [
     "login",
     "modal",
     "popup",
+    "popover",
     "widget",
     "recommend",
+    // Posts of other sites embedded in an article.
+    "instagram",
+    "tweet",
 ];
 
-fn is_furniture(element: &ElementRef<'_>) -> bool {
+/// Words that mark furniture for text only: a product's own pictures often sit in a slider,
+/// but the sentences of a row of other pages' teasers ("More recipes like this"), a shop's
+/// delivery terms and a nutrition label's fine print say nothing of the thing.
+const TEXT_FURNITURE: [&str; 7] = [
+    "carousel",
+    "slick",
+    "delivery",
+    "shipping",
+    "disclaimer",
+    "nutrition",
+    "teaser",
+];
+
+/// Furniture words that also count inside a longer run of letters ("bottombannercontainer",
+/// "kcpAppModal"), where sites glue words together without a separator; the second list for
+/// text only.
+const FURNITURE_INSIDE: [&str; 5] = ["banner", "newsletter", "breadcrumb", "popover", "modal"];
+const TEXT_FURNITURE_INSIDE: [&str; 3] = ["carousel", "delivery", "disclaimer"];
+
+/// Whether an element is furniture for the pictures of a page or, with `text`, for its
+/// sentences.
+fn is_furniture(element: &ElementRef<'_>, text: bool) -> bool {
     let value = element.value();
     if matches!(
         value.name(),
@@ -1105,20 +1130,24 @@ fn is_furniture(element: &ElementRef<'_>) -> bool {
     marks
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|token| {
-            FURNITURE
-                .iter()
-                .any(|word| token == *word || token.starts_with(word))
+            let starts = |word: &&str| token == *word || token.starts_with(word);
+            let inside = |word: &&str| token.contains(word);
+            FURNITURE.iter().any(starts)
+                || FURNITURE_INSIDE.iter().any(inside)
+                || (text
+                    && (TEXT_FURNITURE.iter().any(starts)
+                        || TEXT_FURNITURE_INSIDE.iter().any(inside)))
         })
 }
 
 /// How far up the tree an element's containers are looked at; hostile nesting stops here.
 const MAX_ANCESTORS: usize = 48;
 
-fn in_furniture(element: &ElementRef<'_>) -> bool {
+fn in_furniture(element: &ElementRef<'_>, text: bool) -> bool {
     std::iter::once(*element)
         .chain(element.ancestors().filter_map(ElementRef::wrap))
         .take(MAX_ANCESTORS)
-        .any(|e| is_furniture(&e))
+        .any(|e| is_furniture(&e, text))
 }
 
 fn in_main_content(element: &ElementRef<'_>) -> bool {
@@ -1160,7 +1189,7 @@ fn main_paragraphs(document: &Html) -> Vec<String> {
             continue;
         }
         looked_at += 1;
-        if in_furniture(&element) {
+        if in_furniture(&element, true) {
             continue;
         }
         if in_main_content(&element) {
@@ -1247,7 +1276,7 @@ fn content_images(
         if size("width").is_some_and(|w| w < 100) || size("height").is_some_and(|h| h < 100) {
             continue;
         }
-        if in_furniture(&element) {
+        if in_furniture(&element, false) {
             continue;
         }
         let alt = value.attr("alt").and_then(clean_text);

@@ -26,7 +26,7 @@ pub use chat::{ChatGenerator, ChatSettings};
 use pinline_pinterest::facts::pin_limits;
 
 use crate::DraftError;
-use crate::metadata::PageMetadata;
+use crate::metadata::{PageMetadata, StructuredData};
 
 /// Pinterest's limit on a pin title, in characters (from the fact tables, like every intake's).
 pub const TITLE_MAX_CHARS: usize = pin_limits::TITLE_MAX;
@@ -216,8 +216,9 @@ const STOPWORDS: &[&str] = &[
 ];
 
 /// Keywords for an idea: those the page declares (JSON-LD, then `<meta name=keywords>`), then
-/// the most frequent words of the title, description and the person's text, stopwords and
-/// short words left out; case-insensitively unique, at most `max`.
+/// the most frequent words of the title, the descriptions (the page's and its main entity's)
+/// and the person's text, stopwords and short words left out; case-insensitively unique, at
+/// most `max`.
 pub fn extract_keywords(meta: &PageMetadata, hints: &Hints, max: usize) -> Vec<String> {
     let mut keywords: Vec<String> = Vec::new();
     let push = |keyword: &str, keywords: &mut Vec<String>| {
@@ -233,15 +234,29 @@ pub fn extract_keywords(meta: &PageMetadata, hints: &Hints, max: usize) -> Vec<S
     for keyword in meta.declared_keywords() {
         push(&keyword, &mut keywords);
     }
-    let corpus = [
+    // Every description the page gives, once each: a shop's OpenGraph description may only
+    // repeat the title while its meta description lists what the thing is.
+    let mut corpus: Vec<&str> = Vec::new();
+    for text in [
         hints.title.as_deref(),
         meta.best_title(),
         hints.text.as_deref(),
         meta.best_description(),
-    ];
+        meta.main_entity().and_then(StructuredData::description),
+        meta.open_graph.description.as_deref(),
+        meta.twitter.description.as_deref(),
+        meta.meta_description.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !corpus.contains(&text) {
+            corpus.push(text);
+        }
+    }
     let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
     let mut order = 0;
-    for text in corpus.into_iter().flatten() {
+    for text in corpus {
         for word in text.split(|c: char| !c.is_alphanumeric() && c != '\'') {
             let word = word.trim_matches('\'').to_lowercase();
             if word.chars().count() < 3

@@ -224,6 +224,7 @@ impl Facts {
                     || (name.chars().count() >= 4 && lower.contains(name.as_str()))
             });
             if topic.chars().count() <= 40
+                && names_a_topic(&topic, &facts.language)
                 && !names_site_or_author
                 && word_overlap(&topic, &facts.subject) < 0.5
                 && !subject_lower.contains(&lower)
@@ -377,7 +378,12 @@ impl Facts {
                 alt_base,
             ),
             (Kind::Recipe, 1) => (
-                match self.time_text(self.minutes) {
+                // A title that already says the time ("Pasta in 20 min", "簡単15分！…")
+                // is not given it twice.
+                match self
+                    .time_text(self.minutes)
+                    .filter(|time| !subject.contains(time.as_str()))
+                {
                     Some(time) => self.title_with(self.phrases.map(|p| p.in_time), Some(time)),
                     None => self.dash(
                         self.phrases
@@ -638,21 +644,34 @@ impl Facts {
                 .cloned();
         }
         let mut counts: Vec<(String, usize)> = Vec::new();
+        let mut count = |name: &mut Vec<&str>| {
+            if name.is_empty() {
+                return;
+            }
+            let name = std::mem::take(name).join(" ");
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((name, 1)),
+            }
+        };
         for sentence in &self.sentences {
-            for word in sentence.split_whitespace().skip(1) {
-                let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+            // Capitalised words in a row are one name ("Great Taste Awards"), not three.
+            let mut name: Vec<&str> = Vec::new();
+            for raw in sentence.split_whitespace().skip(1) {
+                let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
                 let is_name = word.chars().next().is_some_and(char::is_uppercase)
                     && word.chars().count() >= 4
                     && !word.chars().all(|c| c.is_uppercase())
                     && !subject.contains(&word.to_lowercase());
-                if !is_name {
-                    continue;
+                if is_name {
+                    name.push(word);
                 }
-                match counts.iter_mut().find(|(w, _)| w == word) {
-                    Some((_, count)) => *count += 1,
-                    None => counts.push((word.to_owned(), 1)),
+                // A name ends at a word that is not one, and at punctuation after it.
+                if !is_name || word.len() != raw.len() {
+                    count(&mut name);
                 }
             }
+            count(&mut name);
         }
         // Most mentioned first; ties in the order the page mentions them.
         counts.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
@@ -818,7 +837,18 @@ fn description(facts: &Facts, index: usize, count: usize, fact_sentences: &[Stri
         parts.push(sentence.clone());
     }
     if parts.is_empty() {
-        parts.push(facts.subject.clone());
+        // An angle without facts on a page with few sentences: the words the page uses most
+        // say more than the title said again.
+        let subject = facts.subject.to_lowercase();
+        let words: Vec<String> = facts
+            .keywords
+            .iter()
+            .filter(|k| !subject.contains(&k.to_lowercase()))
+            .take(4)
+            .cloned()
+            .collect();
+        let topics = facts.labelled(|p| p.topics, facts.list(&words));
+        parts.push(topics.unwrap_or_else(|| facts.subject.clone()));
     }
     let text = collapse_double_stops(&join(&parts));
     cut_at_word_boundary(&text, DESCRIPTION_MAX_CHARS)
@@ -921,6 +951,21 @@ fn page_sentences(
         }
     }
     taken
+}
+
+/// Whether a declared keyword can stand as a topic. Shops often declare the words of their
+/// text as keywords ("Heimat, sehr, deutschen, Die"); in German, where every noun is written
+/// with a capital, a single word in small letters or an article is no topic.
+fn names_a_topic(topic: &str, language: &Language) -> bool {
+    if language.code != "de" || topic.contains(char::is_whitespace) {
+        return true;
+    }
+    let lower = topic.to_lowercase();
+    let article = [
+        "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer",
+    ]
+    .contains(&lower.as_str());
+    topic.chars().next().is_some_and(char::is_uppercase) && !article
 }
 
 fn worth_repeating(sentence: &str, language: &Language) -> bool {
@@ -1267,6 +1312,17 @@ mod tests {
             Some("açúcar")
         );
         assert_eq!(ingredient_name("3").as_deref(), None);
+    }
+
+    #[test]
+    fn german_topics_are_nouns() {
+        let german = Language::from_tag("de").expect("German is known");
+        assert!(names_a_topic("Rosé", &german));
+        assert!(names_a_topic("lieblich / süß", &german));
+        assert!(!names_a_topic("sehr", &german));
+        assert!(!names_a_topic("Die", &german));
+        let english = Language::english();
+        assert!(names_a_topic("baking", &english));
     }
 
     #[test]

@@ -6,15 +6,30 @@ use std::sync::Arc;
 use pinline_drafts::RuleGenerator;
 use pinline_drafts::scorecard::{ModelStub, score_folder, stand_in_generator};
 
-/// The saved pages sit beside the repository, at `../shared/data/drafts-pages`.
-pub fn pages_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/drafts-pages")
+/// The saved pages, beside the repository at `../shared/data/drafts-pages`. Without them the
+/// test is skipped with a note, unless `PINLINE_TEST_REQUIRE_POSTGRES=1` (set by CI, where the
+/// pages are always beside the repository) says every required thing must be there.
+pub fn pages_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/drafts-pages");
+    if dir.join("manifest.json").is_file() {
+        return Some(dir);
+    }
+    let required = std::env::var("PINLINE_TEST_REQUIRE_POSTGRES")
+        .is_ok_and(|value| value == "1" || value == "true");
+    assert!(
+        !required,
+        "PINLINE_TEST_REQUIRE_POSTGRES is set but the saved pages are not at {}",
+        dir.display()
+    );
+    eprintln!("skipped: no saved pages at {}", dir.display());
+    None
 }
 
 #[tokio::test]
 async fn at_least_eighteen_of_the_twenty_shared_pages_pass_every_check() {
     pinline_outbound::restrict_to_loopback();
-    let report = score_folder(&pages_dir(), Arc::new(RuleGenerator))
+    let Some(dir) = pages_dir() else { return };
+    let report = score_folder(&dir, Arc::new(RuleGenerator))
         .await
         .expect("the shared pages are readable");
     println!("{}\n{}", report.table(), report.failures());
@@ -35,9 +50,10 @@ async fn at_least_eighteen_of_the_twenty_shared_pages_pass_every_check() {
 #[tokio::test]
 async fn the_model_path_is_checked_by_the_same_rules() {
     pinline_outbound::restrict_to_loopback();
+    let Some(dir) = pages_dir() else { return };
     let model = ModelStub::start().await.expect("the stand-in starts");
     let generator = stand_in_generator(&model).expect("the generator builds");
-    let report = score_folder(&pages_dir(), Arc::new(generator))
+    let report = score_folder(&dir, Arc::new(generator))
         .await
         .expect("the shared pages are readable");
     println!("{}\n{}", report.table(), report.failures());

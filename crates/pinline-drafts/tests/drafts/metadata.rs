@@ -170,3 +170,31 @@ fn non_web_image_urls_are_dropped() {
     );
     assert!(meta.image_candidates().is_empty());
 }
+
+#[test]
+fn teasers_delivery_terms_and_label_fine_print_are_not_the_page_text() {
+    let meta = read(
+        r#"<!doctype html><html><head><title>Brass desk lamp</title></head><body><main>
+        <div class="product-gallery slick-slider"><img src="/img/lamp-main.jpg" alt="A brass desk lamp with a green shade" width="800" height="800"></div>
+        <p>A brass desk lamp with a weighted base and a green glass shade, wired for warm bulbs.</p>
+        <div class="card-carousel"><article class="card"><div class="card__description">
+          <p>Pair this vase with dried grasses for an easy autumn table that lasts all season.</p>
+        </div></article></div>
+        <section class="repeat-delivery-info"><p>Schedule an order for delivery every one, two or three months with our service.</p></section>
+        <div class="bottombannercontainer"><p>We offer the following options within the UK and to selected destinations.</p></div>
+        <div class="nutrition-facts-label-disclaimer"><p>Your daily values may be higher or lower depending on your needs.</p></div>
+        </main></body></html>"#,
+    );
+    assert_eq!(
+        meta.paragraphs,
+        ["A brass desk lamp with a weighted base and a green glass shade, wired for warm bulbs."]
+    );
+    // A product's own picture in a slider is still the page's picture.
+    assert!(
+        meta.image_candidates()
+            .iter()
+            .any(|url| url.path() == "/img/lamp-main.jpg"),
+        "{:?}",
+        meta.image_candidates()
+    );
+}

@@ -163,3 +163,33 @@ async fn hints_win_over_the_page() {
         copies[0].title
     );
 }
+
+#[tokio::test]
+async fn a_shop_page_that_repeats_its_title_still_gives_every_variant_something_to_say() {
+    // The OpenGraph description only repeats the title; the meta description lists what the
+    // thing is; nothing else on the page is text.
+    let meta = page(
+        r#"<title>LINEN APRON</title>
+        <meta property="og:title" content="LINEN APRON">
+        <meta property="og:description" content="LINEN APRON">
+        <meta name="description" content="Apron, Washed Linen, Cross Back Straps, Deep Pockets, Natural Flax">
+        <script type="application/ld+json">
+        {"@type": "Product", "name": "LINEN APRON", "image": "/apron.jpg",
+         "offers": {"@type": "Offer", "price": "38.00", "priceCurrency": "GBP"}}</script>"#,
+    );
+    let copies = RuleGenerator
+        .generate(&meta, &Hints::default(), 3)
+        .await
+        .expect("the rules never fail");
+    for copy in &copies {
+        assert_ne!(copy.description, "LINEN APRON", "{copies:#?}");
+    }
+    let all: String = copies
+        .iter()
+        .map(|c| c.description.to_lowercase())
+        .collect();
+    assert!(
+        all.contains("linen") && all.contains("pockets"),
+        "{copies:#?}"
+    );
+}
