@@ -6,6 +6,7 @@
 mod account_backlog;
 mod account_links;
 mod accounts;
+mod alerts;
 mod analytics;
 mod audit;
 mod campaigns;
@@ -35,6 +36,9 @@ pub use account_links::{AccountIdentity, AccountLinkRow};
 pub use accounts::{
     AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, RefreshTokenKind,
     SealedTokens,
+};
+pub use alerts::{
+    AlertChange, AlertDeliveryRow, DueReminder, NewAlertMessage, PendingAlertEvent,
 };
 pub use analytics::{AnalyticsDayRow, NewAnalyticsDay};
 pub use audit::{AuditFilter, AuditRow, IdempotencyClaim, IdempotencyRow};
