@@ -59,6 +59,9 @@ pub fn change_for(event: &PendingAlertEvent) -> AlertChange<'_> {
     match event.kind.as_str() {
         "account.needs_reauth" => open(AlertState::NeedsReauth),
         "account.token_expiring" => open(AlertState::TokenExpiring),
+        // An account that needs reconnecting is told about as such (its own event), not also
+        // as failing to refresh.
+        "account.refresh_failed" if event.account_status == "needs_reauth" => AlertChange::Nothing,
         "account.refresh_failed" => open(AlertState::RefreshFailing),
         "account.credential_mismatch" => open(AlertState::CredentialMismatch),
         "account.connected" | "account.disconnected" => AlertChange::CloseAll,

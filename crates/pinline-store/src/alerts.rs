@@ -19,6 +19,8 @@ pub struct PendingAlertEvent {
     pub id: String,
     pub account_id: String,
     pub username: String,
+    /// The account's status now (not when the event happened).
+    pub account_status: String,
     pub kind: String,
     pub detail: String,
     pub error_class: Option<String>,
@@ -108,7 +110,7 @@ impl Store {
     ) -> Result<Vec<PendingAlertEvent>, StoreError> {
         let rows = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT e.id, e.account_id, a.username, e.kind, e.detail, e.error_class,
+                "SELECT e.id, e.account_id, a.username, a.status AS account_status, e.kind, e.detail, e.error_class,
                     e.created_at
                  FROM account_events e JOIN accounts a ON a.id = e.account_id
                  WHERE e.alert_pending

@@ -2,6 +2,7 @@
 //! test on SQLite and PostgreSQL.
 
 mod accounts;
+mod alerts;
 mod analytics;
 mod callback_inputs;
 mod continuous_refresh;
