@@ -84,6 +84,20 @@ impl Channels {
         }
     }
 
+    /// Sends a test message to every configured channel; returns each channel's outcome.
+    pub async fn send_test(&self, public_url: &str) -> Vec<(&'static str, Result<(), AlertError>)> {
+        let subject = "pinline: test alert";
+        let body = format!(
+            "This is a test of pinline's alerts. Account alerts link to reconnect pages such as \
+             {public_url}/accounts/<id>/reconnect.\n"
+        );
+        let mut outcomes = Vec::new();
+        for channel in self.names() {
+            outcomes.push((channel, self.send(channel, subject, &body).await));
+        }
+        outcomes
+    }
+
     async fn send_email(&self, subject: &str, body: &str) -> Result<(), AlertError> {
         let Some((settings, transport)) = &self.email else {
             return Err(AlertError::Email("email is not configured".into()));
@@ -108,9 +122,12 @@ impl Channels {
 
     async fn send_slack(&self, subject: &str, body: &str) -> Result<(), AlertError> {
         let Some((webhook, guard, http)) = &self.slack else {
-            return Err(AlertError::Slack("the chat webhook is not configured".into()));
+            return Err(AlertError::Slack(
+                "the chat webhook is not configured".into(),
+            ));
         };
-        let url = url::Url::parse(webhook.url()).map_err(|error| AlertError::Slack(error.to_string()))?;
+        let url =
+            url::Url::parse(webhook.url()).map_err(|error| AlertError::Slack(error.to_string()))?;
         guard
             .check_url(&url)
             .map_err(|error| AlertError::Slack(error.class().to_owned()))?;

@@ -14,6 +14,8 @@ mod error;
 mod message;
 mod service;
 mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use channels::Channels;
 pub use error::AlertError;

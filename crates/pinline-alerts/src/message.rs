@@ -41,7 +41,9 @@ impl AlertState {
     fn headline(self) -> &'static str {
         match self {
             AlertState::NeedsReauth => "needs to be reconnected; its scheduled posts are held",
-            AlertState::TokenExpiring => "will need reconnecting soon: its refresh token nears its end",
+            AlertState::TokenExpiring => {
+                "will need reconnecting soon: its refresh token nears its end"
+            }
             AlertState::RefreshFailing => "cannot refresh its token; pinline keeps retrying",
             AlertState::CredentialMismatch => {
                 "belongs to another app or environment; its posts are held"

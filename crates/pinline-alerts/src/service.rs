@@ -9,10 +9,10 @@ use pinline_core::clock::SharedClock;
 use pinline_store::{NewAlertMessage, Store};
 use tokio::sync::{Notify, watch};
 
+use crate::AlertError;
 use crate::channels::Channels;
 use crate::message::{Alert, AlertState, change_for};
 use crate::settings::AlertSettings;
-use crate::AlertError;
 
 /// How often the worker looks at the outbox when nothing wakes it.
 pub const SWEEP: Duration = Duration::from_secs(5);
@@ -117,7 +117,10 @@ impl Alerts {
                     _ => Vec::new(),
                 };
                 let now = self.inner.clock.now_ms();
-                if store.take_alert_event(event, change, &messages, now).await? {
+                if store
+                    .take_alert_event(event, change, &messages, now)
+                    .await?
+                {
                     sweep.queued += messages.len();
                 }
                 sweep.events += 1;
@@ -128,7 +131,8 @@ impl Alerts {
         }
         store.close_settled_alerts().await?;
         let now = self.inner.clock.now_ms();
-        let remind_ms = i64::try_from(self.inner.settings.remind_after.as_millis()).unwrap_or(i64::MAX);
+        let remind_ms =
+            i64::try_from(self.inner.settings.remind_after.as_millis()).unwrap_or(i64::MAX);
         let reminders = store
             .claim_alert_reminders(now.saturating_sub(remind_ms), now, BATCH)
             .await?;
@@ -199,17 +203,10 @@ impl Alerts {
     /// Sends a test message to every configured channel, now, without queueing it; returns
     /// each channel's outcome.
     pub async fn send_test(&self) -> Vec<(&'static str, Result<(), AlertError>)> {
-        let subject = "pinline: test alert";
-        let body = format!(
-            "This is a test of pinline's alerts. Account alerts link to reconnect pages such as \
-             {}/accounts/<id>/reconnect.\n",
-            self.inner.settings.public_url
-        );
-        let mut outcomes = Vec::new();
-        for channel in self.inner.channels.names() {
-            outcomes.push((channel, self.inner.channels.send(channel, subject, &body).await));
-        }
-        outcomes
+        self.inner
+            .channels
+            .send_test(&self.inner.settings.public_url)
+            .await
     }
 
     /// Sweeps every [`SWEEP`], or at once when woken, until `shutdown` turns true.

@@ -76,8 +76,7 @@ pub struct AlertDeliveryRow {
     pub last_error: Option<String>,
 }
 
-const DELIVERY_COLUMNS: &str =
-    "id, account_id, state, channel, subject, body, created_at, attempts, sent_at, gave_up_at, \
+const DELIVERY_COLUMNS: &str = "id, account_id, state, channel, subject, body, created_at, attempts, sent_at, gave_up_at, \
      last_error";
 
 /// Inside a write transaction: queues `$messages` about (`$account_id`, `$state`).

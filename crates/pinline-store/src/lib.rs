@@ -37,9 +37,7 @@ pub use accounts::{
     AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, RefreshTokenKind,
     SealedTokens,
 };
-pub use alerts::{
-    AlertChange, AlertDeliveryRow, DueReminder, NewAlertMessage, PendingAlertEvent,
-};
+pub use alerts::{AlertChange, AlertDeliveryRow, DueReminder, NewAlertMessage, PendingAlertEvent};
 pub use analytics::{AnalyticsDayRow, NewAnalyticsDay};
 pub use audit::{AuditFilter, AuditRow, IdempotencyClaim, IdempotencyRow};
 pub use campaigns::{CampaignPinRow, CampaignRow};

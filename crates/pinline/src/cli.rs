@@ -67,6 +67,9 @@ pub enum Command {
     /// Schedule many pins from a CSV file, all or none (through a running pinline).
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(crate::import_cmd::ImportArgs),
+    /// Email and chat alerts: `pinline alerts test` sends one message to each configured channel.
+    #[command(subcommand)]
+    Alerts(crate::alerts_cmd::AlertsCommand),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(crate::completions_cmd::CompletionsArgs),

@@ -2,6 +2,7 @@
 //! turns command-line arguments into validated settings and hands them to the library crates.
 
 mod accounts_cmd;
+mod alerts_cmd;
 mod api_client;
 mod cli;
 mod completions_cmd;
@@ -65,6 +66,7 @@ fn main() -> std::process::ExitCode {
             Command::Draft(args) => drafts_cmd::draft(args).await,
             Command::Drafts(command) => drafts_cmd::run(command).await,
             Command::Import(args) => import_cmd::run(args).await,
+            Command::Alerts(command) => alerts_cmd::run(command).await,
             Command::Mcp(args) => mcp_cmd::run(args).await,
             Command::Completions(args) => {
                 completions_cmd::run(&args);

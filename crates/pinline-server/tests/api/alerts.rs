@@ -3,16 +3,16 @@
 //! reconnect link and no token; a reminder follows a day later while the state lasts; the test
 //! message reaches every channel.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use pinline_alerts::testing::SmtpSink;
 use pinline_alerts::{AlertSettings, Alerts, Channels, EmailSettings, SlackWebhook};
 use pinline_core::clock::SharedClock;
 use pinline_store::backend_tests;
 use pinline_store::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 
 use crate::support::{Received, TestApp, eventually, receiver, spawn_app};
@@ -22,64 +22,16 @@ backend_tests!(
     the_test_alert_reaches_every_channel
 );
 
-/// The messages an SMTP sink accepted: each one's DATA, as sent.
-type Mailbox = Arc<Mutex<Vec<String>>>;
-
-/// A minimal SMTP server on 127.0.0.1 that accepts every message: its `smtp://` URL and what it
-/// received.
-async fn smtp_sink() -> (String, Mailbox) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("smtp://{}", listener.local_addr().expect("addr"));
-    let mailbox: Mailbox = Arc::default();
-    let sink = mailbox.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let sink = sink.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                let _ = write.write_all(b"220 sink ready\r\n").await;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
-                        "DATA" => {
-                            let _ = write.write_all(b"354 go on\r\n").await;
-                            let mut data = String::new();
-                            while let Ok(Some(line)) = lines.next_line().await {
-                                if line == "." {
-                                    break;
-                                }
-                                data.push_str(&line);
-                                data.push('\n');
-                            }
-                            sink.lock().unwrap_or_else(|e| e.into_inner()).push(data);
-                            b"250 queued\r\n"
-                        }
-                        "QUIT" => {
-                            let _ = write.write_all(b"221 bye\r\n").await;
-                            return;
-                        }
-                        _ => b"250 OK\r\n",
-                    };
-                    if write.write_all(reply).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (url, mailbox)
-}
-
 /// Alert settings for `app` with both channels.
 fn settings(app: &TestApp, smtp: &str, chat: &str) -> AlertSettings {
     let mut settings = AlertSettings::new(&app.base_url);
     settings.email = Some(
-        EmailSettings::parse(smtp, "pinline <alerts@example.invalid>", "ops@example.invalid")
-            .expect("email settings"),
+        EmailSettings::parse(
+            smtp,
+            "pinline <alerts@example.invalid>",
+            "ops@example.invalid",
+        )
+        .expect("email settings"),
     );
     settings.slack = Some(SlackWebhook::parse(chat).expect("chat webhook"));
     settings
@@ -97,8 +49,8 @@ fn worker(app: &TestApp, settings: AlertSettings) -> Alerts {
     Alerts::new(app.db.store.clone(), clock, settings, channels)
 }
 
-fn count(mailbox: &Mailbox) -> usize {
-    mailbox.lock().unwrap_or_else(|e| e.into_inner()).len()
+fn count(mailbox: &SmtpSink) -> usize {
+    mailbox.messages().len()
 }
 
 fn chat_texts(received: &Received) -> Vec<String> {
@@ -137,7 +89,8 @@ fn assert_no_token(text: &str) {
 
 async fn a_needs_reauth_burst_sends_one_email_and_one_chat_message(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (smtp, mailbox) = smtp_sink().await;
+    let mailbox = SmtpSink::start().await.expect("SMTP sink");
+    let smtp = mailbox.url.clone();
     let (chat, received) = receiver().await;
     let (account, board) = app.account_with_board("maker").await;
     // Two workers on one database: two replicas.
@@ -193,17 +146,25 @@ async fn a_needs_reauth_burst_sends_one_email_and_one_chat_message(db: TestDatab
     for replica in &replicas {
         replica.wake();
     }
-    eventually(Duration::from_secs(20), "the email and the chat message", || {
-        let (mailbox, received) = (mailbox.clone(), received.clone());
-        async move { count(&mailbox) >= 1 && !chat_texts(&received).is_empty() }
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the email and the chat message",
+        || {
+            let (mailbox, received) = (mailbox.clone(), received.clone());
+            async move { count(&mailbox) >= 1 && !chat_texts(&received).is_empty() }
+        },
+    )
     .await;
     // Every event taken and every queued message settled: nothing more is on its way.
     eventually(Duration::from_secs(20), "the alert outbox drained", || {
         let store = app.db.store.clone();
         let account = account.clone();
         async move {
-            store.pending_alert_events(10).await.expect("pending").is_empty()
+            store
+                .pending_alert_events(10)
+                .await
+                .expect("pending")
+                .is_empty()
                 && store
                     .alert_deliveries_of(&account)
                     .await
@@ -216,7 +177,7 @@ async fn a_needs_reauth_burst_sends_one_email_and_one_chat_message(db: TestDatab
     for replica in &replicas {
         replica.sweep().await.expect("sweep");
     }
-    let emails = mailbox.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let emails = mailbox.messages();
     assert_eq!(emails.len(), 1, "one email per burst: {emails:?}");
     let chats = chat_texts(&received);
     assert_eq!(chats.len(), 1, "one chat message per burst: {chats:?}");
@@ -246,14 +207,15 @@ async fn a_needs_reauth_burst_sends_one_email_and_one_chat_message(db: TestDatab
     }
     assert_eq!(count(&mailbox), 2);
     assert_eq!(chat_texts(&received).len(), 2);
-    let reminder = mailbox.lock().unwrap_or_else(|e| e.into_inner())[1].clone();
+    let reminder = mailbox.messages()[1].clone();
     assert!(reminder.contains("reminder"), "{reminder}");
     let _ = stop.send(true);
 }
 
 async fn the_test_alert_reaches_every_channel(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let (smtp, mailbox) = smtp_sink().await;
+    let mailbox = SmtpSink::start().await.expect("SMTP sink");
+    let smtp = mailbox.url.clone();
     let (chat, received) = receiver().await;
     let alerts = worker(&app, settings(&app, &smtp, &chat));
     let outcomes = alerts.send_test().await;
@@ -266,12 +228,20 @@ async fn the_test_alert_reaches_every_channel(db: TestDatabase) {
 
     // A channel that does not answer is reported, with neither its URL nor its secret.
     let mut broken = settings(&app, &smtp, &chat);
-    broken.slack = Some(SlackWebhook::parse("http://127.0.0.1:9/hook/T000/SECRETPART").expect("url"));
+    broken.slack =
+        Some(SlackWebhook::parse("http://127.0.0.1:9/hook/T000/SECRETPART").expect("url"));
     let outcomes = worker(&app, broken).send_test().await;
     let (_, slack) = outcomes.iter().find(|(c, _)| *c == "slack").expect("slack");
-    let error = slack.as_ref().expect_err("nothing listens on port 9").to_string();
+    let error = slack
+        .as_ref()
+        .expect_err("nothing listens on port 9")
+        .to_string();
     assert!(!error.contains("SECRETPART"), "{error}");
     assert!(
-        !format!("{:?}", SlackWebhook::parse("http://127.0.0.1:9/x/SECRETPART")).contains("SECRETPART")
+        !format!(
+            "{:?}",
+            SlackWebhook::parse("http://127.0.0.1:9/x/SECRETPART")
+        )
+        .contains("SECRETPART")
     );
 }
