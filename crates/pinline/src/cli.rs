@@ -30,7 +30,7 @@ pub struct Cli {
 pub enum Command {
     /// Run pinline's API server (and its background work) until Ctrl-C.
     #[command(after_help = SERVE_EXAMPLES)]
-    Serve(crate::config::ServeArgs),
+    Serve(Box<crate::config::ServeArgs>),
     /// Pinterest accounts: list, show, connect, refresh, disconnect (through a running pinline).
     #[command(subcommand, after_help = ACCOUNTS_EXAMPLES)]
     Accounts(crate::accounts_cmd::AccountsCommand),

@@ -54,7 +54,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve_cmd::run(args).await,
+            Command::Serve(args) => serve_cmd::run(*args).await,
             Command::Keys(command) => keys_cmd::run(command).await,
             Command::Accounts(command) => accounts_cmd::run(command).await,
             Command::Sandbox(args) => sandbox_cmd::run(args).await,
