@@ -186,6 +186,12 @@ pub async fn start_with(
     let mut tasks = background::spawn_all(vault, webhooks, publisher.clone(), stopped.clone());
     let alerting = stopped.clone();
     tasks.spawn(async move { alerts.run(alerting).await });
+    tasks.spawn(pinline_server::cooldowns::share_cooldowns(
+        store.clone(),
+        publisher.pacer().clone(),
+        clock.clone(),
+        stopped.clone(),
+    ));
     if wake.pg_notify {
         tasks.spawn(background::wake_on_posts_due(
             store.clone(),

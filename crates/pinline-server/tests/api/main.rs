@@ -6,6 +6,7 @@ mod alerts;
 mod analytics;
 mod callback_inputs;
 mod continuous_refresh;
+mod cooldowns;
 mod drafts;
 mod embedded_connect;
 mod hostile;

@@ -39,3 +39,13 @@ CREATE TABLE alert_deliveries (
 );
 CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at)
     WHERE sent_at IS NULL AND gave_up_at IS NULL;
+
+-- Cool-downs shared by replicas: when one sees Pinterest's 429 or an exhausted window for a
+-- (Pinterest user, category), nothing is sent for it by any replica before `until_ms`.
+CREATE TABLE rate_cooldowns (
+    pinterest_user_id TEXT NOT NULL,
+    category          TEXT NOT NULL,
+    until_ms          BIGINT NOT NULL,
+    PRIMARY KEY (pinterest_user_id, category)
+);
+CREATE INDEX rate_cooldowns_until ON rate_cooldowns (until_ms);
