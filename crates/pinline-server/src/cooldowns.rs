@@ -55,7 +55,7 @@ pub async fn share_cooldowns(
             tracing::warn!(%error, "sharing rate cool-downs failed; retrying");
         }
         rounds += 1;
-        if rounds % 600 == 0
+        if rounds.is_multiple_of(600)
             && let Err(error) = store
                 .forget_rate_cooldowns(clock.now_ms() - FORGET_AFTER_MS)
                 .await
