@@ -35,7 +35,7 @@ pub mod worker;
 pub use adopt::{PostFingerprint, find_pin_to_adopt};
 pub use classify::{Decision, decide, decide_vault};
 pub use metrics::{AttemptTotals, PublisherMetrics};
-pub use pacing::{DEFAULT_RESERVED, Observed, PaceStatus, Pacer, PacerSettings, Rate};
+pub use pacing::{Cooldown, DEFAULT_RESERVED, Observed, PaceStatus, Pacer, PacerSettings, Rate};
 pub use queue::{Queue, QueueSettings};
 pub use retry::RetryPolicy;
 pub use worker::{Outcome, PostEvent, Publisher, PublisherSettings, PublisherStats, post_kind};

@@ -21,7 +21,9 @@
 //!
 //! Pacing is per process. Replicas sharing one Pinterest app divide the budget between them: set
 //! [`PacerSettings::share`] to `1 / replicas` (the 429 feedback above catches what a static share
-//! misses).
+//! misses). Cool-downs cross replicas: each block [`Pacer::observe`] sets is also kept for
+//! [`Pacer::take_new_cooldowns`], which the server writes to the database, and the blocks other
+//! replicas wrote come back through [`Pacer::apply_cooldown`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,6 +152,16 @@ pub struct Pacer {
     keys: Mutex<HashMap<(String, RateLimitCategory), KeyState>>,
     /// The reserved part of each rate, as `f64` bits (see [`Pacer::set_reserved`]).
     reserved: AtomicU64,
+    /// Blocks observed here and not yet shared with other replicas: the latest end per key.
+    new_cooldowns: Mutex<HashMap<(String, RateLimitCategory), i64>>,
+}
+
+/// A cool-down of one `(user, category)`: nothing is sent before `until_ms` (unix ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cooldown {
+    pub user: String,
+    pub category: RateLimitCategory,
+    pub until_ms: i64,
 }
 
 impl Pacer {
@@ -160,7 +172,33 @@ impl Pacer {
             clock,
             keys: Mutex::new(HashMap::new()),
             reserved: AtomicU64::new(DEFAULT_RESERVED.to_bits()),
+            new_cooldowns: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The cool-downs observed by this process since the last call, to share with other
+    /// replicas.
+    pub fn take_new_cooldowns(&self) -> Vec<Cooldown> {
+        std::mem::take(&mut *self.new_cooldowns.lock())
+            .into_iter()
+            .map(|((user, category), until_ms)| Cooldown {
+                user,
+                category,
+                until_ms,
+            })
+            .collect()
+    }
+
+    /// Honours a cool-down another replica observed: nothing is sent for `(user, category)`
+    /// before `until_ms`. Not shared again.
+    pub fn apply_cooldown(&self, user: &str, category: RateLimitCategory, until_ms: i64) {
+        let until = until_ms.saturating_mul(1000);
+        if until <= self.now() {
+            return;
+        }
+        let mut keys = self.keys.lock();
+        let state = keys.entry((user.to_owned(), category)).or_default();
+        state.blocked_until = state.blocked_until.max(until);
     }
 
     /// Keeps `reserved` (in [0, 1]) of every rate for scheduled posts and refreshes: tools get
@@ -336,6 +374,12 @@ impl Pacer {
         let mut keys = self.keys.lock();
         let state = keys.entry((user.to_owned(), category)).or_default();
         if let Some(until) = blocked_until {
+            if until > state.blocked_until {
+                let until_ms = until.div_euclid(1000) + 1;
+                let mut shared = self.new_cooldowns.lock();
+                let end = shared.entry((user.to_owned(), category)).or_default();
+                *end = (*end).max(until_ms);
+            }
             state.blocked_until = state.blocked_until.max(until);
         }
         if seen {

@@ -10,6 +10,7 @@ mod auth;
 pub mod background;
 mod boards;
 mod body;
+pub mod cooldowns;
 mod dashboard;
 mod docs;
 mod edge;

@@ -6,10 +6,12 @@
 mod account_backlog;
 mod account_links;
 mod accounts;
+mod alerts;
 mod analytics;
 mod audit;
 mod campaigns;
 mod claim;
+mod cooldowns;
 mod counts;
 mod drafts;
 mod error;
@@ -36,10 +38,12 @@ pub use accounts::{
     AccountRow, ConnectedAccount, NewAccountEvent, RefreshClaim, RefreshFailure, RefreshTokenKind,
     SealedTokens,
 };
+pub use alerts::{AlertChange, AlertDeliveryRow, DueReminder, NewAlertMessage, PendingAlertEvent};
 pub use analytics::{AnalyticsDayRow, NewAnalyticsDay};
 pub use audit::{AuditFilter, AuditRow, IdempotencyClaim, IdempotencyRow};
 pub use campaigns::{CampaignPinRow, CampaignRow};
 pub use claim::ClaimRequest;
+pub use cooldowns::RateCooldownRow;
 pub use drafts::{DraftChange, DraftEdit, DraftRow, NewDraft};
 pub use error::StoreError;
 pub use location::DatabaseLocation;

@@ -30,7 +30,7 @@ pub struct Cli {
 pub enum Command {
     /// Run pinline's API server (and its background work) until Ctrl-C.
     #[command(after_help = SERVE_EXAMPLES)]
-    Serve(crate::config::ServeArgs),
+    Serve(Box<crate::config::ServeArgs>),
     /// Pinterest accounts: list, show, connect, refresh, disconnect (through a running pinline).
     #[command(subcommand, after_help = ACCOUNTS_EXAMPLES)]
     Accounts(crate::accounts_cmd::AccountsCommand),
@@ -71,6 +71,9 @@ pub enum Command {
     /// Schedule many pins from a CSV file, all or none (through a running pinline).
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(crate::import_cmd::ImportArgs),
+    /// Email and chat alerts: `pinline alerts test` sends one message to each configured channel.
+    #[command(subcommand)]
+    Alerts(crate::alerts_cmd::AlertsCommand),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(crate::completions_cmd::CompletionsArgs),

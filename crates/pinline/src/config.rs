@@ -283,6 +283,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub drafts: DraftArgs,
+
+    #[command(flatten)]
+    pub alerts: crate::alerts_cmd::AlertArgs,
 }
 
 /// Where pinline's own requests may go (webhook deliveries, draft fetches, the chat API and

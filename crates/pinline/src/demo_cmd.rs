@@ -186,6 +186,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         credential: pinline_server::passthrough::CredentialSettings::default(),
         metrics_token: None,
         connect_return_urls: Vec::new(),
+        alerts: pinline_alerts::AlertSettings::new(&public_url),
     };
     let running = serve_cmd::start(setup, listener).await?;
 

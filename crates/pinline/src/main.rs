@@ -2,6 +2,7 @@
 //! turns command-line arguments into validated settings and hands them to the library crates.
 
 mod accounts_cmd;
+mod alerts_cmd;
 mod api_client;
 mod campaign_cmd;
 mod cli;
@@ -54,7 +55,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve_cmd::run(args).await,
+            Command::Serve(args) => serve_cmd::run(*args).await,
             Command::Keys(command) => keys_cmd::run(command).await,
             Command::Accounts(command) => accounts_cmd::run(command).await,
             Command::Sandbox(args) => sandbox_cmd::run(args).await,
@@ -67,6 +68,7 @@ fn main() -> std::process::ExitCode {
             Command::Drafts(command) => drafts_cmd::run(command).await,
             Command::Campaign(args) => campaign_cmd::run(args).await,
             Command::Import(args) => import_cmd::run(args).await,
+            Command::Alerts(command) => alerts_cmd::run(command).await,
             Command::Mcp(args) => mcp_cmd::run(args).await,
             Command::Completions(args) => {
                 completions_cmd::run(&args);

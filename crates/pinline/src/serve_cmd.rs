@@ -46,6 +46,8 @@ pub struct ServerSetup {
     pub connect_return_urls: Vec<url::Url>,
     /// The Pinterest passthrough and the token endpoint.
     pub credential: pinline_server::passthrough::CredentialSettings,
+    /// Where account alerts go by email and chat (none: only tracked).
+    pub alerts: pinline_alerts::AlertSettings,
 }
 
 /// A running pinline: API server plus background work.
@@ -116,6 +118,7 @@ pub async fn start_with(
         metrics_token,
         connect_return_urls,
         credential,
+        alerts,
     } = setup;
     let store = Store::open(&location)
         .await
@@ -161,7 +164,7 @@ pub async fn start_with(
         vault.clone(),
         webhooks.clone(),
         publisher.clone(),
-        clock,
+        clock.clone(),
     )
     .with_drafter(drafter)
     .with_trusted_proxies(trusted_proxies)
@@ -172,8 +175,23 @@ pub async fn start_with(
         Some(token) => state.with_metrics_token(token),
         None => state,
     };
+    let alerts = pinline_alerts::Alerts::new(
+        store.clone(),
+        clock.clone(),
+        alerts.clone(),
+        pinline_alerts::Channels::new(&alerts, Guard::new("alerts", allow_private_targets))
+            .context("while setting up alerts")?,
+    );
     let (stop, stopped) = watch::channel(false);
     let mut tasks = background::spawn_all(vault, webhooks, publisher.clone(), stopped.clone());
+    let alerting = stopped.clone();
+    tasks.spawn(async move { alerts.run(alerting).await });
+    tasks.spawn(pinline_server::cooldowns::share_cooldowns(
+        store.clone(),
+        publisher.pacer().clone(),
+        clock.clone(),
+        stopped.clone(),
+    ));
     if wake.pg_notify {
         tasks.spawn(background::wake_on_posts_due(
             store.clone(),
@@ -223,6 +241,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         metrics_token: args.metrics_token.clone(),
         connect_return_urls: args.connect_return_urls.clone(),
         credential: args.credential_settings()?,
+        alerts: args.alerts.settings(&args.public_url()?)?,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -2,10 +2,12 @@
 //! test on SQLite and PostgreSQL.
 
 mod accounts;
+mod alerts;
 mod analytics;
 mod callback_inputs;
 mod campaigns;
 mod continuous_refresh;
+mod cooldowns;
 mod drafts;
 mod embedded_connect;
 mod hostile;
