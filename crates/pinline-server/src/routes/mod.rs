@@ -7,6 +7,7 @@ pub mod audit;
 pub mod callback;
 pub mod drafts;
 pub mod health;
+pub(crate) mod live_edit;
 pub mod posts;
 pub mod rate_meter;
 pub mod sections;

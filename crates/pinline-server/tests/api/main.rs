@@ -8,6 +8,7 @@ mod continuous_refresh;
 mod drafts;
 mod embedded_connect;
 mod hostile;
+mod live_edits;
 mod metrics;
 mod openapi;
 mod passthrough;
