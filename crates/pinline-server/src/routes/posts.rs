@@ -233,7 +233,7 @@ pub(crate) async fn accept(
 ) -> Result<(StatusCode, PostRow), ApiError> {
     let request_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
     let input: PostInput = crate::body::read(&body)?;
-    let post = input.validate()?;
+    let mut post = input.validate()?;
     let account = state
         .vault()
         .account(&caller.profile_id, &post.account_id)
@@ -270,6 +270,15 @@ pub(crate) async fn accept(
     let board_id = if let Some(reason) = &held_reason {
         // The board cannot be checked without a working token: only an id is accepted then.
         match &post.board {
+            crate::post_input::BoardRef::Id(_) if post.board_section.is_some() => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "account_needs_reauth",
+                    format!(
+                        "{reason}; a section name cannot be resolved until the account is reconnected (send board_section_id to queue the post as held)"
+                    ),
+                ));
+            }
             crate::post_input::BoardRef::Id(id) => id.clone(),
             crate::post_input::BoardRef::Name(_) => {
                 return Err(ApiError::new(
@@ -330,6 +339,12 @@ pub(crate) async fn accept(
                     ),
                 )
             });
+        }
+        if let Some(name) = post.board_section.take() {
+            let section =
+                crate::section_names::resolve_section(state, &post.account_id, &board.id, &name)
+                    .await?;
+            post.board_section_id = Some(section);
         }
         board.id
     };

@@ -4,6 +4,7 @@
 mod accounts;
 mod analytics;
 mod callback_inputs;
+mod carousels;
 mod continuous_refresh;
 mod drafts;
 mod embedded_connect;
@@ -15,6 +16,7 @@ mod passthrough;
 mod posts;
 mod rate_meter;
 mod scopes;
+mod section_names;
 mod sections;
 mod slots;
 mod stops;
