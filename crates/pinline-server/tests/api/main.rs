@@ -21,4 +21,5 @@ mod sections;
 mod slots;
 mod stops;
 mod support;
+mod token_kind;
 mod webhooks;
