@@ -10,6 +10,7 @@ mod auth;
 pub mod background;
 mod boards;
 mod body;
+mod carousel;
 pub mod cooldowns;
 mod dashboard;
 mod docs;
@@ -25,6 +26,7 @@ pub mod passthrough;
 mod post_input;
 mod routes;
 mod schemas;
+mod section_names;
 pub mod serve;
 mod state;
 mod text;
@@ -52,6 +54,10 @@ pub const UNDOCUMENTED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/dashboard/connect"),
     ("POST", "/dashboard/accounts/{account_id}/reconnect"),
     ("GET", "/accounts/{account_id}/reconnect"),
+    ("GET", "/dashboard/accounts/{account_id}/calendar"),
+    ("POST", "/dashboard/accounts/{account_id}/slots"),
+    ("POST", "/dashboard/accounts/{account_id}/campaign"),
+    ("POST", "/dashboard/posts/{post_id}/reschedule"),
     ("GET", "/dashboard/posts"),
     ("GET", "/dashboard/posts/{post_id}"),
     ("GET", "/dashboard/webhooks"),

@@ -44,6 +44,8 @@ pub struct PostInput {
     pub board: Option<String>,
     /// A section of the board (digits).
     pub board_section_id: Option<String>,
+    /// Or the section's name, resolved to its id once, now (case-insensitively).
+    pub board_section: Option<String>,
     /// At most 100 characters.
     pub title: Option<String>,
     /// At most 800 characters; may span lines.
@@ -59,6 +61,10 @@ pub struct PostInput {
     pub media_source: Option<serde_json::Value>,
     /// Shorthand for `{"source_type": "image_url", "url": …}`.
     pub image_url: Option<String>,
+    /// A carousel of 2–5 images, each with its own title, description and link. One of
+    /// `images`, `image_url` and `media_source` is required.
+    #[schema(value_type = Option<Vec<crate::carousel::CarouselImageInput>>)]
+    pub images: Option<Vec<crate::carousel::CarouselImageInput>>,
     /// When to publish: an RFC 3339 time with an offset (absent or past means now), or
     /// `next_slot` for the account's next free time slot (`PUT /v1/accounts/{id}/slots`). The
     /// account's spacing rule may move either later; the answer's `publish_at` says when.
@@ -176,6 +182,8 @@ pub struct ValidPost {
     pub account_id: String,
     pub board: BoardRef,
     pub board_section_id: Option<String>,
+    /// A section named rather than given by id; resolved at acceptance.
+    pub board_section: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
     pub link: Option<String>,
@@ -243,6 +251,21 @@ impl PostInput {
             }
         };
         let board_section_id = non_empty(self.board_section_id);
+        let board_section = non_empty(self.board_section);
+        if board_section_id.is_some() && board_section.is_some() {
+            return Err(ApiError::invalid(
+                "board_section",
+                "give board_section_id or board_section (a name), not both",
+            ));
+        }
+        if let Some(name) = &board_section
+            && name.chars().count() > 180
+        {
+            return Err(ApiError::invalid(
+                "board_section",
+                "board_section is a section name: at most 180 characters",
+            ));
+        }
         if let Some(section) = &board_section_id
             && !is_pinterest_id(section)
         {
@@ -256,21 +279,39 @@ impl PostInput {
             PinText::Description,
             self.description.map(MultiLine::into_string),
         )?;
-        let alt_text = pin_text(PinText::AltText, self.alt_text)?;
+        let mut alt_text = pin_text(PinText::AltText, self.alt_text)?;
         let link = pin_text(PinText::Link, self.link)?;
-        let media = match (self.media_source, non_empty(self.image_url)) {
-            (Some(_), Some(_)) => {
+        let carousel = match self.images {
+            Some(images) => {
+                if self.media_source.is_some() || self.image_url.is_some() {
+                    return Err(ApiError::invalid(
+                        "images",
+                        "give images, image_url or media_source, only one",
+                    ));
+                }
+                Some(crate::carousel::carousel(images)?)
+            }
+            None => None,
+        };
+        let media = match (carousel, self.media_source, non_empty(self.image_url)) {
+            (Some(carousel), _, _) => {
+                if alt_text.is_none() {
+                    alt_text = carousel.alt_text;
+                }
+                carousel.media
+            }
+            (None, Some(_), Some(_)) => {
                 return Err(ApiError::invalid(
                     "media_source",
                     "give media_source or image_url, not both",
                 ));
             }
-            (None, Some(url)) => PinMediaSource::ImageUrl { url },
-            (Some(value), None) => media_source(&value)?,
-            (None, None) => {
+            (None, None, Some(url)) => PinMediaSource::ImageUrl { url },
+            (None, Some(value), None) => media_source(&value)?,
+            (None, None, None) => {
                 return Err(ApiError::invalid(
                     "media_source",
-                    "media is required: image_url, or media_source as Pinterest defines it",
+                    "media is required: image_url, images (a carousel), or media_source as Pinterest defines it",
                 ));
             }
         };
@@ -306,6 +347,7 @@ impl PostInput {
             account_id,
             board,
             board_section_id,
+            board_section,
             title,
             description,
             link,

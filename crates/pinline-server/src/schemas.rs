@@ -9,13 +9,16 @@ use serde_json::Value;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 /// Every attempt outcome a finished attempt can have.
-pub const ATTEMPT_OUTCOMES: [&str; 6] = [
+pub const ATTEMPT_OUTCOMES: [&str; 9] = [
     PostAttemptRow::PUBLISHED,
     PostAttemptRow::RETRY,
     PostAttemptRow::FAILED,
     PostAttemptRow::HELD,
     PostAttemptRow::ADOPTED,
     PostAttemptRow::FENCED_OUT,
+    PostAttemptRow::EDITED,
+    PostAttemptRow::EDIT_RETRY,
+    PostAttemptRow::EDIT_FAILED,
 ];
 
 /// Every status of a webhook delivery.
@@ -59,8 +62,9 @@ pub fn attempt_outcome() -> Object {
     nullable_enum(
         "`published`, `retry` (back in the queue), `failed` (for good), `held` (the account \
          cannot publish), `adopted` (an earlier attempt's pin was found on the board) or \
-         `fenced_out` (its lease ran out and another worker took the post over); `null` while \
-         the attempt runs."
+         `fenced_out` (its lease ran out and another worker took the post over); for an edit of \
+         the live pin `edited`, `edit_retry` (tried again) or `edit_failed`; `null` while the \
+         attempt runs."
             .to_owned(),
         ATTEMPT_OUTCOMES,
     )

@@ -50,8 +50,8 @@ pub use location::DatabaseLocation;
 pub use oauth_states::{OAuthStateRow, StateRejection};
 pub use outbox::{EventDelivery, Fanout, PendingAccountEvent, PendingPostEvent};
 pub use posts::{
-    Bookings, ClaimedAccount, ClaimedPost, Completion, InsertOutcome, NewPost, PlacedTime,
-    PostAttemptRow, PostChange, PostChanges, PostCursor, PostFilter, PostPage, PostRow,
+    Bookings, ClaimedAccount, ClaimedPost, Completion, InsertOutcome, LIVE_EDIT_OWNER, NewPost,
+    PlacedTime, PostAttemptRow, PostChange, PostChanges, PostCursor, PostFilter, PostPage, PostRow,
     PublishedPost,
 };
 pub use profiles::{ApiKeyRow, ProfileRow};

@@ -38,11 +38,42 @@ const COLUMNS: [&str; 9] = [
     "publish_at",
 ];
 
+/// Optional columns: the board section by name, and a carousel of 2–5 images, image N with its
+/// own title, description and link (a row gives `image_url` or `image_url_1`, `image_url_2`, …).
+const MORE_COLUMNS: [&str; 21] = [
+    "board_section",
+    "image_url_1",
+    "image_title_1",
+    "image_description_1",
+    "image_link_1",
+    "image_url_2",
+    "image_title_2",
+    "image_description_2",
+    "image_link_2",
+    "image_url_3",
+    "image_title_3",
+    "image_description_3",
+    "image_link_3",
+    "image_url_4",
+    "image_title_4",
+    "image_description_4",
+    "image_link_4",
+    "image_url_5",
+    "image_title_5",
+    "image_description_5",
+    "image_link_5",
+];
+
+/// Images a carousel row may have.
+const CAROUSEL_MAX: usize = 5;
+
 /// Settings of `pinline import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The CSV file. Header row with the columns account_id, board or board_id, title,
-    /// description, link, alt_text, image_url, publish_at (RFC 3339; empty means now).
+    /// description, link, alt_text, image_url, publish_at (RFC 3339; empty means now), and
+    /// optionally board_section (a name) and, for a carousel instead of image_url,
+    /// image_url_N, image_title_N, image_description_N, image_link_N for N = 1…5.
     pub file: PathBuf,
     /// Check every row (locally only) and report; send nothing.
     #[arg(long)]
@@ -105,11 +136,25 @@ fn validate_row(
             post[text.field()] = json!(value);
         }
     }
-    let image = get("image_url").ok_or("image_url is empty")?;
-    if !is_http_url(image) {
-        return Err(format!("image_url `{image}` is not an http(s) URL"));
+    if let Some(section) = get("board_section") {
+        post["board_section"] = json!(section);
     }
-    post["image_url"] = json!(image);
+    let images = carousel(&get)?;
+    match (get("image_url"), images.is_empty()) {
+        (Some(_), false) => {
+            return Err(
+                "give image_url or image_url_1, image_url_2, … (a carousel), not both".into(),
+            );
+        }
+        (Some(image), true) => {
+            if !is_http_url(image) {
+                return Err(format!("image_url `{image}` is not an http(s) URL"));
+            }
+            post["image_url"] = json!(image);
+        }
+        (None, false) => post["images"] = json!(images),
+        (None, true) => return Err("image_url is empty".into()),
+    }
     if let Some(at) = get("publish_at") {
         time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).map_err(
             |_| {
@@ -121,6 +166,48 @@ fn validate_row(
         post["publish_at"] = json!(at);
     }
     Ok(post)
+}
+
+/// The carousel a row gives in its `image_*_N` columns (empty when it gives none), checked as
+/// the API checks it.
+fn carousel<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Vec<Value>, String> {
+    let mut images = Vec::new();
+    for n in 1..=CAROUSEL_MAX {
+        let copy = [
+            (PinText::Title, format!("image_title_{n}")),
+            (PinText::Description, format!("image_description_{n}")),
+            (PinText::Link, format!("image_link_{n}")),
+        ];
+        let Some(url) = get(&format!("image_url_{n}")) else {
+            if let Some((_, column)) = copy.iter().find(|(_, column)| get(column).is_some()) {
+                return Err(format!("{column} is given but image_url_{n} is empty"));
+            }
+            continue;
+        };
+        if images.len() + 1 != n {
+            return Err(format!(
+                "image_url_{n} is given but image_url_{} is empty",
+                images.len() + 1
+            ));
+        }
+        if !is_http_url(url) {
+            return Err(format!("image_url_{n} `{url}` is not an http(s) URL"));
+        }
+        let mut image = json!({"url": url});
+        for (text, column) in copy {
+            if let Some(value) = text
+                .check(get(&column))
+                .map_err(|e| format!("{column}: {}", e.message))?
+            {
+                image[text.field()] = json!(value);
+            }
+        }
+        images.push(image);
+    }
+    if images.len() == 1 {
+        return Err("a carousel needs at least image_url_1 and image_url_2".into());
+    }
+    Ok(images)
 }
 
 /// Reads and checks the whole file.
@@ -139,9 +226,9 @@ fn read_rows(file: &PathBuf) -> anyhow::Result<(Vec<Row>, Vec<BadRow>)> {
             .trim()
             .trim_start_matches('\u{feff}')
             .to_ascii_lowercase();
-        let Some(known) = COLUMNS.iter().find(|c| **c == name) else {
+        let Some(known) = COLUMNS.iter().chain(&MORE_COLUMNS).find(|c| **c == name) else {
             bail!(
-                "{}: line 1: unknown column `{name}`; the columns are {}",
+                "{}: line 1: unknown column `{name}`; the columns are {}, and optionally board_section and image_url_N, image_title_N, image_description_N, image_link_N (N = 1…5) for a carousel",
                 file.display(),
                 COLUMNS.join(", ")
             );
@@ -150,7 +237,13 @@ fn read_rows(file: &PathBuf) -> anyhow::Result<(Vec<Row>, Vec<BadRow>)> {
             bail!("{}: line 1: column `{name}` appears twice", file.display());
         }
     }
-    for required in ["account_id", "image_url"] {
+    if !columns.contains_key("image_url") && !columns.contains_key("image_url_1") {
+        bail!(
+            "{}: line 1: the header has no `image_url` column (nor `image_url_1`, … for carousels)",
+            file.display()
+        );
+    }
+    for required in ["account_id"] {
         if !columns.contains_key(required) {
             bail!(
                 "{}: line 1: the header has no `{required}` column",
@@ -570,6 +663,94 @@ mod tests {
         assert_eq!(post["board_id"], json!("123"));
         assert_eq!(post["publish_at"], json!("2030-01-01T00:00:00Z"));
         assert!(post.get("description").is_none());
+    }
+
+    #[test]
+    fn carousel_columns_become_images() {
+        let names = [
+            "account_id",
+            "board_id",
+            "board_section",
+            "image_url_1",
+            "image_title_1",
+            "image_url_2",
+            "image_link_2",
+            "image_description_3",
+        ];
+        let columns: HashMap<&str, usize> = names
+            .iter()
+            .map(|n| {
+                *COLUMNS
+                    .iter()
+                    .chain(&MORE_COLUMNS)
+                    .find(|c| *c == n)
+                    .expect("known")
+            })
+            .enumerate()
+            .map(|(i, c)| (c, i))
+            .collect();
+        let row = |values: [&str; 8]| csv::StringRecord::from(values.to_vec());
+        let post = validate_row(
+            &row([
+                "a",
+                "1",
+                "Desserts",
+                "https://e.com/1.jpg",
+                "One",
+                "https://e.com/2.jpg",
+                "https://e.com/two",
+                "",
+            ]),
+            &columns,
+        )
+        .expect("valid");
+        assert_eq!(post["board_section"], json!("Desserts"));
+        assert_eq!(
+            post["images"],
+            json!([
+                {"url": "https://e.com/1.jpg", "title": "One"},
+                {"url": "https://e.com/2.jpg", "link": "https://e.com/two"},
+            ])
+        );
+        for (values, reason) in [
+            (
+                ["a", "1", "", "https://e.com/1.jpg", "", "", "", ""],
+                "at least",
+            ),
+            (
+                ["a", "1", "", "", "", "https://e.com/2.jpg", "", ""],
+                "image_url_1 is empty",
+            ),
+            (
+                [
+                    "a",
+                    "1",
+                    "",
+                    "https://e.com/1.jpg",
+                    "",
+                    "https://e.com/2.jpg",
+                    "",
+                    "Three",
+                ],
+                "image_description_3",
+            ),
+            (
+                [
+                    "a",
+                    "1",
+                    "",
+                    "https://e.com/1.jpg",
+                    "",
+                    "https://e.com/2.jpg",
+                    "two",
+                    "",
+                ],
+                "image_link_2",
+            ),
+        ] {
+            let error = validate_row(&row(values), &columns).expect_err("invalid");
+            assert!(error.contains(reason), "{error} should mention {reason}");
+        }
     }
 
     #[test]

@@ -340,6 +340,8 @@ struct AccountView {
     access_at: String,
     refresh_left: String,
     refresh_at: String,
+    /// Which refresh token, in words.
+    refresh_kind: &'static str,
     last_refresh: String,
     scopes: String,
     last_error: Option<String>,
@@ -467,6 +469,19 @@ pub async fn accounts_page(
             access_at: timestamp(account.access_expires_at_ms),
             refresh_left: time_left(account.refresh_expires_at_ms, now),
             refresh_at: timestamp(account.refresh_expires_at_ms),
+            refresh_kind: match account
+                .refresh_token_kind
+                .as_deref()
+                .and_then(pinline_store::RefreshTokenKind::parse)
+            {
+                Some(pinline_store::RefreshTokenKind::Continuous) => {
+                    "continuous: renewed by every refresh"
+                }
+                Some(pinline_store::RefreshTokenKind::Legacy) => {
+                    "legacy: a hard end a year after the connect; reconnect before it"
+                }
+                None => "kind not known",
+            },
             last_refresh: account
                 .last_refresh_at_ms
                 .map(|at| format!("{} ({})", relative(at, now), timestamp(Some(at))))

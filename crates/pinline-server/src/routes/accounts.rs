@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pinline_pinterest::facts::Scope;
 use pinline_pinterest::{BoardCreate, BoardPrivacy};
-use pinline_store::AccountLinkRow;
+use pinline_store::{AccountLinkRow, RefreshTokenKind};
 use pinline_vault::{Account, AccountStatus, ConnectContext};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
@@ -45,6 +45,9 @@ pub struct AccountView {
     #[schema(format = DateTime)]
     pub refresh_token_expires_at: Option<String>,
     pub refresh_token_expires_in_secs: Option<i64>,
+    /// Which refresh token the account holds; see [`refresh_token_kind_schema`].
+    #[schema(schema_with = refresh_token_kind_schema)]
+    pub refresh_token_kind: Option<String>,
     #[schema(format = DateTime)]
     pub last_refresh_at: Option<String>,
     /// The last failure talking to Pinterest for this account.
@@ -60,6 +63,27 @@ pub struct AccountView {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
+}
+
+/// The JSON Schema of an account's refresh token kind.
+fn refresh_token_kind_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .enum_values(Some([
+            Some(RefreshTokenKind::Continuous.as_str()),
+            Some(RefreshTokenKind::Legacy.as_str()),
+            None,
+        ]))
+        .description(Some(
+            "`continuous` (renewed by every refresh: the account stays connected while it is \
+             used) or `legacy` (365 days from the connect, a hard end no refresh moves: \
+             reconnect before `refresh_token_expires_at`); `null` when not known (tokens stored \
+             before pinline recorded it).",
+        ))
+        .build()
 }
 
 /// The last failure of an account.
@@ -90,6 +114,11 @@ impl AccountView {
             access_token_expires_in_secs: left(account.access_expires_at_ms),
             refresh_token_expires_at: account.refresh_expires_at_ms.map(rfc3339),
             refresh_token_expires_in_secs: left(account.refresh_expires_at_ms),
+            refresh_token_kind: account
+                .refresh_token_kind
+                .as_deref()
+                .and_then(RefreshTokenKind::parse)
+                .map(|kind| kind.as_str().to_owned()),
             last_refresh_at: account.last_refresh_at_ms.map(rfc3339),
             last_error: account.last_error.as_ref().map(|error| AccountErrorView {
                 class: error.class.clone(),

@@ -8,6 +8,7 @@ pub mod callback;
 pub mod campaigns;
 pub mod drafts;
 pub mod health;
+pub(crate) mod live_edit;
 pub mod posts;
 pub mod rate_meter;
 pub mod sections;

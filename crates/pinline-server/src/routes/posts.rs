@@ -233,7 +233,7 @@ pub(crate) async fn accept(
 ) -> Result<(StatusCode, PostRow), ApiError> {
     let request_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
     let input: PostInput = crate::body::read(&body)?;
-    let post = input.validate()?;
+    let mut post = input.validate()?;
     let account = state
         .vault()
         .account(&caller.profile_id, &post.account_id)
@@ -270,6 +270,15 @@ pub(crate) async fn accept(
     let board_id = if let Some(reason) = &held_reason {
         // The board cannot be checked without a working token: only an id is accepted then.
         match &post.board {
+            crate::post_input::BoardRef::Id(_) if post.board_section.is_some() => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "account_needs_reauth",
+                    format!(
+                        "{reason}; a section name cannot be resolved until the account is reconnected (send board_section_id to queue the post as held)"
+                    ),
+                ));
+            }
             crate::post_input::BoardRef::Id(id) => id.clone(),
             crate::post_input::BoardRef::Name(_) => {
                 return Err(ApiError::new(
@@ -330,6 +339,12 @@ pub(crate) async fn accept(
                     ),
                 )
             });
+        }
+        if let Some(name) = post.board_section.take() {
+            let section =
+                crate::section_names::resolve_section(state, &post.account_id, &board.id, &name)
+                    .await?;
+            post.board_section_id = Some(section);
         }
         board.id
     };
@@ -795,26 +810,34 @@ pub struct PatchPost {
     publish_at: Option<String>,
 }
 
-/// `PATCH /v1/posts/{id}`: edit or reschedule a post that has not started publishing.
+/// `PATCH /v1/posts/{id}`: edit or reschedule a post that has not started publishing, or edit
+/// the live pin of a published one.
 #[utoipa::path(
     patch,
     path = "/posts/{post_id}",
     operation_id = "update_post",
     tag = "posts",
-    summary = "Edit or reschedule a post",
-    description = "Changes the given fields of a `queued` or `held` post. A post that is \
-publishing or done cannot be changed (`409`).",
+    summary = "Edit or reschedule a post, or edit its live pin",
+    description = "Changes the given fields of a `queued` or `held` post. On a `published` post \
+the title, description, link and alt text are changed on the live pin at Pinterest first \
+(paced on the account's write budget and tried again on transient errors, each try an entry \
+of the post's `attempt_log`), then on the post; its `publish_at` cannot change. A post that is \
+publishing, failed, canceled or deleted cannot be changed (`409`).",
     params(("post_id" = String, Path, description = "The post's id.")),
     request_body = PatchPost,
     responses(
         (status = 200, description = "The changed post.", body = PostView),
         (status = 400, description = "The body is not JSON.", body = ErrorBody),
         (status = 401, description = "Missing or unknown API key.", body = ErrorBody),
-        (status = 404, description = "No such post in this key's profile.", body = ErrorBody),
-        (status = 409, description = "The post is no longer `queued` or `held` (`post_not_editable`).", body = ErrorBody),
+        (status = 403, description = "The account did not grant the scope editing the pin needs (`pinterest_scope`).", body = ErrorBody),
+        (status = 404, description = "No such post in this key's profile, or its pin is gone at Pinterest (`pinterest_not_found`).", body = ErrorBody),
+        (status = 409, description = "The post is not `queued`, `held` or `published` (`post_not_editable`), or its account cannot be used (`account_needs_reauth`, `account_disconnected`, `pinterest_auth`, `credential_mismatch`).", body = ErrorBody),
         (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody),
-        (status = 422, description = "A field is invalid; `error.field` names it.", body = ErrorBody),
-        (status = 503, description = "The database is not answering.", body = ErrorBody),
+        (status = 422, description = "A field is invalid; `error.field` names it (or Pinterest refused the edit: `pinterest_validation`).", body = ErrorBody),
+        (status = 429, description = "The account's Pinterest write budget is spent for now; `Retry-After` says when to try again.", body = ErrorBody),
+        (status = 500, description = "Stored credentials cannot be opened with the configured master key.", body = ErrorBody),
+        (status = 502, description = "Pinterest answered in an unexpected way.", body = ErrorBody),
+        (status = 503, description = "The database or Pinterest is not answering.", body = ErrorBody),
     ),
     security(("api_key" = ["posts:write"])),
 )]
@@ -852,6 +875,14 @@ pub async fn patch_post(
             .transpose()?,
         ..PostChanges::default()
     };
+    if let Some(post) = state.store().post(&caller.profile_id, &post_id).await?
+        && post.status == PostRow::PUBLISHED
+    {
+        let row =
+            crate::routes::live_edit::edit_live_pin(&state, &caller.profile_id, post, &changes)
+                .await?;
+        return Ok(Json(PostView::from_row(&row)));
+    }
     let row = apply_changes(&state, &caller.profile_id, &post_id, &changes).await?;
     Ok(Json(PostView::from_row(&row)))
 }

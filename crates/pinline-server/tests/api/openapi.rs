@@ -557,6 +557,9 @@ async fn every_enum_the_api_serves_is_documented(db: TestDatabase) {
         PostAttemptRow::HELD,
         PostAttemptRow::ADOPTED,
         PostAttemptRow::FENCED_OUT,
+        PostAttemptRow::EDITED,
+        PostAttemptRow::EDIT_RETRY,
+        PostAttemptRow::EDIT_FAILED,
     ]);
     let events = names(pinline_webhooks::events::ALL.iter().copied());
     let mut filters = events.clone();

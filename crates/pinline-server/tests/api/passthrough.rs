@@ -864,7 +864,7 @@ async fn the_audit_trail_names_calls_and_holds_no_token(db: TestDatabase) {
 }
 
 /// `path` of the dashboard, signed in with profile alpha's key.
-async fn dashboard_page(app: &TestApp, path: &str) -> String {
+pub async fn dashboard_page(app: &TestApp, path: &str) -> String {
     let cookies = |response: &reqwest::Response, name: &str| {
         response
             .headers()

@@ -25,6 +25,7 @@
 //! * [`write`]: what the API writes: a new post (idempotent), an edit, a cancel.
 //! * [`complete`]: fenced completions of a claimed post (published, retry, failed, held,
 //!   outcome unknown) and lease extensions.
+//! * [`live_edit`]: edits of a published post's pin, one attempt row per try.
 //! * [`lifecycle`]: holding and releasing all posts of an account, one canary first.
 //! * [`read`]: single posts, pages of posts, attempts, and what the worker and `/metrics` ask.
 //!
@@ -40,10 +41,12 @@
 
 mod complete;
 mod lifecycle;
+mod live_edit;
 mod read;
 mod rows;
 mod write;
 
+pub use live_edit::LIVE_EDIT_OWNER;
 pub use rows::{
     Bookings, ClaimedAccount, ClaimedPost, Completion, InsertOutcome, NewPost, PlacedTime,
     PostAttemptRow, PostChange, PostChanges, PostCursor, PostFilter, PostPage, PostRow,

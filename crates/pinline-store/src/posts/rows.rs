@@ -102,6 +102,12 @@ impl PostAttemptRow {
     pub const ADOPTED: &'static str = "adopted";
     /// The lease expired and another worker took the post over.
     pub const FENCED_OUT: &'static str = "fenced_out";
+    /// An edit of the live pin that Pinterest took.
+    pub const EDITED: &'static str = "edited";
+    /// An edit of the live pin that failed transiently and was tried again.
+    pub const EDIT_RETRY: &'static str = "edit_retry";
+    /// An edit of the live pin that failed for good; the pin kept its copy.
+    pub const EDIT_FAILED: &'static str = "edit_failed";
 }
 
 /// A post to queue.
