@@ -15,7 +15,7 @@ use pinline_store::{PostChanges, PostFilter, PostRow, ScheduleRow};
 use serde::Deserialize;
 
 use super::pages::Chrome;
-use super::{Dashboard, PageError, SignedIn, render};
+use super::{Dashboard, PageError, SessionForm, SignedIn, render};
 use crate::auth::Caller;
 use crate::routes::campaigns::{self, NewCampaign};
 use crate::routes::posts::apply_changes;
@@ -278,13 +278,7 @@ pub async fn reschedule_post(
     Path(post_id): Path<String>,
     form: Result<Form<RescheduleForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        signed_in.check_csrf(None)?;
-        return Err(PageError::bad_request(
-            "The form was incomplete; try again.",
-        ));
-    };
-    signed_in.check_csrf(form.csrf.as_deref())?;
+    let form = signed_in.checked_form(form)?;
     let app = &dashboard.app;
     let post = app
         .store()
@@ -334,13 +328,7 @@ pub async fn save_schedule(
     Path(account_id): Path<String>,
     form: Result<Form<ScheduleForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        signed_in.check_csrf(None)?;
-        return Err(PageError::bad_request(
-            "The form was incomplete; try again.",
-        ));
-    };
-    signed_in.check_csrf(form.csrf.as_deref())?;
+    let form = signed_in.checked_form(form)?;
     let app = &dashboard.app;
     let account = app
         .vault()
@@ -404,13 +392,7 @@ pub async fn start_campaign(
     Path(account_id): Path<String>,
     form: Result<Form<CampaignForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        signed_in.check_csrf(None)?;
-        return Err(PageError::bad_request(
-            "The form was incomplete; try again.",
-        ));
-    };
-    signed_in.check_csrf(form.csrf.as_deref())?;
+    let form = signed_in.checked_form(form)?;
     let number = |value: Option<String>, what: &str| -> Result<Option<i64>, PageError> {
         match value.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
@@ -445,4 +427,22 @@ pub async fn start_campaign(
     };
     campaigns::start_campaign(&dashboard.app, &caller, &body).await?;
     Ok(Redirect::to(&format!("/dashboard/accounts/{account_id}/calendar")).into_response())
+}
+
+impl SessionForm for RescheduleForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+impl SessionForm for ScheduleForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+impl SessionForm for CampaignForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::format::{relative, timestamp};
 use super::pages::Chrome;
-use super::{Dashboard, PageError, SignedIn, render};
+use super::{Dashboard, PageError, SessionForm, SignedIn, render};
 use crate::auth::Caller;
 use crate::routes::drafts::{self, CreateDrafts, PublishDraft, jpeg_response};
 
@@ -149,13 +149,7 @@ pub async fn create_drafts(
     signed_in: SignedIn,
     form: Result<Form<IdeaForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        signed_in.check_csrf(None)?;
-        return Err(PageError::bad_request(
-            "The form was incomplete; try again.",
-        ));
-    };
-    signed_in.check_csrf(form.csrf.as_deref())?;
+    let form = signed_in.checked_form(form)?;
     let count = match filled(form.count) {
         None => None,
         Some(text) => Some(text.parse::<usize>().map_err(|_| {
@@ -205,13 +199,7 @@ pub async fn publish_draft(
     Path(draft_id): Path<String>,
     form: Result<Form<PublishForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Ok(Form(form)) = form else {
-        signed_in.check_csrf(None)?;
-        return Err(PageError::bad_request(
-            "The form was incomplete; try again.",
-        ));
-    };
-    signed_in.check_csrf(form.csrf.as_deref())?;
+    let form = signed_in.checked_form(form)?;
     let Some(account_id) = filled(form.account_id) else {
         return Err(PageError::bad_request("Choose the account to publish as."));
     };
@@ -234,4 +222,16 @@ pub async fn publish_draft(
     };
     let (_, post) = drafts::publish(&dashboard.app, &caller, &draft_id, &target).await?;
     Ok(Redirect::to(&format!("/dashboard/posts/{}", post.id)).into_response())
+}
+
+impl SessionForm for IdeaForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+impl SessionForm for PublishForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
 }

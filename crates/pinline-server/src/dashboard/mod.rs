@@ -119,6 +119,11 @@ async fn page_headers(mut response: Response) -> Response {
     response
 }
 
+/// A form a signed-in person sends: it carries the session's CSRF token.
+trait SessionForm {
+    fn csrf(&self) -> Option<&str>;
+}
+
 /// A signed-in person: their session, checked against a live API key.
 #[derive(Debug)]
 pub struct SignedIn {
@@ -146,6 +151,22 @@ impl SignedIn {
                 "This form is out of date or did not come from this dashboard. Go back, reload the page and try again.",
             )),
         }
+    }
+
+    /// A form this session sent: parsed, its CSRF token checked. A form that does not parse is
+    /// checked too (as having no token), so a forged one is a 403 whatever its fields.
+    fn checked_form<T: SessionForm>(
+        &self,
+        form: Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
+    ) -> Result<T, PageError> {
+        let Ok(axum::Form(form)) = form else {
+            self.check_csrf(None)?;
+            return Err(PageError::bad_request(
+                "The form was incomplete; try again.",
+            ));
+        };
+        self.check_csrf(form.csrf())?;
+        Ok(form)
     }
 }
 
